@@ -1,0 +1,41 @@
+from flask_smorest import Blueprint
+
+from caseapp.api.auth import current_actor, requires
+from caseapp.api.schemas import CaseListArgs, CaseOut, CasePage, CasePatch
+from caseapp.extensions import db
+from caseapp.permissions import Permission
+from caseapp.services import cases
+
+blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="支援ケース")
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(CaseListArgs, location="query")
+@blp.response(200, CasePage)
+@requires(Permission.CASES_READ)
+def listing(args):
+    """Cases; `lost=true` gives open cases with no owner or an overdue next action."""
+    items, total = cases.listing(db.session, current_actor(), lost=args["lost"],
+                                 status=args.get("status"), page=args["page"],
+                                 per_page=args["per_page"])
+    db.session.commit()
+    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+@blp.route("/<int:case_id>", methods=["GET"])
+@blp.response(200, CaseOut)
+@requires(Permission.CASES_READ)
+def get(case_id):
+    """One case with its consultations and referrals (audited read)."""
+    case = cases.get(db.session, current_actor(), case_id)
+    db.session.commit()
+    return case
+
+
+@blp.route("/<int:case_id>", methods=["PATCH"])
+@blp.arguments(CasePatch)
+@blp.response(200, CaseOut)
+@requires(Permission.CASES_WRITE)
+def patch(changes, case_id):
+    """Change owner, next action and its date, or status."""
+    return cases.update(db.session, current_actor(), case_id, changes)

@@ -1,0 +1,31 @@
+from flask_smorest import Blueprint
+
+from caseapp.api.auth import current_actor, requires
+from caseapp.api.schemas import ConsultationIn, ConsultationOut, IntakeOut
+from caseapp.extensions import db
+from caseapp.permissions import Permission
+from caseapp.services import intake
+
+blp = Blueprint("consultations", __name__, url_prefix="/api/v1/consultations",
+                description="相談の受付 (intake), routed and referred in one transaction")
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(ConsultationIn)
+@blp.response(201, IntakeOut)
+@requires(Permission.CONSULTATIONS_WRITE)
+def create(data):
+    """Record a consultation; it is routed and its referrals stored before the reply."""
+    result = intake.record(db.session, current_actor(), data)
+    result.consultation.possible_duplicates = result.possible_duplicates
+    return result.consultation
+
+
+@blp.route("/<int:consultation_id>", methods=["GET"])
+@blp.response(200, ConsultationOut)
+@requires(Permission.CONSULTATIONS_READ)
+def get(consultation_id):
+    """One consultation with its routing decisions and referrals (audited read)."""
+    consultation = intake.get(db.session, current_actor(), consultation_id)
+    db.session.commit()
+    return consultation

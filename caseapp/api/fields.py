@@ -1,0 +1,31 @@
+"""Fields shared by the schemas: Japanese dates, and one pagination shape for every list."""
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+
+class JapaneseDate(fields.Date):
+    """ISO dates, and 和暦 such as 昭和27年4月1日 or S27.4.1, on input; ISO on output."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from caseapp.jp.wareki import parse_date
+
+        if not isinstance(value, str):
+            raise ValidationError("日付は文字列で指定してください（YYYY-MM-DD または和暦）")
+        try:
+            return parse_date(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class PageArgs(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
+    return Schema.from_dict({
+        "items": fields.List(fields.Nested(item_schema)),
+        "page": fields.Integer(),
+        "per_page": fields.Integer(),
+        "total": fields.Integer(),
+    }, name=name)

@@ -1,0 +1,236 @@
+"""The `caseapp` command (a Flask CLI group): set-up, users, and the processes of a deployment."""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from caseapp.extensions import db
+
+
+def _create_app():
+    from caseapp import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+             add_version_option=False, load_dotenv=False)
+def main():
+    """caseapp: 断らない・迷子にさせない one-stop consultation counter."""
+
+
+def register(app: Flask) -> None:
+    for command in (up, api, worker, beat, seed, users, partners):
+        app.cli.add_command(command)
+
+
+def _config():
+    return current_app.config["CASEAPP"]
+
+
+def _upgrade() -> None:
+    from flask_migrate import upgrade
+
+    upgrade()
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@with_appcontext
+def up(host: str, port: int):
+    """Migrate, seed if empty, then run API, worker and beat together (Ctrl-C stops all)."""
+    from caseapp.services import auth
+    from caseapp.services import seed as seed_service
+
+    config = _config()
+    _upgrade()
+    first_token = None
+    if seed_service.is_empty(db.session):
+        result = seed_service.seed_nankoku(db.session)
+        click.echo(f"Seeded the Nankoku network: {len(result['partners_added'])} partners, "
+                   f"rule set v{result['ruleset_version']}.")
+        _user, first_token = auth.create_user(db.session, "admin", "admin")
+    db.session.remove()
+    db.engine.dispose()
+
+    base = [sys.executable, "-m", "caseapp.cli"]
+    commands = {
+        "api": [*base, "api", "--host", host, "--port", str(port)],
+        "worker": [*base, "worker"],
+        "beat": [*base, "beat"],
+    }
+    env = {**os.environ, "CASEAPP_INSTANCE_PATH": str(config.instance_path)}
+    children = {name: subprocess.Popen(cmd, env=env, start_new_session=True)
+                for name, cmd in commands.items()}
+    click.echo(f"caseapp is up: http://{host}:{port}/api/v1/health  "
+               f"(docs: http://{host}:{port}/api/v1/docs)")
+    click.echo(f"database: {_redact(config.database_url)}  broker: {_redact(config.broker_url)}")
+    if first_token:
+        click.echo("An admin user was created. Its API token (shown once):")
+        click.echo(first_token)
+    _supervise(children)
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def _supervise(children: dict[str, subprocess.Popen]) -> None:
+    """Run until Ctrl-C, SIGTERM or a child dies; then stop every child, leaving no orphans."""
+    stopping = False
+
+    def stop(_signum, _frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for name, child in children.items():
+            if child.poll() is not None:
+                click.echo(f"{name} exited with {child.returncode}; stopping the rest", err=True)
+                stopping, exit_code = True, 1
+                break
+        time.sleep(0.2)
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()  # each main process stops its own pool and children
+    deadline = time.monotonic() + 15
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        # Whatever is left in the child's session (a stuck pool process) is not left behind.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    click.echo("caseapp stopped.")
+    sys.exit(exit_code)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--threads", default=4, show_default=True, type=int)
+def api(host: str, port: int, workers: int, threads: int):
+    """The API under gunicorn (a production WSGI server)."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("graceful_timeout", 10)
+
+        def load(self):
+            from caseapp import create_app
+
+            return create_app()
+
+    Server().run()
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+@with_appcontext
+def worker(celery_args):
+    """A Celery worker (extra arguments go to celery)."""
+    celery = current_app.extensions["celery"]
+    config = _config()
+    args = ["worker", "--loglevel=INFO"]
+    if config.embedded_broker:
+        args.append("--concurrency=2")
+    celery.worker_main([*args, *celery_args])
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+@with_appcontext
+def beat(celery_args):
+    """Celery beat: triggers the sweep every CASEAPP_SWEEP_SECONDS."""
+    celery = current_app.extensions["celery"]
+    schedule = Path(_config().instance_path) / "celerybeat-schedule"
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    celery.start(["beat", "--loglevel=INFO", f"--schedule={schedule}", *celery_args])
+
+
+@click.group()
+def seed():
+    """Load shipped data."""
+
+
+@seed.command("nankoku")
+@with_appcontext
+def seed_nankoku():
+    """Load the Nankoku partner network and rule set (idempotent)."""
+    from caseapp.services import seed as seed_service
+
+    result = seed_service.seed_nankoku(db.session)
+    click.echo(f"partners added: {', '.join(result['partners_added']) or 'none'}")
+    version = result["ruleset_version"]
+    click.echo(f"rule set: {'v' + str(version) + ' adopted' if version else 'unchanged'}")
+
+
+@click.group()
+def users():
+    """Staff users."""
+
+
+@users.command("create")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["counter", "supervisor", "admin"]))
+@click.option("--email", default=None)
+@with_appcontext
+def users_create(name: str, role: str, email: str | None):
+    """Create a staff user; prints its API token once, alone on the last line."""
+    from caseapp.services import auth
+    from caseapp.services.errors import DomainError
+
+    try:
+        user, token = auth.create_user(db.session, name, role, email)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"created {user.role} user {user.name!r} (id {user.id}); token:")
+    click.echo(token)
+
+
+@click.group()
+def partners():
+    """Partner accounts."""
+
+
+@partners.command("token")
+@click.argument("code")
+@with_appcontext
+def partners_token(code: str):
+    """Create an API token for a partner; prints it alone on the last line."""
+    from caseapp.services import auth
+    from caseapp.services.errors import DomainError
+
+    try:
+        token = auth.partner_token(db.session, code)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"token for partner {code}:")
+    click.echo(token)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""The one place that reads the environment.
+
+Everything else receives a ``Config`` (or the Flask config built from it), so tests and
+the CLI can construct any configuration without touching ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+# Default delivery retry schedule: quick first retries, then hourly, then daily; about three
+# days in all, so a partner's weekend outage does not fail a referral.
+DEFAULT_RETRY_DELAYS = (30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600,
+                        24 * 3600)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _delays(value: str | None) -> tuple[int, ...]:
+    if not value:
+        return DEFAULT_RETRY_DELAYS
+    delays = tuple(int(part) for part in value.split(",") if part.strip())
+    if not delays or any(d < 0 for d in delays):
+        raise ValueError("CASEAPP_RETRY_DELAYS must be comma-separated non-negative seconds")
+    return delays
+
+
+@dataclass(frozen=True)
+class Config:
+    instance_path: Path = PROJECT_ROOT / "instance"
+    database_url: str = ""
+    broker_url: str = ""
+    result_backend: str | None = None
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "caseapp@localhost"
+    webhook_allow_private: bool = False
+    retry_delays: tuple[int, ...] = DEFAULT_RETRY_DELAYS
+    sweep_seconds: float = 60.0
+    max_content_length: int = 1024 * 1024
+    testing: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.broker_url.startswith("filesystem://")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def broker_folder(self) -> Path:
+        return self.instance_path / "broker"
+
+    def with_(self, **changes) -> Config:
+        return replace(self, **changes)
+
+    def flask_mapping(self) -> dict:
+        return {
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options(self.database_url),
+            "MAX_CONTENT_LENGTH": self.max_content_length,
+            "TESTING": self.testing,
+            "JSON_AS_ASCII": False,
+            "API_TITLE": "caseapp",
+            "API_VERSION": "v1",
+            "OPENAPI_VERSION": "3.0.3",
+            "OPENAPI_URL_PREFIX": "/api/v1",
+            "OPENAPI_JSON_PATH": "openapi.json",
+            "OPENAPI_SWAGGER_UI_PATH": "/docs",
+            "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+            "CASEAPP": self,
+            **self.extra,
+        }
+
+
+def engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        # A busy SQLite file makes writers wait rather than fail at once.
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True}
+
+
+def from_env(environ: dict | None = None) -> Config:
+    env = os.environ if environ is None else environ
+    instance = Path(env.get("CASEAPP_INSTANCE_PATH") or PROJECT_ROOT / "instance")
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'caseapp.sqlite3'}"
+    if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):
+        # psycopg 3 is the installed driver; plain URLs from hosting platforms name psycopg2.
+        database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+    broker_url = env.get("CELERY_BROKER_URL") or "filesystem://"
+    return Config(
+        instance_path=instance,
+        database_url=database_url,
+        broker_url=broker_url,
+        result_backend=env.get("CELERY_RESULT_BACKEND") or None,
+        secret_key=env.get("SECRET_KEY") or _instance_secret(instance),
+        base_url=(env.get("CASEAPP_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        smtp_host=env.get("SMTP_HOST") or None,
+        smtp_port=int(env.get("SMTP_PORT") or 25),
+        smtp_from=env.get("SMTP_FROM") or "caseapp@localhost",
+        webhook_allow_private=_bool(env.get("CASEAPP_WEBHOOK_ALLOW_PRIVATE")),
+        retry_delays=_delays(env.get("CASEAPP_RETRY_DELAYS")),
+        sweep_seconds=float(env.get("CASEAPP_SWEEP_SECONDS") or 60),
+    )
+
+
+def _instance_secret(instance: Path) -> str:
+    """A per-installation secret for the embedded default, kept beside the SQLite file.
+
+    Production sets SECRET_KEY; several processes of one embedded install must share one key,
+    so it is generated once and stored rather than made per process.
+    """
+    import secrets
+
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_hex(32))
+    return path.read_text().strip()

@@ -1,0 +1,106 @@
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from caseapp.extensions import db
+from caseapp.models.types import JSONType, UTCDateTime, utcnow
+
+
+class Case(db.Model):
+    """支援ケース: a person's consultations under one owner with one next step."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_status_next_action_at", "status", "next_action_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    next_action: Mapped[str | None] = mapped_column(Text)
+    next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    client = relationship("Client", back_populates="cases")
+    owner = relationship("User")
+    consultations = relationship("Consultation", back_populates="case",
+                                 order_by="Consultation.id")
+    referrals = relationship("Referral", back_populates="case", order_by="Referral.id")
+
+
+class Event(db.Model):
+    """相談会, e.g. the night session 夜間相談会."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    date: Mapped[date]
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    venue: Mapped[str | None] = mapped_column(String(200))
+    partners: Mapped[list] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Consultation(db.Model):
+    __tablename__ = "consultations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    urgency: Mapped[str] = mapped_column(String(20), default="normal")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    facts: Mapped[dict] = mapped_column(JSONType, default=dict)
+    ruleset_version: Mapped[int | None]
+    taken_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    case = relationship(Case, back_populates="consultations")
+    client = relationship("Client")
+    event = relationship(Event)
+    topic_rows = relationship("ConsultationTopic", cascade="all, delete-orphan",
+                              order_by="ConsultationTopic.position")
+    decisions = relationship("RoutingDecision", back_populates="consultation",
+                             order_by="RoutingDecision.id")
+    referrals = relationship("Referral", back_populates="consultation", order_by="Referral.id")
+
+    @property
+    def topics(self) -> list[str]:
+        return [row.topic for row in self.topic_rows]
+
+
+class ConsultationTopic(db.Model):
+    """Topics as rows, so reports can count them with GROUP BY."""
+
+    __tablename__ = "consultation_topics"
+    __table_args__ = (UniqueConstraint("consultation_id", "topic"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id"))
+    topic: Mapped[str] = mapped_column(String(50), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class RoutingDecision(db.Model):
+    __tablename__ = "routing_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id"), index=True)
+    partner_code: Mapped[str] = mapped_column(String(50))
+    rule_id: Mapped[str] = mapped_column(String(100))
+    ruleset_version: Mapped[int | None]
+    reason: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(10))
+    method: Mapped[str] = mapped_column(String(20))
+    urgency: Mapped[str | None] = mapped_column(String(20))
+    legal_basis: Mapped[str | None] = mapped_column(String(50))
+    matched: Mapped[list] = mapped_column(JSONType, default=list)
+    also: Mapped[list] = mapped_column(JSONType, default=list)
+
+    consultation = relationship(Consultation, back_populates="decisions")

@@ -1,0 +1,96 @@
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from caseapp.extensions import db
+from caseapp.models.types import UTCDateTime, utcnow
+
+OPEN_STATUSES = ("awaiting_consent", "requested", "sent", "received", "accepted", "in_progress")
+STATUSES = (*OPEN_STATUSES, "rejected", "completed", "cancelled", "failed")
+
+
+class Referral(db.Model):
+    """つなぎ: one case handed to one partner, followed until the partner reports back."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (Index("ix_referrals_partner_status", "partner_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"),
+                                                        index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(String(20))
+    urgency: Mapped[str] = mapped_column(String(20), default="normal")
+    status: Mapped[str] = mapped_column(String(20))
+    legal_basis: Mapped[str | None] = mapped_column(String(100))
+    rule_id: Mapped[str | None] = mapped_column(String(100))
+    outcome: Mapped[str | None] = mapped_column(String(50))
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    case = relationship("Case", back_populates="referrals")
+    consultation = relationship("Consultation", back_populates="referrals")
+    partner = relationship("Partner")
+    history = relationship("ReferralEvent", order_by="ReferralEvent.id",
+                           cascade="all, delete-orphan")
+    deliveries = relationship("Delivery", order_by="Delivery.id", back_populates="referral")
+
+
+class ReferralEvent(db.Model):
+    __tablename__ = "referral_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_label: Mapped[str] = mapped_column(String(100), default="system")
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Delivery(db.Model):
+    """The outbox: one row per referral and channel, the record of truth for sending.
+
+    ``message_id`` is fixed when the row is written and reused on every attempt, so a
+    partner can de-duplicate (Standard Webhooks ``webhook-id``, e-mail ``Message-ID``).
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("referral_id", "channel", "event_type"),
+        Index("ix_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    event_type: Mapped[str] = mapped_column(String(50), default="referral.requested")
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    referral = relationship(Referral, back_populates="deliveries")
+    attempt_rows = relationship("DeliveryAttempt", order_by="DeliveryAttempt.id")
+
+
+class DeliveryAttempt(db.Model):
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    duration_ms: Mapped[int] = mapped_column(default=0)
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    succeeded: Mapped[bool] = mapped_column(default=False)

@@ -1,0 +1,53 @@
+"""Who may do what: pure data and one pure function; the API turns a "no" into 403."""
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    CLIENTS_READ = "staff:clients:read"
+    CLIENTS_WRITE = "staff:clients:write"
+    CONSENTS_WRITE = "staff:consents:write"
+    CONSULTATIONS_READ = "staff:consultations:read"
+    CONSULTATIONS_WRITE = "staff:consultations:write"
+    CASES_READ = "staff:cases:read"
+    CASES_WRITE = "staff:cases:write"
+    REFERRALS_READ = "staff:referrals:read"
+    REFERRALS_WRITE = "staff:referrals:write"
+    PARTNERS_READ = "staff:partners:read"
+    PARTNERS_ADMIN = "admin:partners:write"
+    RULES_READ = "staff:rules:read"
+    RULES_ADMIN = "admin:rules:write"
+    EVENTS_READ = "staff:events:read"
+    EVENTS_WRITE = "staff:events:write"
+    REMINDERS_READ = "staff:reminders:read"
+    AUDIT_READ = "supervisor:audit:read"
+    REPORTS_READ = "supervisor:reports:read"
+    PARTNER_REFERRALS_READ = "partner:referrals:read"
+    PARTNER_REFERRALS_UPDATE = "partner:referrals:update"
+
+
+ROLES = ("counter", "supervisor", "admin", "partner")
+STAFF_ROLES = ("counter", "supervisor", "admin")
+
+_COUNTER = frozenset({
+    Permission.CLIENTS_READ, Permission.CLIENTS_WRITE, Permission.CONSENTS_WRITE,
+    Permission.CONSULTATIONS_READ, Permission.CONSULTATIONS_WRITE,
+    Permission.CASES_READ, Permission.CASES_WRITE,
+    Permission.REFERRALS_READ, Permission.REFERRALS_WRITE,
+    Permission.PARTNERS_READ, Permission.RULES_READ,
+    Permission.EVENTS_READ, Permission.EVENTS_WRITE, Permission.REMINDERS_READ,
+})
+_SUPERVISOR = _COUNTER | {Permission.AUDIT_READ, Permission.REPORTS_READ}
+_ADMIN = _SUPERVISOR | {Permission.PARTNERS_ADMIN, Permission.RULES_ADMIN}
+_PARTNER = frozenset({Permission.PARTNER_REFERRALS_READ, Permission.PARTNER_REFERRALS_UPDATE})
+
+GRANTS: dict[str, frozenset[Permission]] = {
+    "counter": _COUNTER,
+    "supervisor": frozenset(_SUPERVISOR),
+    "admin": frozenset(_ADMIN),
+    "partner": _PARTNER,
+}
+
+
+def has_permission(role: str | None, permission: Permission) -> bool:
+    return permission in GRANTS.get(role or "", frozenset())

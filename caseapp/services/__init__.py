@@ -1,0 +1,1 @@
+"""Use cases. Each takes a session and plain arguments and owns its transaction."""

@@ -1,0 +1,82 @@
+"""Cases (支援ケース): every open case has an owner and a dated next step."""
+
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from caseapp.models import Case, Client, User
+from caseapp.models.types import utcnow
+from caseapp.services import audit
+from caseapp.services.actors import Actor
+from caseapp.services.errors import Invalid, NotFound
+
+
+def open_for(session: Session, client: Client | None, actor: Actor, at: datetime) -> Case:
+    """A returning client's open case, or a new case owned by whoever took the consultation."""
+    if client is not None and client.id is not None:
+        case = session.scalar(select(Case).where(Case.client_id == client.id,
+                                                 Case.status == "open")
+                              .order_by(Case.id.desc()).limit(1))
+        if case is not None:
+            return case
+    case = Case(client=client, owner_id=actor.user_id, status="open", created_at=at)
+    session.add(case)
+    return case
+
+
+def get(session: Session, actor: Actor, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"case {case_id} not found")
+    audit.record(session, actor, "read", "case", case.id)
+    return case
+
+
+def update(session: Session, actor: Actor, case_id: int, changes: dict) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"case {case_id} not found")
+    if "owner_id" in changes:
+        owner_id = changes["owner_id"]
+        owner = session.get(User, owner_id) if owner_id is not None else None
+        if owner_id is not None and (owner is None or owner.role == "partner" or not owner.active):
+            raise Invalid("owner must be an active staff user",
+                          errors={"owner_id": ["担当者は有効な職員を指定してください"]})
+        case.owner_id = owner_id
+    for key in ("next_action", "next_action_at"):
+        if key in changes:
+            setattr(case, key, changes[key])
+    if "status" in changes and changes["status"] != case.status:
+        case.status = changes["status"]
+        case.closed_at = utcnow() if case.status == "closed" else None
+    if case.status == "open" and (case.owner_id is None or case.next_action_at is None):
+        # 迷子にさせない: an open case may not be left without an owner and a date.
+        raise Invalid("an open case needs an owner and a next action date",
+                      errors={key: ["未設定にはできません"]
+                              for key in ("owner_id", "next_action_at")
+                              if getattr(case, key) is None})
+    audit.record(session, actor, "update", "case", case.id, detail={"fields": sorted(changes)})
+    session.commit()
+    return case
+
+
+def lost_query(now: datetime):
+    return select(Case).where(
+        Case.status == "open",
+        or_(Case.owner_id.is_(None), Case.next_action_at.is_(None), Case.next_action_at < now),
+    )
+
+
+def listing(session: Session, actor: Actor, *, lost: bool, status: str | None, page: int,
+            per_page: int, now: datetime | None = None):
+    query = lost_query(now or utcnow()) if lost else select(Case)
+    if status:
+        query = query.where(Case.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    items = list(session.scalars(query.order_by(Case.next_action_at.asc().nulls_first(),
+                                                Case.id)
+                                 .limit(per_page).offset((page - 1) * per_page)))
+    audit.record(session, actor, "list", "case", None, detail={"lost": lost,
+                                                              "results": [c.id for c in items]})
+    return items, total

@@ -28,7 +28,7 @@ def main():
 
 
 def register(app: Flask) -> None:
-    for command in (up, api, worker, beat, seed, users, partners):
+    for command in (up, api, worker, beat, seed, users, partners, rules_group):
         app.cli.add_command(command)
 
 
@@ -230,6 +230,83 @@ def partners_token(code: str):
         raise click.ClickException(exc.detail) from exc
     click.echo(f"token for partner {code}:")
     click.echo(token)
+
+
+@click.group("rules")
+def rules_group():
+    """Routing rule files."""
+
+
+def _read_rule_file(path: str):
+    from caseapp import rules
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{path}: {exc}") from exc
+    try:
+        return rules.load_ruleset_text(text)
+    except rules.RuleSetInvalid as exc:
+        _print_problems(path, exc.problems)
+        sys.exit(1)
+
+
+def _print_problems(path: str, problems) -> None:
+    for problem in problems:
+        click.echo(f"{path}: {problem}", err=True)
+
+
+def _known_partners() -> set[str]:
+    """The directory's codes; the shipped network's when there is no database yet."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from caseapp import rules
+    from caseapp.services import routing
+
+    try:
+        codes = routing.partner_codes(db.session)
+    except SQLAlchemyError:
+        codes = set()
+    return codes or set(rules.NANKOKU_PARTNERS)
+
+
+@rules_group.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_appcontext
+def rules_check(file: str):
+    """Validate a rule file; one message per problem, naming the rule and field."""
+    from caseapp import rules
+
+    data = _read_rule_file(file)
+    problems = rules.validate_ruleset(data, _known_partners())
+    if problems:
+        _print_problems(file, problems)
+        sys.exit(1)
+    click.echo(f"{file}: ok ({len(data.get('rules', []))} rules)")
+
+
+@rules_group.command("replay")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="only consultations received on or after this date")
+@click.option("--examples", default=5, show_default=True)
+@with_appcontext
+def rules_replay(file: str, since, examples: int):
+    """Show how routing of stored consultations would change under a candidate rule set."""
+    from caseapp import rules
+    from caseapp.services import routing
+
+    data = _read_rule_file(file)
+    try:
+        candidate = rules.compile_ruleset(data, _known_partners())
+    except rules.RuleSetInvalid as exc:
+        _print_problems(file, exc.problems)
+        sys.exit(1)
+    version, current = routing.active(db.session)
+    subjects = routing.stored_subjects(db.session, since.date() if since else None)
+    report = rules.replay(current, candidate, subjects, examples=examples)
+    report.old_version, report.new_version = f"v{version}", file
+    click.echo(report.to_text())
 
 
 if __name__ == "__main__":

@@ -1,16 +1,19 @@
 """The active rule set, compiled once per version and shared by every request."""
 
 import threading
-from datetime import date
+from datetime import date, datetime, time
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caseapp import rules
 from caseapp.models import Partner, RuleSetVersion
+from caseapp.rules.calendar import TOKYO
 
 _lock = threading.Lock()
-_compiled: dict[int, rules.CompiledRuleSet] = {}
+# Keyed by version and adoption time: a version number alone is reused by another database
+# (tests, a restored backup), and a stale compiled set would route by the wrong rules.
+_compiled: dict[tuple, rules.CompiledRuleSet] = {}
 
 
 def active(session: Session) -> tuple[int | None, rules.CompiledRuleSet]:
@@ -18,21 +21,23 @@ def active(session: Session) -> tuple[int | None, rules.CompiledRuleSet]:
     if row is None:
         # An empty database still routes: the shipped set, unversioned, keeps 断らない true.
         return None, _shipped()
+    key = (row.version, row.created_at)
     with _lock:
-        compiled = _compiled.get(row.version)
-        if compiled is None:
-            compiled = rules.compile_ruleset(row.source, partners=partner_codes(session))
-            _compiled[row.version] = compiled
+        compiled = _compiled.get(key)
+    if compiled is None:
+        compiled = rules.compile_ruleset(row.source, partners=partner_codes(session))
+        with _lock:
+            _compiled[key] = compiled
     return row.version, compiled
 
 
 def _shipped() -> rules.CompiledRuleSet:
     with _lock:
-        compiled = _compiled.get(0)
+        compiled = _compiled.get(("shipped",))
         if compiled is None:
             compiled = rules.compile_ruleset(rules.nankoku_ruleset_data(),
                                              partners=rules.NANKOKU_PARTNERS)
-            _compiled[0] = compiled
+            _compiled[("shipped",)] = compiled
     return compiled
 
 
@@ -60,3 +65,34 @@ def subject_for(data: dict, birth_date: date | None, on: date) -> rules.Subject:
         birth_date=birth_date,
         on=on,
     )
+
+
+def problems_as_errors(problems) -> dict[str, list[str]]:
+    """``{"<rule>.<field>": [message, ...]}``: the shape of field errors in problem+json."""
+    errors: dict[str, list[str]] = {}
+    for problem in problems:
+        key = f"{problem.rule}.{problem.field}" if problem.rule else problem.field
+        errors.setdefault(key, []).append(problem.message)
+    return errors
+
+
+def current_source(session: Session) -> dict:
+    version, compiled = active(session)
+    return {**compiled.data, "version": version}
+
+
+def stored_subjects(session: Session, since: date | None = None, batch: int = 1000):
+    """Past consultations as the rules see them, streamed for replay."""
+    from caseapp.models import Client, Consultation
+
+    query = (select(Consultation, Client.birth_date)
+             .outerjoin(Client, Client.id == Consultation.client_id)
+             .order_by(Consultation.id))
+    if since is not None:
+        query = query.where(Consultation.received_at >= datetime.combine(since, time(), TOKYO))
+    for consultation, birth_date in session.execute(query.execution_options(yield_per=batch)):
+        yield consultation.id, subject_for(
+            {"topics": consultation.topics, "urgency": consultation.urgency,
+             "channel": consultation.channel, "summary": consultation.summary,
+             "facts": consultation.facts},
+            birth_date, consultation.received_at.astimezone(TOKYO).date())

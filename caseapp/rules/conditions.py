@@ -295,15 +295,18 @@ class ConditionCompiler:
 
     def items(self, value: object, path: str, want: str) -> tuple | None:
         """A non-empty list of texts (want="text") or integers, given inline or as a table."""
+        check = (lambda x: isinstance(x, str) and x) if want == "text" else is_int
         if isinstance(value, Mapping):
             table = self.table_ref(value, path, (LIST,))
             if table is None:
                 return None
-            value, path = list(table.value), f"tables.{table.name}"
+            if not all(check(item) for item in table.value):
+                self.report(f"{path}.table", f"table {table.name!r} does not hold {want}s here")
+                return None
+            return table.value
         if not isinstance(value, list) or not value:
             self.report(path, f"must be a non-empty list, not {_type_name(value)}")
             return None
-        check = (lambda x: isinstance(x, str) and x) if want == "text" else is_int
         bad = [i for i, item in enumerate(value) if not check(item)]
         for i in bad:
             self.report(f"{path}[{i}]", f"must be {'text' if want == 'text' else 'an integer'}")
@@ -539,13 +542,14 @@ def _member_leaf(name: str, source: str, items: frozenset, inside: bool) -> Leaf
         value = ctx[source]
         return None if value is None else (value in items) is inside
 
-    if len(items) == 1:
-        (only,) = items
-        word = "is" if inside else "is not"
-        return Leaf(test, lambda ctx: f"{name} {word} {only}" if inside
-                    else f"{name} {_fmt(ctx[source])} {word} {only}")
-    word = "in" if inside else "not in"
-    return Leaf(test, lambda ctx: f"{name} {_fmt(ctx[source])} {word} {_fmt(sorted(items))}")
+    def describe(ctx: Context) -> str:
+        value = _fmt(ctx[source])
+        if len(items) == 1:
+            (only,) = items
+            return f"{name} is {only}" if inside else f"{name} is {value}, not {only}"
+        return f"{name} {value} {'in' if inside else 'not in'} {_fmt(sorted(items))}"
+
+    return Leaf(test, describe)
 
 
 def _number_leaf(name: str, spec: FieldSpec, fn: Callable, symbol: str,

@@ -62,7 +62,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"rule {self.rule}" if self.rule is not None else "rule set"
-        return f"{where}: {self.field}: {self.message}"
+        return " ".join(f"{where}: {self.field}: {self.message}".splitlines())
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

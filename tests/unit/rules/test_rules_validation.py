@@ -29,7 +29,7 @@ def base() -> dict:
     return {
         "version": "v1",
         "tables": {"income": {"rows": {1: 100, 2: 200}, "each_further": 10},
-                   "limit": 5, "words": ["借金"]},
+                   "limit": 5, "words": ["借金"], "sizes": [1, 2]},
         "rules": [
             {"id": "elderly",
              "when": {"any": [{"fact": "age", "op": "gte", "value": 65},
@@ -131,6 +131,10 @@ CASES = [
      "legal", "when.value.key", "not keyed"),
     (edit(when(1, "value"), {"table": "words"}), "legal", "when.value.table", "is list"),
     (edit(when(1, "value"), {"tabel": "income"}), "legal", "when.value", "a table reference"),
+    (edit(when(1), {"fact": "summary", "op": "contains_any", "value": {"table": "sizes"}}),
+     "legal", "when.value.table", "does not hold texts"),
+    (edit(when(1), {"fact": "topics", "op": "has_any", "value": {"table": "words"}}),
+     "legal", "when.value", "unknown topic code '借金'"),
     (edit(("rules", 1, "then"), "houterasu"), "legal", "then", "not a mapping"),
     (edit(("rules", 1, "then", "partners"), ["houterasu", "bengoshi"]),
      "legal", "then.partners[1]", "unknown partner 'bengoshi'"),

@@ -15,11 +15,10 @@ blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="æ”¯æ
 @requires(Permission.CASES_READ)
 def listing(args):
     """Cases; `lost=true` gives open cases with no owner or an overdue next action."""
-    items, total = cases.listing(db.session, current_actor(), lost=args["lost"],
-                                 status=args.get("status"), page=args["page"],
-                                 per_page=args["per_page"])
+    page = cases.listing(db.session, current_actor(), lost=args["lost"],
+                         status=args.get("status"), page=args["page"], per_page=args["per_page"])
     db.session.commit()
-    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+    return page
 
 
 @blp.route("/<int:case_id>", methods=["GET"])

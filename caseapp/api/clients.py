@@ -33,10 +33,9 @@ def create(data):
 @requires(Permission.CLIENTS_READ)
 def search(args):
     """Find clients by name, reading (any kana form) or phone."""
-    items, total = clients.search(db.session, current_actor(), args["q"], args["page"],
-                                  args["per_page"])
+    page = clients.search(db.session, current_actor(), args["q"], args["page"], args["per_page"])
     db.session.commit()
-    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+    return page
 
 
 @blp.route("/<int:client_id>", methods=["GET"])

@@ -1,7 +1,13 @@
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.schemas import ConsultationIn, ConsultationOut, IntakeOut
+from caseapp.api.schemas import (
+    ConsultationIn,
+    ConsultationListArgs,
+    ConsultationOut,
+    ConsultationPage,
+    IntakeOut,
+)
 from caseapp.extensions import db
 from caseapp.permissions import Permission
 from caseapp.services import intake
@@ -19,6 +25,18 @@ def create(data):
     result = intake.record(db.session, current_actor(), data)
     result.consultation.possible_duplicates = result.possible_duplicates
     return result.consultation
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(ConsultationListArgs, location="query")
+@blp.response(200, ConsultationPage)
+@requires(Permission.CONSULTATIONS_READ)
+def listing(args):
+    """Consultations, newest first; filter by case, client, event, channel, urgency or time."""
+    page, per_page = args.pop("page"), args.pop("per_page")
+    result = intake.listing(db.session, current_actor(), args, page, per_page)
+    db.session.commit()
+    return result
 
 
 @blp.route("/<int:consultation_id>", methods=["GET"])

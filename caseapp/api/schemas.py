@@ -185,5 +185,16 @@ class CaseListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(("open", "closed")))
 
 
+class ConsultationListArgs(PageArgs):
+    case_id = fields.Integer()
+    client_id = fields.Integer()
+    event_id = fields.Integer()
+    channel = fields.String(validate=validate.OneOf(rules.CHANNELS))
+    urgency = fields.String(validate=validate.OneOf(rules.URGENCIES))
+    received_from = fields.AwareDateTime()
+    received_to = fields.AwareDateTime()
+
+
+ConsultationPage = page_schema(ConsultationOut, "ConsultationPage")
 ClientPage = page_schema(ClientOut, "ClientPage")
 CasePage = page_schema(CaseBrief, "CasePage")

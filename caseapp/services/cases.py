@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from caseapp.models import Case, Client, User
@@ -10,6 +10,7 @@ from caseapp.models.types import utcnow
 from caseapp.services import audit
 from caseapp.services.actors import Actor
 from caseapp.services.errors import Invalid, NotFound
+from caseapp.services.pagination import paginate
 
 
 def open_for(session: Session, client: Client | None, actor: Actor, at: datetime) -> Case:
@@ -73,10 +74,8 @@ def listing(session: Session, actor: Actor, *, lost: bool, status: str | None, p
     query = lost_query(now or utcnow()) if lost else select(Case)
     if status:
         query = query.where(Case.status == status)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    items = list(session.scalars(query.order_by(Case.next_action_at.asc().nulls_first(),
-                                                Case.id)
-                                 .limit(per_page).offset((page - 1) * per_page)))
-    audit.record(session, actor, "list", "case", None, detail={"lost": lost,
-                                                              "results": [c.id for c in items]})
-    return items, total
+    result = paginate(session, query.order_by(Case.next_action_at.asc().nulls_first(), Case.id),
+                      page, per_page)
+    audit.record(session, actor, "list", "case", None,
+                 detail={"lost": lost, "results": [c.id for c in result.items]})
+    return result

@@ -1,6 +1,6 @@
 """Clients (相談者): created with a search key, found however the name is typed."""
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from caseapp.jp.names import normalise_reading, search_key
@@ -9,6 +9,7 @@ from caseapp.models import Client
 from caseapp.services import audit
 from caseapp.services.actors import Actor
 from caseapp.services.errors import Invalid, NotFound
+from caseapp.services.pagination import paginate
 
 CLIENT_FIELDS = ("name", "name_kana", "birth_date", "sex", "phone", "postal_code", "address",
                  "district", "small_area")
@@ -107,12 +108,11 @@ def search(session: Session, actor: Actor, q: str, page: int, per_page: int):
         digits = "".join(ch for ch in q if ch.isdigit()) or None
     if digits:
         conditions.append(Client.phone.like(f"%{digits}%"))
-    query = select(Client).where(or_(*conditions)).order_by(Client.id)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    items = list(session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    result = paginate(session, select(Client).where(or_(*conditions)).order_by(Client.id),
+                      page, per_page)
     audit.record(session, actor, "search", "client", None,
-                 detail={"results": [c.id for c in items]})
-    return items, total
+                 detail={"results": [c.id for c in result.items]})
+    return result
 
 
 def _escape(text: str) -> str:

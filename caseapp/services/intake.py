@@ -20,6 +20,7 @@ from caseapp.rules.calendar import TOKYO, add_business_days
 from caseapp.services import audit, cases, clients, consents, outbox, referrals, routing
 from caseapp.services.actors import Actor
 from caseapp.services.errors import Invalid, NotFound
+from caseapp.services.pagination import paginate
 
 FALLBACK_PARTNER = "jiritsu"
 FOLLOW_UP_BUSINESS_DAYS = 5
@@ -150,3 +151,19 @@ def get(session: Session, actor: Actor, consultation_id: int) -> Consultation:
         raise NotFound(f"consultation {consultation_id} not found")
     audit.record(session, actor, "read", "consultation", consultation.id)
     return consultation
+
+
+def listing(session: Session, actor: Actor, filters: dict, page: int, per_page: int):
+    query = select(Consultation)
+    for key in ("case_id", "client_id", "event_id", "channel", "urgency"):
+        if filters.get(key) is not None:
+            query = query.where(getattr(Consultation, key) == filters[key])
+    if filters.get("received_from"):
+        query = query.where(Consultation.received_at >= filters["received_from"])
+    if filters.get("received_to"):
+        query = query.where(Consultation.received_at < filters["received_to"])
+    result = paginate(session, query.order_by(Consultation.received_at.desc(),
+                                              Consultation.id.desc()), page, per_page)
+    audit.record(session, actor, "list", "consultation", None,
+                 detail={"results": [c.id for c in result.items]})
+    return result

@@ -187,3 +187,22 @@ def test_a_failure_mid_intake_leaves_nothing_behind(api, session, monkeypatch):
     session.rollback()
     for model in (Client, Consultation, Case, Referral, RoutingDecision, Delivery, AuditEntry):
         assert count(session, model) == 0, model.__name__
+
+
+def test_consultations_are_listed_newest_first_and_filtered(api):
+    first = api.post("/api/v1/consultations", json={
+        **EXAMPLE, "received_at": "2026-11-20T10:00:00+09:00"}).json
+    second = api.post("/api/v1/consultations", json={
+        "channel": "phone", "received_at": "2026-11-21T10:00:00+09:00"}).json
+    listed = api.get("/api/v1/consultations")
+    assert listed.status_code == 200
+    assert [c["id"] for c in listed.json["items"]] == [second["id"], first["id"]]
+    assert listed.json["total"] == 2
+    by_case = api.get("/api/v1/consultations", query_string={"case_id": first["case_id"]})
+    assert [c["id"] for c in by_case.json["items"]] == [first["id"]]
+    window = api.get("/api/v1/consultations", query_string={
+        "received_from": "2026-11-21T00:00:00+09:00", "per_page": 1})
+    assert [c["id"] for c in window.json["items"]] == [second["id"]]
+    assert window.json["per_page"] == 1
+    assert "per_page" in assert_problem(
+        api.get("/api/v1/consultations", query_string={"per_page": 1000}), 422)["errors"]

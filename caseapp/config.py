@@ -46,6 +46,8 @@ class Config:
     retry_delays: tuple[int, ...] = DEFAULT_RETRY_DELAYS
     sweep_seconds: float = 60.0
     max_content_length: int = 1024 * 1024
+    # Residents served, for the national per-100,000 figures (南国市, about 46,000).
+    population: int = 46000
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -111,6 +113,7 @@ def from_env(environ: dict | None = None) -> Config:
         webhook_allow_private=_bool(env.get("CASEAPP_WEBHOOK_ALLOW_PRIVATE")),
         retry_delays=_delays(env.get("CASEAPP_RETRY_DELAYS")),
         sweep_seconds=float(env.get("CASEAPP_SWEEP_SECONDS") or 60),
+        population=int(env.get("CASEAPP_POPULATION") or 46000),
     )
 
 

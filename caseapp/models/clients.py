@@ -23,7 +23,7 @@ class Client(db.Model):
     district: Mapped[str | None] = mapped_column(String(100))
     small_area: Mapped[str | None] = mapped_column(String(100))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     consents = relationship("Consent", back_populates="client", order_by="Consent.id")

@@ -19,7 +19,7 @@ class Case(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="open")
     next_action: Mapped[str | None] = mapped_column(Text)
     next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -58,6 +58,8 @@ class Consultation(db.Model):
     summary: Mapped[str] = mapped_column(Text, default="")
     facts: Mapped[dict] = mapped_column(JSONType, default=dict)
     ruleset_version: Mapped[int | None]
+    # 断らない accounting: no rule but the catch-all referred it anywhere.
+    fallback_only: Mapped[bool] = mapped_column(default=False)
     taken_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -8,6 +8,8 @@ from caseapp.models.types import UTCDateTime, utcnow
 
 OPEN_STATUSES = ("awaiting_consent", "requested", "sent", "received", "accepted", "in_progress")
 STATUSES = (*OPEN_STATUSES, "rejected", "completed", "cancelled", "failed")
+# When a referral first reached each step, kept on the row so the funnel is one scan.
+MILESTONES = ("requested", "sent", "received", "accepted", "rejected", "completed")
 
 
 class Referral(db.Model):
@@ -30,8 +32,14 @@ class Referral(db.Model):
     outcome: Mapped[str | None] = mapped_column(String(50))
     outcome_note: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     case = relationship("Case", back_populates="referrals")
     consultation = relationship("Consultation", back_populates="referrals")

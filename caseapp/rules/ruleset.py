@@ -61,6 +61,10 @@ class CompiledRuleSet:
     def __len__(self) -> int:
         return len(self.compiled)
 
+    @property
+    def fallback_id(self) -> str:
+        return self._fallback.id
+
     def evaluate(self, subject: Subject) -> list[Decision]:
         """Decisions for one consultation: one per partner, never empty (断らない)."""
         ctx = build_context(subject)

@@ -63,6 +63,8 @@ def record(session: Session, actor: Actor, data: dict, *, now: datetime | None =
         received_at.astimezone(TOKYO).date())
     decisions = ruleset.evaluate(subject)
     _refer(session, actor, consultation, decisions, version, now)
+    consultation.fallback_only = not any(
+        d.action == "refer" and d.rule_id != ruleset.fallback_id for d in decisions)
     _schedule_next_action(case, consultation, received_at)
 
     session.flush()

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from caseapp.models import Case, Consultation, Delivery, Partner, Referral, ReferralEvent
+from caseapp.models.referrals import MILESTONES
 from caseapp.models.types import utcnow
 from caseapp.services.actors import Actor
 
@@ -40,8 +41,11 @@ def add_deliveries(session: Session, referral: Referral, now: datetime | None = 
 
 def _log(referral: Referral, old: str | None, new: str, actor: Actor, *, note=None,
          at: datetime | None = None) -> None:
+    at = at or utcnow()
     referral.history.append(ReferralEvent(from_status=old, to_status=new, actor_id=actor.user_id,
-                                          actor_label=actor.label, note=note, at=at or utcnow()))
+                                          actor_label=actor.label, note=note, at=at))
+    if new in MILESTONES and getattr(referral, f"{new}_at") is None:
+        setattr(referral, f"{new}_at", at)
 
 
 def move(referral: Referral, new: str, actor: Actor, *, note: str | None = None) -> None:

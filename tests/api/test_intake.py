@@ -206,3 +206,10 @@ def test_consultations_are_listed_newest_first_and_filtered(api):
     assert window.json["per_page"] == 1
     assert "per_page" in assert_problem(
         api.get("/api/v1/consultations", query_string={"per_page": 1000}), 422)["errors"]
+
+
+def test_fallback_only_is_recorded_for_never_refuse_accounting(api, session):
+    routed = api.post("/api/v1/consultations", json=EXAMPLE).json
+    caught = api.post("/api/v1/consultations", json={"channel": "phone"}).json
+    assert session.get(Consultation, routed["id"]).fallback_only is False
+    assert session.get(Consultation, caught["id"]).fallback_only is True

@@ -6,9 +6,12 @@ from caseapp.config import PROJECT_ROOT, Config, from_env
 
 
 def create_app(config: Config | None = None) -> Flask:
+    from flask_sqlalchemy.session import Session
+
     from caseapp import db_setup
     from caseapp.api import register_api
     from caseapp.extensions import db, migrate
+    from caseapp.services import audit
     from caseapp.tasks import init_celery
 
     config = config or from_env()
@@ -17,6 +20,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.json.ensure_ascii = False
     db_setup.install()
     db.init_app(app)
+    audit.install(Session)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)
     register_api(app)

@@ -28,7 +28,7 @@ def main():
 
 
 def register(app: Flask) -> None:
-    for command in (up, api, worker, beat, seed, users, partners, rules_group):
+    for command in (up, api, worker, beat, seed, users, partners, rules_group, audit_group):
         app.cli.add_command(command)
 
 
@@ -305,6 +305,25 @@ def rules_replay(file: str, since, examples: int):
     report = rules.replay(current, candidate, subjects, examples=examples)
     report.old_version, report.new_version = f"v{version}", file
     click.echo(report.to_text())
+
+
+@click.group("audit")
+def audit_group():
+    """The audit log."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify():
+    """Walk the hash chain; exit 1 naming the first entry that does not match."""
+    from caseapp.services import audit
+
+    checked, broken = audit.verify(db.session)
+    if broken is not None:
+        click.echo(f"audit chain broken at entry {broken} (after {checked} good entries)",
+                   err=True)
+        sys.exit(1)
+    click.echo(f"audit chain intact: {checked} entries")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import itertools
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -27,6 +27,7 @@ from caseapp.rules.calendar import TOKYO
 from caseapp.services.cases import lost_query
 
 FUNNEL = ("requested", "sent", "received", "accepted", "completed")
+UNKNOWN_DISTRICT = "（不明・匿名）"
 
 
 @dataclass(frozen=True)
@@ -78,17 +79,57 @@ def _median(session: Session, values) -> float | None:
     return None if result is None else round(float(result), 2)
 
 
+def _dimensions(dialect: str) -> dict[str, ColumnElement]:
+    return {
+        "month": _month(Consultation.received_at, dialect),
+        "channel": Consultation.channel,
+        "district": func.coalesce(Client.district, UNKNOWN_DISTRICT),
+        "event": Consultation.event_id,
+    }
+
+
+def _consultation_counts(session, in_period, dialect) -> dict[str, dict]:
+    """``{dimension: {key: (consultations, named, fallback_only)}}`` for the period.
+
+    PostgreSQL does it in one scan with GROUPING SETS; SQLite, which has none, with one
+    GROUP BY per dimension over the same select.
+    """
+    dims = _dimensions(dialect)
+    measures = (func.count(), func.count(Consultation.client_id),
+                func.count(case((Consultation.fallback_only, 1))))
+    base = (select().select_from(Consultation)
+            .outerjoin(Client, Client.id == Consultation.client_id).where(in_period))
+    out: dict[str, dict] = {name: {} for name in dims}
+    if dialect == "postgresql":
+        columns = list(dims.values())
+        query = base.add_columns(*columns, func.grouping(*columns), *measures).group_by(
+            func.grouping_sets(*(tuple_(column) for column in columns)))
+        names = list(dims)
+        for row in session.execute(query):
+            keys, mask, counts = row[:len(names)], row[len(names)], tuple(row[len(names) + 1:])
+            # GROUPING() sets a bit for each column left out of the row's set.
+            index = next(i for i in range(len(names))
+                         if not mask & (1 << (len(names) - 1 - i)))
+            out[names[index]][keys[index]] = counts
+    else:
+        for name, column in dims.items():
+            for key, *counts in session.execute(base.add_columns(column, *measures)
+                                                .group_by(column)):
+                out[name][key] = tuple(counts)
+    return out
+
+
 def monthly(session: Session, period: Period, population: int, now: datetime) -> dict:
     dialect = session.get_bind().dialect.name
     in_period = and_(Consultation.received_at >= period.start,
                      Consultation.received_at < period.end)
+    counts = _consultation_counts(session, in_period, dialect)
     month = _month(Consultation.received_at, dialect).label("month")
-
-    by_month = {row.month: row for row in session.execute(
-        select(month, func.count().label("consultations"),
-               func.count(Consultation.client_id).label("named"),
-               func.count(func.distinct(Consultation.client_id)).label("clients"))
-        .where(in_period).group_by(month))}
+    pairs = (select(month, Consultation.client_id).where(in_period,
+                                                         Consultation.client_id.is_not(None))
+             .group_by(month, Consultation.client_id).subquery())
+    clients_by_month = dict(session.execute(
+        select(pairs.c.month, func.count()).group_by(pairs.c.month)).all())
     opened_month = _month(Case.created_at, dialect).label("m")
     new_cases = dict(session.execute(
         select(opened_month, func.count())
@@ -103,33 +144,42 @@ def monthly(session: Session, period: Period, population: int, now: datetime) ->
 
     months = []
     for m in period.month_list():
-        row = by_month.get(m)
+        total, named, _fallback = counts["month"].get(m, (0, 0, 0))
         opened = new_cases.get(m, 0)
         months.append({
             "month": m,
-            "consultations": row.consultations if row else 0,
-            "anonymous": (row.consultations - row.named) if row else 0,
+            "consultations": total,
+            "anonymous": total - named,
             "new_cases": opened,
             "new_clients": new_clients.get(m, 0),
-            "returning_clients": max(0, (row.clients if row else 0) - new_clients.get(m, 0)),
+            "returning_clients": max(0, clients_by_month.get(m, 0) - new_clients.get(m, 0)),
             "new_cases_per_100k": round(opened * 100000 / population, 1) if population else None,
         })
+    total = sum(c[0] for c in counts["month"].values())
+    fallback = sum(c[2] for c in counts["month"].values())
 
     return {
         "from": period.first, "to": period.last, "population": population,
         "by_month": months,
         "by_topic": _by_topic(session, in_period),
-        "by_channel": _counts(session, Consultation.channel, in_period, "channel"),
-        "by_district": _by_district(session, in_period),
-        "by_event": _by_event(session, in_period),
+        "by_channel": _ranked(counts["channel"], "channel"),
+        "by_district": _ranked(counts["district"], "district"),
+        "by_event": _by_event(session, counts["event"]),
         "referrals_by_partner": _referrals_by_partner(session, period),
         "funnel": _funnel(session, period, dialect),
         "rejections": _rejections(session, period),
         "outcomes": _counts(session, Referral.outcome,
                             and_(_referred_in(period), Referral.outcome.is_not(None)), "outcome"),
-        "fallback_only": _fallback_only(session, in_period),
+        # 断らない accounting: consultations that only the catch-all rule referred.
+        "fallback_only": {"consultations": fallback,
+                          "share": round(fallback / total, 3) if total else 0.0},
         "lost": _lost(session, now),
     }
+
+
+def _ranked(counts: dict, name: str) -> list[dict]:
+    rows = sorted(counts.items(), key=lambda item: (-item[1][0], str(item[0])))
+    return [{name: key, "count": value[0]} for key, value in rows]
 
 
 def _counts(session, column, where, name) -> list[dict]:
@@ -147,21 +197,11 @@ def _by_topic(session, in_period) -> list[dict]:
     return [{"topic": t, "label": rules.TOPICS.get(t, t), "count": n} for t, n in rows]
 
 
-def _by_district(session, in_period) -> list[dict]:
-    district = func.coalesce(Client.district, "（不明・匿名）")
-    rows = session.execute(
-        select(district, func.count())
-        .select_from(Consultation).outerjoin(Client, Client.id == Consultation.client_id)
-        .where(in_period).group_by(district).order_by(func.count().desc(), district))
-    return [{"district": d, "count": n} for d, n in rows]
-
-
-def _by_event(session, in_period) -> list[dict]:
-    rows = session.execute(
-        select(Event.id, Event.name, Event.date, func.count())
-        .join(Consultation, Consultation.event_id == Event.id)
-        .where(in_period).group_by(Event.id, Event.name, Event.date).order_by(Event.date))
-    return [{"event_id": i, "name": n, "date": d.isoformat(), "count": c} for i, n, d, c in rows]
+def _by_event(session, counts: dict) -> list[dict]:
+    ids = [key for key in counts if key is not None]
+    events = session.scalars(select(Event).where(Event.id.in_(ids)).order_by(Event.date, Event.id))
+    return [{"event_id": e.id, "name": e.name, "date": e.date.isoformat(),
+             "count": counts[e.id][0]} for e in events]
 
 
 def _referred_in(period: Period):
@@ -211,14 +251,6 @@ def _rejections(session, period) -> list[dict]:
         .where(Referral.rejected_at.is_not(None), _referred_in(period))
         .group_by(reason).order_by(func.count().desc(), reason))
     return [{"reason": r, "count": n} for r, n in rows]
-
-
-def _fallback_only(session, in_period) -> dict:
-    """断らない accounting: consultations that only the catch-all rule referred."""
-    total, only = session.execute(
-        select(func.count(), func.count(case((Consultation.fallback_only, 1))))
-        .where(in_period)).one()
-    return {"consultations": only, "share": round(only / total, 3) if total else 0.0}
 
 
 def _lost(session, now) -> dict:

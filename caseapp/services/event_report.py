@@ -155,11 +155,11 @@ def to_csv(report: dict) -> bytes:
     for code, count in report["by_outcome"].items():
         writer.writerow(["対応結果", code, OUTCOME_LABELS[code], count, ""])
     for row in report["by_partner"]:
-        label = row["name"] + ("" if row["present"] else "（不参加）")
-        writer.writerow(["チーム対応した連携機関", row["partner"], label,
-                         row["team_consultations"], ""])
+        if row["present"]:
+            writer.writerow(["チーム対応した連携機関", row["partner"], row["name"],
+                             row["team_consultations"], ""])
     for row in report["by_partner"]:
-        label = row["name"] + ("" if row["present"] else "（不参加）")
+        label = row["name"] + ("" if row["present"] else "（相談会には不参加）")
         writer.writerow(["つなぎ先", row["partner"], label, row["referrals"],
                          row["open_referrals"]])
     writer.writerow(["つなぎ", "total", "つなぎ件数", r["total"], r["open"]])

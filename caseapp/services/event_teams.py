@@ -5,7 +5,7 @@ partner, or a dated next action on the case — so nothing decided that evening 
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -180,7 +180,7 @@ def _bring_forward(case: Case, due: datetime, text: str) -> bool:
     """Set the next action unless an earlier one is already planned; never postpone a date."""
     if case.next_action_at is not None and case.next_action_at <= due:
         return False
-    case.next_action_at, case.next_action = due, text
+    case.next_action_at, case.next_action = due.astimezone(UTC), text
     return True
 
 

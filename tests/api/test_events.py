@@ -434,3 +434,30 @@ def test_the_example_intake_can_belong_to_an_event(api):
     created = api.post("/api/v1/consultations", json=body)
     assert created.status_code == 201 and created.json["event_id"] == event["id"]
     assert created.json["team"] is None
+
+
+def test_two_staff_saving_the_same_team_at_once_leave_one_record(app, api, session, tokens):
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from caseapp.models import ConsultationTeam
+    from tests.conftest import Api
+
+    event = make_event(api)
+    c = intake(api, event["id"], client={"name": "須崎 七郎"}, topics=["debt"])
+    # Requests in this thread share the test's session; end its transaction (SQLite write lock).
+    session.commit()
+    barrier = Barrier(2)
+
+    def save(partners):
+        client = Api(app.test_client(), tokens["counter"])
+        barrier.wait()
+        return team(client, c["id"], partners, "referred").status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        codes = sorted(pool.map(save, (["houterasu", "shakyo_loan"], ["shakyo_loan"])))
+    # The database serialises the two: one creates, the other replaces (or is told to retry).
+    assert codes in ([200, 201], [201, 409]), codes
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(ConsultationTeam)) == 1
+    assert len(open_referrals(session, c["case_id"], "shakyo_loan")) == 1

@@ -31,11 +31,7 @@ _REPORT_DOC = {"200": {"description": "OK", "content": {
 
 
 def _with_details(items):
-    counts = events.consultation_counts(db.session, [e.id for e in items])
-    for event in items:
-        event.partner_details = events.partner_details(db.session, event)
-        event.consultation_count = counts.get(event.id, 0)
-    return items
+    return events.add_details(db.session, items)
 
 
 @blp.route("/events", methods=["POST"])

@@ -140,7 +140,8 @@ def _refer(session: Session, actor: Actor, consultation: Consultation, event, me
            note: str, method: str, now: datetime) -> list[Referral]:
     """A referral to each team partner the case is not already waiting on."""
     case = consultation.case
-    waiting_on = {r.partner_id for r in case.referrals if r.status in OPEN_STATUSES}
+    # A failed referral is retried by staff, not doubled here.
+    waiting_on = {r.partner_id for r in case.referrals if r.status in (*OPEN_STATUSES, "failed")}
     sensitive = consents.is_sensitive(consultation.topics, consultation.facts)
     reason = f"{event.name}（{event.date.isoformat()}）のチーム対応でつなぐことになりました"
     if note:

@@ -88,12 +88,19 @@ def queue(session: Session, actor: Actor, event_id: int, *, page: int, per_page:
     return items, total
 
 
-def partner_details(session: Session, event: Event) -> list[dict]:
+def add_details(session: Session, items: list[Event]) -> list[Event]:
+    """Partner names, specialists and consultation counts for a page of events, in two queries."""
+    codes = {code for event in items for code in event.partners or []}
     names = dict(session.execute(select(Partner.code, Partner.name)
-                                 .where(Partner.code.in_(event.partners or []))).all())
-    specialists = event.specialists or {}
-    return [{"code": code, "name": names.get(code), "specialists": specialists.get(code, [])}
-            for code in event.partners or []]
+                                 .where(Partner.code.in_(codes))).all()) if codes else {}
+    counts = consultation_counts(session, [event.id for event in items])
+    for event in items:
+        specialists = event.specialists or {}
+        event.partner_details = [{"code": code, "name": names.get(code),
+                                  "specialists": specialists.get(code, [])}
+                                 for code in event.partners or []]
+        event.consultation_count = counts.get(event.id, 0)
+    return items
 
 
 def _load(session: Session, event_id: int) -> Event:
@@ -181,5 +188,5 @@ def require_event(consultation: Consultation) -> Event:
     return consultation.event
 
 
-__all__ = ["consultation_counts", "create", "get", "listing", "partner_details", "queue",
+__all__ = ["add_details", "consultation_counts", "create", "get", "listing", "queue",
            "require_event", "update"]

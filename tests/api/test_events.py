@@ -156,6 +156,12 @@ def test_a_whole_evening_and_its_report(api, session):
     assert items[0]["topics"] == ["debt", "income_living"]
     assert {r["partner"] for r in items[0]["referrals"]} >= {"houterasu", "shakyo_loan"}
     assert all(r["status"] for x in items for r in x["referrals"])
+    second = api.get(f"/api/v1/events/{eid}/consultations",
+                     query_string={"per_page": 2, "page": 2}).json
+    assert [x["id"] for x in second["items"]] == [c["id"], d["id"]] and second["total"] == 5
+    assert api.get(f"/api/v1/events/{eid}").json["consultation_count"] == 5
+    listed = api.get("/api/v1/events").json["items"]
+    assert {x["id"]: x["consultation_count"] for x in listed} == {eid: 5, other["id"]: 1}
 
     # Some of it settles: B's referrals are completed, E's case is closed.
     session.execute(update(Referral).where(Referral.consultation_id == b["id"])

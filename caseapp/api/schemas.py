@@ -91,6 +91,15 @@ class RoutingOut(Schema):
     decisions = fields.List(fields.Nested(DecisionOut))
 
 
+class TeamBrief(Schema):
+    """The on-the-spot team at an event (POST /consultations/{id}/team)."""
+
+    partners = fields.List(fields.String())
+    outcome = fields.String()
+    note = fields.String()
+    recorded_at = fields.AwareDateTime()
+
+
 class ConsultationOut(Schema):
     id = fields.Integer()
     client_id = fields.Integer(allow_none=True)
@@ -105,6 +114,7 @@ class ConsultationOut(Schema):
     routing = fields.Function(lambda c: RoutingOut().dump(
         {"ruleset_version": c.ruleset_version, "decisions": c.decisions}))
     referrals = fields.List(fields.Nested(ReferralBrief))
+    team = fields.Nested(TeamBrief, allow_none=True)
 
 
 class DuplicateOut(Schema):

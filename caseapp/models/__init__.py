@@ -9,6 +9,7 @@ from caseapp.models.consultations import (
     Event,
     RoutingDecision,
 )
+from caseapp.models.events import ConsultationTeam, ConsultationTeamPartner
 from caseapp.models.partners import Partner
 from caseapp.models.referrals import Delivery, DeliveryAttempt, Referral, ReferralEvent
 from caseapp.models.rules import RuleSetVersion
@@ -21,6 +22,8 @@ __all__ = [
     "Client",
     "Consent",
     "Consultation",
+    "ConsultationTeam",
+    "ConsultationTeamPartner",
     "ConsultationTopic",
     "Delivery",
     "DeliveryAttempt",

@@ -42,6 +42,8 @@ class Event(db.Model):
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     venue: Mapped[str | None] = mapped_column(String(200))
     partners: Mapped[list] = mapped_column(JSONType, default=list)
+    # {partner code: ["弁護士 1名", ...]}: who each partner sent; partners stays a list of codes.
+    specialists: Mapped[dict] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -209,9 +209,39 @@ def users_create(name: str, role: str, email: str | None):
     click.echo(token)
 
 
+@users.command("revoke")
+@click.argument("name")
+@with_appcontext
+def users_revoke(name: str):
+    """Revoke all of a user's tokens, effective at once."""
+    from caseapp.services import auth
+    from caseapp.services.errors import DomainError
+
+    try:
+        count = auth.revoke_user(db.session, name)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"revoked {count} token(s) of {name}")
+
+
 @click.group()
 def partners():
     """Partner accounts."""
+
+
+@partners.command("revoke")
+@click.argument("code")
+@with_appcontext
+def partners_revoke(code: str):
+    """Revoke all of a partner's tokens, effective at once."""
+    from caseapp.services import auth
+    from caseapp.services.errors import DomainError
+
+    try:
+        count = auth.revoke_user(db.session, f"partner:{code}")
+    except DomainError as exc:
+        raise click.ClickException(f"no tokens were ever issued for partner {code!r}") from exc
+    click.echo(f"revoked {count} token(s) of partner {code}")
 
 
 @partners.command("token")

@@ -48,12 +48,23 @@ class Config:
     max_content_length: int = 1024 * 1024
     # Residents served, for the national per-100,000 figures (南国市, about 46,000).
     population: int = 46000
+    ratelimit_enabled: bool = True
+    ratelimit_default: str = "600 per minute"
+    ratelimit_auth_failures: str = "20 per 10 minutes"
+    ratelimit_storage: str | None = None
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
     def embedded_broker(self) -> bool:
         return self.broker_url.startswith("filesystem://")
+
+    @property
+    def ratelimit_storage_uri(self) -> str:
+        """Counters shared on Redis when there is one; per process on the embedded default."""
+        if self.ratelimit_storage:
+            return self.ratelimit_storage
+        return self.broker_url if self.broker_url.startswith("redis") else "memory://"
 
     @property
     def is_sqlite(self) -> bool:
@@ -114,6 +125,8 @@ def from_env(environ: dict | None = None) -> Config:
         retry_delays=_delays(env.get("CASEAPP_RETRY_DELAYS")),
         sweep_seconds=float(env.get("CASEAPP_SWEEP_SECONDS") or 60),
         population=int(env.get("CASEAPP_POPULATION") or 46000),
+        ratelimit_default=env.get("CASEAPP_RATELIMIT") or "600 per minute",
+        ratelimit_storage=env.get("CASEAPP_RATELIMIT_STORAGE") or None,
     )
 
 

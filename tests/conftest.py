@@ -83,7 +83,8 @@ def database_url(backend, tmp_path_factory):
 def make_config(database_url: str, instance: Path, **changes) -> Config:
     defaults = dict(instance_path=instance, database_url=database_url, broker_url="memory://",
                     secret_key="test-secret", testing=True, webhook_allow_private=True,
-                    retry_delays=(1, 2, 4), base_url="http://caseapp.test")
+                    retry_delays=(1, 2, 4), base_url="http://caseapp.test",
+                    ratelimit_enabled=False)
     defaults.update(changes)
     return Config(**defaults)
 

@@ -2,11 +2,11 @@
 
 import logging
 
-from flask import Flask
+from flask import Flask, request
 from flask_smorest import Api
 from sqlalchemy.exc import OperationalError
 
-from caseapp.api import auth, errors
+from caseapp.api import auth, errors, limits
 
 log = logging.getLogger(__name__)
 
@@ -18,14 +18,16 @@ def register_api(app: Flask) -> Api:
         "security": [{"bearerAuth": []}],
     })
     api = Api(app)
-    from caseapp.api import cases, clients, consultations, events, health, reports, rules
+    limiter = limits.init(app, app.config["CASEAPP"])
+    from caseapp.api import audit_log, cases, clients, consultations, events, health, reports, rules
 
-    for module in (health, clients, consultations, cases, rules, events, reports):
+    for module in (health, clients, consultations, cases, rules, events, reports, audit_log):
         api.register_blueprint(module.blp)
+    limiter.exempt(health.blp)
     errors.register(app)
     app.register_error_handler(OperationalError, _database_down)
     app.before_request(auth.check_request)
-    app.after_request(_no_store)
+    app.after_request(_security_headers)
     return api
 
 
@@ -36,8 +38,16 @@ def _database_down(exc: OperationalError):
                           headers={"Retry-After": "5"})
 
 
-def _no_store(response):
+def _security_headers(response):
     # Responses may carry personal data; no shared or browser cache may keep them.
     response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+    if request.blueprint != "api-docs":  # the docs page loads Swagger UI's scripts
+        response.headers.setdefault("Content-Security-Policy",
+                                    "default-src 'none'; frame-ancestors 'none'")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response

@@ -3,8 +3,10 @@
 from flask import current_app, g, request
 from werkzeug.exceptions import Forbidden, Unauthorized
 
+from caseapp.api import limits
 from caseapp.extensions import db
 from caseapp.permissions import Permission, has_permission
+from caseapp.services import audit
 from caseapp.services import auth as auth_service
 from caseapp.services.actors import Actor
 
@@ -43,17 +45,29 @@ def check_request() -> None:
         raise Forbidden("この操作にはアクセス権の定義がありません（no permission declared）")
     if permission == PUBLIC:
         return
+    limits.refuse_if_failing_too_often()
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("Authorization: Bearer <token> が必要です")
     user = auth_service.authenticate(db.session, token.strip())
     if user is None:
+        limits.count_failure()
+        _audit_denied(Actor(user_id=None, name="anonymous", role="none",
+                            source_ip=request.remote_addr), "authenticate")
         raise _unauthorized("トークンが無効です（invalid or revoked token）")
     g.actor = Actor(user_id=user.id, name=user.name, role=user.role,
                     partner_id=user.partner_id, source_ip=request.remote_addr)
     if not has_permission(user.role, permission):
+        _audit_denied(g.actor, str(permission))
         raise Forbidden(f"この操作は {user.role} には許可されていません（needs {permission}）")
+
+
+def _audit_denied(actor: Actor, wanted: str) -> None:
+    """A refused attempt is recorded in its own transaction: the request itself does nothing."""
+    audit.record(db.session, actor, "access", "endpoint", request.endpoint, outcome="denied",
+                 detail={"method": request.method, "path": request.path, "wanted": wanted})
+    db.session.commit()
 
 
 def _unauthorized(detail: str) -> Unauthorized:

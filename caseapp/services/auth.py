@@ -51,6 +51,18 @@ def partner_token(session: Session, code: str) -> str:
     return token
 
 
+def revoke_user(session: Session, name: str) -> int:
+    """Revoke every live token of a user at once; returns how many were live."""
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise NotFound(f"no user named {name!r}")
+    result = session.execute(update(ApiToken)
+                             .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                             .values(revoked_at=utcnow()))
+    session.commit()
+    return result.rowcount
+
+
 def authenticate(session: Session, token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX):
         return None

@@ -4,11 +4,39 @@ import logging
 
 from flask import Flask, request
 from flask_smorest import Api
+from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy.exc import OperationalError
 
 from caseapp.api import auth, errors, limits
 
 log = logging.getLogger(__name__)
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, as every error is answered."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class ProblemApi(Api):
+    """Documents every error response as problem+json, the shape the handlers really send."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self):
+        content_type = self.DEFAULT_RESPONSE_CONTENT_TYPE
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = errors.PROBLEM
+        try:
+            super()._register_responses()
+        finally:
+            self.DEFAULT_RESPONSE_CONTENT_TYPE = content_type
 
 
 def register_api(app: Flask) -> Api:
@@ -17,7 +45,7 @@ def register_api(app: Flask) -> Api:
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearerAuth": []}],
     })
-    api = Api(app)
+    api = ProblemApi(app)
     limiter = limits.init(app, app.config["CASEAPP"])
     from caseapp.api import audit_log, cases, clients, consultations, events, health, reports, rules
 

@@ -7,7 +7,9 @@ from sqlalchemy.orm import Session
 
 from caseapp.models import Case, Consultation, Delivery, Partner, Referral, ReferralEvent
 from caseapp.models.types import utcnow
+from caseapp.rules.calendar import add_business_days
 from caseapp.services.actors import Actor
+from caseapp.services.workflow import ACK_PENDING
 
 
 def create(session: Session, actor: Actor, *, case: Case, partner: Partner, reason: str,
@@ -20,6 +22,7 @@ def create(session: Session, actor: Actor, *, case: Case, partner: Partner, reas
                         rule_id=rule_id, created_by_id=actor.user_id)
     session.add(referral)
     _log(referral, None, status, actor, note=reason, at=now)
+    _stamp(referral, now)
     if status == "requested":
         add_deliveries(session, referral, now=now)
     return referral
@@ -44,7 +47,18 @@ def _log(referral: Referral, old: str | None, new: str, actor: Actor, *, note=No
                                           actor_label=actor.label, note=note, at=at or utcnow()))
 
 
-def move(referral: Referral, new: str, actor: Actor, *, note: str | None = None) -> None:
+def _stamp(referral: Referral, at: datetime | None) -> None:
+    """Record when the status began and, while the partner owes an answer, when it is due."""
+    at = at or utcnow()
+    referral.status_at = at
+    referral.ack_due_at = (add_business_days(at, referral.partner.ack_sla_days)
+                           if referral.status in ACK_PENDING else None)
+
+
+def move(referral: Referral, new: str, actor: Actor, *, note: str | None = None,
+         at: datetime | None = None) -> None:
     old = referral.status
+    at = at or utcnow()
     referral.status = new
-    _log(referral, old, new, actor, note=note)
+    _log(referral, old, new, actor, note=note, at=at)
+    _stamp(referral, at)

@@ -18,9 +18,19 @@ def register_api(app: Flask) -> Api:
         "security": [{"bearerAuth": []}],
     })
     api = Api(app)
-    from caseapp.api import cases, clients, consultations, health, rules
+    from caseapp.api import (
+        ack,
+        cases,
+        clients,
+        consultations,
+        health,
+        partner_inbox,
+        referral_loop,
+        rules,
+    )
 
-    for module in (health, clients, consultations, cases, rules):
+    for module in (health, clients, consultations, cases, rules, referral_loop, partner_inbox,
+                   ack):
         api.register_blueprint(module.blp)
     errors.register(app)
     app.register_error_handler(OperationalError, _database_down)

@@ -3,9 +3,9 @@
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from caseapp.models import Case, Client, User
+from caseapp.models import Case, Client, Referral, User
 from caseapp.models.types import utcnow
 from caseapp.services import audit
 from caseapp.services.actors import Actor
@@ -61,10 +61,25 @@ def update(session: Session, actor: Actor, case_id: int, changes: dict) -> Case:
     return case
 
 
+def needs_rerouting():
+    """A rejected or failed referral of the case that nobody has dealt with yet.
+
+    Handled means: a newer referral on the same case was made at or after the rejection or
+    failure (re-routed), or staff marked it handled (POST /referrals/{id}/handled).
+    """
+    back, newer = aliased(Referral), aliased(Referral)
+    rerouted = select(newer.id).where(newer.case_id == back.case_id, newer.id != back.id,
+                                      newer.created_at >= back.status_at).exists()
+    return select(back.id).where(back.case_id == Case.id,
+                                 back.status.in_(("rejected", "failed")),
+                                 back.handled_at.is_(None), ~rerouted).exists()
+
+
 def lost_query(now: datetime):
     return select(Case).where(
         Case.status == "open",
-        or_(Case.owner_id.is_(None), Case.next_action_at.is_(None), Case.next_action_at < now),
+        or_(Case.owner_id.is_(None), Case.next_action_at.is_(None), Case.next_action_at < now,
+            needs_rerouting()),
     )
 
 

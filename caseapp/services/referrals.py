@@ -1,7 +1,7 @@
 """Referrals (つなぎ) and their outbox rows."""
 
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -19,7 +19,7 @@ def create(session: Session, actor: Actor, *, case: Case, partner: Partner, reas
     status = "requested" if basis else "awaiting_consent"
     referral = Referral(case=case, consultation=consultation, partner=partner, reason=reason,
                         method=method, urgency=urgency, status=status, legal_basis=basis,
-                        rule_id=rule_id, created_by_id=actor.user_id)
+                        rule_id=rule_id, created_by_id=actor.user_id, created_at=now or utcnow())
     session.add(referral)
     _log(referral, None, status, actor, note=reason, at=now)
     _stamp(referral, now)
@@ -51,7 +51,7 @@ def _stamp(referral: Referral, at: datetime | None) -> None:
     """Record when the status began and, while the partner owes an answer, when it is due."""
     at = at or utcnow()
     referral.status_at = at
-    referral.ack_due_at = (add_business_days(at, referral.partner.ack_sla_days)
+    referral.ack_due_at = (add_business_days(at, referral.partner.ack_sla_days).astimezone(UTC)
                            if referral.status in ACK_PENDING else None)
 
 

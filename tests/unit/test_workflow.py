@@ -10,7 +10,7 @@ def test_the_table_covers_every_status_and_names_only_known_ones():
     assert set(workflow.TRANSITIONS) == set(STATUSES)
     for targets in workflow.TRANSITIONS.values():
         assert set(targets) <= set(STATUSES)
-    assert workflow.TERMINAL == {"rejected", "completed", "cancelled"}
+    assert {"rejected", "completed", "cancelled"} == workflow.TERMINAL
 
 
 @pytest.mark.parametrize(("current", "new"), [

@@ -5,7 +5,7 @@ from caseapp.api.referral_schemas import (
     PartnerListArgs,
     PartnerReferralOut,
     PartnerReferralPage,
-    StatusIn,
+    PartnerStatusIn,
 )
 from caseapp.extensions import db
 from caseapp.permissions import Permission
@@ -38,7 +38,7 @@ def get(referral_id):
 
 
 @blp.route("/referrals/<int:referral_id>/status", methods=["POST"])
-@blp.arguments(StatusIn)
+@blp.arguments(PartnerStatusIn)
 @blp.response(200, PartnerReferralOut)
 @requires(Permission.PARTNER_REFERRALS_UPDATE)
 def set_status(data, referral_id):

@@ -2,9 +2,9 @@ from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
 from caseapp.api.referral_schemas import (
-    HandledIn,
     ManualReferralIn,
-    ReasonIn,
+    ReferralCancelIn,
+    ReferralHandledIn,
     StaffReferralListArgs,
     StaffReferralOut,
     StaffReferralPage,
@@ -42,7 +42,7 @@ def create(data):
 
 
 @blp.route("/<int:referral_id>/cancel", methods=["POST"])
-@blp.arguments(ReasonIn)
+@blp.arguments(ReferralCancelIn)
 @blp.response(200, StaffReferralOut)
 @requires(Permission.REFERRALS_WRITE)
 def cancel(data, referral_id):
@@ -51,7 +51,7 @@ def cancel(data, referral_id):
 
 
 @blp.route("/<int:referral_id>/handled", methods=["POST"])
-@blp.arguments(HandledIn)
+@blp.arguments(ReferralHandledIn)
 @blp.response(200, StaffReferralOut)
 @requires(Permission.REFERRALS_WRITE)
 def handled(data, referral_id):

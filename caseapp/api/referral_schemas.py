@@ -69,7 +69,7 @@ class PartnerListArgs(PageArgs):
         metadata={"description": "only referrals changed at or after this time (polling)"})
 
 
-class StatusIn(Schema):
+class PartnerStatusIn(Schema):
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     note = fields.String(validate=validate.Length(max=2000), allow_none=True)
     reason = fields.String(validate=validate.Length(min=1, max=2000),
@@ -146,11 +146,11 @@ class ManualReferralIn(Schema):
                        "(個人情報保護法 §27(1)) or support_meeting (支援会議)"})
 
 
-class ReasonIn(Schema):
+class ReferralCancelIn(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
-class HandledIn(Schema):
+class ReferralHandledIn(Schema):
     note = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 

@@ -70,9 +70,12 @@ def needs_rerouting():
     back, newer = aliased(Referral), aliased(Referral)
     rerouted = select(newer.id).where(newer.case_id == back.case_id, newer.id != back.id,
                                       newer.created_at >= back.status_at).exists()
+    # A handling older than the current status (e.g. a retried referral that failed again)
+    # does not count.
+    handled = back.handled_at >= back.status_at
     return select(back.id).where(back.case_id == Case.id,
                                  back.status.in_(("rejected", "failed")),
-                                 back.handled_at.is_(None), ~rerouted).exists()
+                                 ~func.coalesce(handled, False), ~rerouted).exists()
 
 
 def lost_query(now: datetime):

@@ -188,7 +188,7 @@ def mark_handled(session: Session, actor: Actor, referral_id: int, note: str,
     if referral.status not in NEEDS_REROUTING:
         raise Conflict(f"only a rejected or failed referral is handled, not {referral.status}",
                        extra={"current_status": referral.status})
-    if referral.handled_at is not None:
+    if referral.handled_at is not None and referral.handled_at >= referral.status_at:
         raise Conflict("already marked handled",
                        extra={"handled_at": referral.handled_at.isoformat()})
     if referral.case.owner_id != actor.user_id and actor.role not in ("supervisor", "admin"):

@@ -269,3 +269,21 @@ def test_a_closed_case_with_a_rejection_is_not_lost(api, tokens, session):
     session.get(Case, made["case_id"]).status = "closed"
     session.commit()
     assert _lost(api) == []
+
+
+def test_a_handled_failure_that_fails_again_is_lost_again(api, session, tokens):
+    made = intake(api)
+    rid = referral_id(made, "shihoshoshi")
+    referral = session.get(Referral, rid)
+    referrals.move(referral, "failed", SYSTEM)
+    session.commit()
+    assert api.post(f"/api/v1/referrals/{rid}/handled",
+                    json={"note": "電話で直接つないだ"}).status_code == 200
+    assert _lost(api) == []
+    session.expire_all()
+    referral = session.get(Referral, rid)
+    referrals.move(referral, "requested", SYSTEM, note="retry")  # what /retry does
+    referrals.move(referral, "failed", SYSTEM)
+    session.commit()
+    assert _lost(api) == [made["case_id"]]
+    assert api.post(f"/api/v1/referrals/{rid}/handled", json={"note": "再度"}).status_code == 200

@@ -47,9 +47,22 @@ def register_api(app: Flask) -> Api:
     })
     api = ProblemApi(app)
     limiter = limits.init(app, app.config["CASEAPP"])
-    from caseapp.api import audit_log, cases, clients, consultations, events, health, reports, rules
+    from caseapp.api import (
+        ack,
+        audit_log,
+        cases,
+        clients,
+        consultations,
+        events,
+        health,
+        partner_inbox,
+        referral_loop,
+        reports,
+        rules,
+    )
 
-    for module in (health, clients, consultations, cases, rules, events, reports, audit_log):
+    for module in (health, clients, consultations, cases, rules, referral_loop, partner_inbox,
+                   ack, events, reports, audit_log):
         api.register_blueprint(module.blp)
     limiter.exempt(health.blp)
     errors.register(app)

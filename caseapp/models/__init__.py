@@ -11,11 +11,18 @@ from caseapp.models.consultations import (
 )
 from caseapp.models.events import ConsultationTeam, ConsultationTeamPartner
 from caseapp.models.partners import Partner
-from caseapp.models.referrals import Delivery, DeliveryAttempt, Referral, ReferralEvent
+from caseapp.models.referrals import (
+    AckLinkUse,
+    Delivery,
+    DeliveryAttempt,
+    Referral,
+    ReferralEvent,
+)
 from caseapp.models.rules import RuleSetVersion
 from caseapp.models.users import ApiToken, User
 
 __all__ = [
+    "AckLinkUse",
     "ApiToken",
     "AuditEntry",
     "Case",

@@ -16,7 +16,8 @@ class Referral(db.Model):
     """つなぎ: one case handed to one partner, followed until the partner reports back."""
 
     __tablename__ = "referrals"
-    __table_args__ = (Index("ix_referrals_partner_status", "partner_id", "status"),)
+    __table_args__ = (Index("ix_referrals_partner_status", "partner_id", "status"),
+                      Index("ix_referrals_status_ack_due_at", "status", "ack_due_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -40,6 +41,15 @@ class Referral(db.Model):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the current status was entered, and by when the partner must answer it (the ack
+    # SLA in business days); stored so "overdue" is one indexed comparison, not a calendar scan.
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    ack_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_reason: Mapped[str | None] = mapped_column(Text)  # why rejected / cancelled
+    # A rejected or failed referral stays in its owner's queue until re-routed or marked handled.
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    handled_note: Mapped[str | None] = mapped_column(Text)
 
     case = relationship("Case", back_populates="referrals")
     consultation = relationship("Consultation", back_populates="referrals")
@@ -102,3 +112,16 @@ class DeliveryAttempt(db.Model):
     status_code: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(Text)
     succeeded: Mapped[bool] = mapped_column(default=False)
+
+
+class AckLinkUse(db.Model):
+    """A no-login acknowledgement link that has been used; the unique nonce makes it single-use."""
+
+    __tablename__ = "ack_link_uses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), index=True)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source_ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))

@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, aliased
 
-from caseapp.models import Case, Client, User
+from caseapp.models import Case, Client, Referral, User
 from caseapp.models.types import utcnow
 from caseapp.services import audit
 from caseapp.services.actors import Actor
@@ -62,10 +62,28 @@ def update(session: Session, actor: Actor, case_id: int, changes: dict) -> Case:
     return case
 
 
+def needs_rerouting():
+    """A rejected or failed referral of the case that nobody has dealt with yet.
+
+    Handled means: a newer referral on the same case was made at or after the rejection or
+    failure (re-routed), or staff marked it handled (POST /referrals/{id}/handled).
+    """
+    back, newer = aliased(Referral), aliased(Referral)
+    rerouted = select(newer.id).where(newer.case_id == back.case_id, newer.id != back.id,
+                                      newer.created_at >= back.status_at).exists()
+    # A handling older than the current status (e.g. a retried referral that failed again)
+    # does not count.
+    handled = back.handled_at >= back.status_at
+    return select(back.id).where(back.case_id == Case.id,
+                                 back.status.in_(("rejected", "failed")),
+                                 ~func.coalesce(handled, False), ~rerouted).exists()
+
+
 def lost_query(now: datetime):
     return select(Case).where(
         Case.status == "open",
-        or_(Case.owner_id.is_(None), Case.next_action_at.is_(None), Case.next_action_at < now),
+        or_(Case.owner_id.is_(None), Case.next_action_at.is_(None), Case.next_action_at < now,
+            needs_rerouting()),
     )
 
 

@@ -1,14 +1,16 @@
 """Referrals (つなぎ) and their outbox rows."""
 
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
 from caseapp.models import Case, Consultation, Delivery, Partner, Referral, ReferralEvent
 from caseapp.models.referrals import MILESTONES
 from caseapp.models.types import utcnow
+from caseapp.rules.calendar import add_business_days
 from caseapp.services.actors import Actor
+from caseapp.services.workflow import ACK_PENDING
 
 
 def create(session: Session, actor: Actor, *, case: Case, partner: Partner, reason: str,
@@ -18,9 +20,10 @@ def create(session: Session, actor: Actor, *, case: Case, partner: Partner, reas
     status = "requested" if basis else "awaiting_consent"
     referral = Referral(case=case, consultation=consultation, partner=partner, reason=reason,
                         method=method, urgency=urgency, status=status, legal_basis=basis,
-                        rule_id=rule_id, created_by_id=actor.user_id)
+                        rule_id=rule_id, created_by_id=actor.user_id, created_at=now or utcnow())
     session.add(referral)
     _log(referral, None, status, actor, note=reason, at=now)
+    _stamp(referral, now)
     if status == "requested":
         add_deliveries(session, referral, now=now)
     return referral
@@ -48,7 +51,18 @@ def _log(referral: Referral, old: str | None, new: str, actor: Actor, *, note=No
         setattr(referral, f"{new}_at", at)
 
 
-def move(referral: Referral, new: str, actor: Actor, *, note: str | None = None) -> None:
+def _stamp(referral: Referral, at: datetime | None) -> None:
+    """Record when the status began and, while the partner owes an answer, when it is due."""
+    at = at or utcnow()
+    referral.status_at = at
+    referral.ack_due_at = (add_business_days(at, referral.partner.ack_sla_days).astimezone(UTC)
+                           if referral.status in ACK_PENDING else None)
+
+
+def move(referral: Referral, new: str, actor: Actor, *, note: str | None = None,
+         at: datetime | None = None) -> None:
     old = referral.status
+    at = at or utcnow()
     referral.status = new
-    _log(referral, old, new, actor, note=note)
+    _log(referral, old, new, actor, note=note, at=at)
+    _stamp(referral, at)

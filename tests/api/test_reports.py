@@ -89,6 +89,7 @@ def dataset(seeded, tokens):
             if to_status != "awaiting_consent":
                 setattr(row, f"{to_status}_at", at)
             previous = to_status
+        row.status_at = steps[-1][1]
         s.add(row)
 
     day = timedelta(days=1)

@@ -1,0 +1,60 @@
+from flask_smorest import Blueprint
+
+from caseapp.api.auth import current_actor, requires
+from caseapp.api.referral_schemas import (
+    ManualReferralIn,
+    ReferralCancelIn,
+    ReferralHandledIn,
+    StaffReferralListArgs,
+    StaffReferralOut,
+    StaffReferralPage,
+)
+from caseapp.extensions import db
+from caseapp.permissions import Permission
+from caseapp.services import referral_loop
+
+# GET /referrals/{id} and /retry live in another module under the same prefix.
+blp = Blueprint("referral_loop", __name__, url_prefix="/api/v1/referrals",
+                description="つなぎ: staff follow every referral until the partner reports back")
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(StaffReferralListArgs, location="query")
+@blp.response(200, StaffReferralPage)
+@requires(Permission.REFERRALS_READ)
+def listing(args):
+    """Referrals by `status`, `partner`, `case_id`, `overdue`, `open_before`; overdue first."""
+    items, total = referral_loop.listing(
+        db.session, current_actor(), statuses=args.get("status"), partner=args.get("partner"),
+        case_id=args.get("case_id"), overdue=args.get("overdue"),
+        open_before=args.get("open_before"), page=args["page"], per_page=args["per_page"])
+    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(ManualReferralIn)
+@blp.response(201, StaffReferralOut)
+@requires(Permission.REFERRALS_WRITE)
+def create(data):
+    """A manual referral; without a consent or a recorded exception it waits in
+    `awaiting_consent` and nothing is sent."""
+    return referral_loop.create_manual(db.session, current_actor(), data)
+
+
+@blp.route("/<int:referral_id>/cancel", methods=["POST"])
+@blp.arguments(ReferralCancelIn)
+@blp.response(200, StaffReferralOut)
+@requires(Permission.REFERRALS_WRITE)
+def cancel(data, referral_id):
+    """Cancel an open referral (reason required); deliveries not yet sent are dropped."""
+    return referral_loop.cancel(db.session, current_actor(), referral_id, data["reason"])
+
+
+@blp.route("/<int:referral_id>/handled", methods=["POST"])
+@blp.arguments(ReferralHandledIn)
+@blp.response(200, StaffReferralOut)
+@requires(Permission.REFERRALS_WRITE)
+def handled(data, referral_id):
+    """Mark a rejected or failed referral dealt with without re-routing (case owner or
+    supervisor); it leaves the lost-cases list."""
+    return referral_loop.mark_handled(db.session, current_actor(), referral_id, data["note"])

@@ -5,9 +5,11 @@ import logging
 from flask import Flask, request
 from flask_smorest import Api
 from marshmallow import INCLUDE, Schema, fields
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
+from werkzeug.routing import IntegerConverter
 
 from caseapp.api import auth, errors, limits
+from caseapp.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ def register_api(app: Flask) -> Api:
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearerAuth": []}],
     })
+    app.url_map.converters["int"] = DatabaseId
     api = ProblemApi(app)
     limiter = limits.init(app, app.config["CASEAPP"])
     from caseapp.api import (
@@ -67,9 +70,33 @@ def register_api(app: Flask) -> Api:
     limiter.exempt(health.blp)
     errors.register(app)
     app.register_error_handler(OperationalError, _database_down)
+    app.register_error_handler(DataError, _out_of_range)
+    app.register_error_handler(OverflowError, _out_of_range)
     app.before_request(auth.check_request)
+    app.teardown_request(_end_session)
     app.after_request(_security_headers)
     return api
+
+
+class DatabaseId(IntegerConverter):
+    """Ids in paths are row ids: beyond a 32-bit integer there is no such row (404), not a crash."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def _out_of_range(exc: Exception):
+    # A number the database cannot hold came in through a field without its own bound.
+    log.info("value out of range: %s", exc.__class__.__name__)
+    return errors.problem(422, "Unprocessable content",
+                          "数値が大きすぎるなど、扱えない値が含まれています（value out of range）")
+
+
+def _end_session(_exc):
+    # Each request ends its transaction, whatever happened: an error never leaves pending
+    # changes or an aborted transaction for whatever runs next in the same app context.
+    db.session.remove()
 
 
 def _database_down(exc: OperationalError):

@@ -11,6 +11,7 @@ from caseapp.models.consultations import (
 )
 from caseapp.models.partners import Partner
 from caseapp.models.referrals import Delivery, DeliveryAttempt, Referral, ReferralEvent
+from caseapp.models.reminders import Reminder, StaffNotice
 from caseapp.models.rules import RuleSetVersion
 from caseapp.models.users import ApiToken, User
 
@@ -28,7 +29,9 @@ __all__ = [
     "Partner",
     "Referral",
     "ReferralEvent",
+    "Reminder",
     "RoutingDecision",
     "RuleSetVersion",
+    "StaffNotice",
     "User",
 ]

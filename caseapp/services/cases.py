@@ -3,11 +3,11 @@
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from caseapp.models import Case, Client, User
+from caseapp.models import Case, Client, Referral, ReferralEvent, User
 from caseapp.models.types import utcnow
-from caseapp.services import audit
+from caseapp.services import audit, reminders
 from caseapp.services.actors import Actor
 from caseapp.services.errors import Invalid, NotFound
 
@@ -56,15 +56,37 @@ def update(session: Session, actor: Actor, case_id: int, changes: dict) -> Case:
                       errors={key: ["未設定にはできません"]
                               for key in ("owner_id", "next_action_at")
                               if getattr(case, key) is None})
+    reminders.on_case_change(session, case)
     audit.record(session, actor, "update", "case", case.id, detail={"fields": sorted(changes)})
     session.commit()
     return case
 
 
+DEAD_END = ("rejected", "failed")
+
+
 def lost_query(now: datetime):
+    """Open cases with no owner, no or an overdue next action, or a dead-end referral.
+
+    A rejected or failed referral goes back to the owner to re-route; it stops counting once
+    the case has a newer referral (created after it ended) that is not itself a dead end.
+    """
+    bad, later = aliased(Referral), aliased(Referral)
+    ended = (select(func.max(ReferralEvent.at))
+             .where(ReferralEvent.referral_id == bad.id, ReferralEvent.to_status == bad.status)
+             .scalar_subquery())
+    rerouted = (select(later.id)
+                .where(later.case_id == bad.case_id, later.id != bad.id,
+                       later.created_at >= ended,
+                       later.status.not_in((*DEAD_END, "cancelled")))
+                .exists())
+    not_rerouted = (select(bad.id)
+                    .where(bad.case_id == Case.id, bad.status.in_(DEAD_END), ~rerouted)
+                    .exists())
     return select(Case).where(
         Case.status == "open",
-        or_(Case.owner_id.is_(None), Case.next_action_at.is_(None), Case.next_action_at < now),
+        or_(Case.owner_id.is_(None), Case.next_action_at.is_(None), Case.next_action_at < now,
+            not_rerouted),
     )
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from caseapp.models import Case, Consultation, Delivery, Partner, Referral, ReferralEvent
 from caseapp.models.types import utcnow
+from caseapp.services import reminders
 from caseapp.services.actors import Actor
 
 
@@ -48,3 +49,6 @@ def move(referral: Referral, new: str, actor: Actor, *, note: str | None = None)
     old = referral.status
     referral.status = new
     _log(referral, old, new, actor, note=note)
+    if new != old:
+        # Schedules what the new status waits for and withdraws what it answered.
+        reminders.on_referral_change(referral)

@@ -79,6 +79,10 @@ def upgrade():
 
 
 def downgrade():
+    # Reminder rows cannot live under the old key (one row per referral, channel and type).
+    op.execute('DELETE FROM delivery_attempts WHERE delivery_id IN '
+               '(SELECT id FROM deliveries WHERE reminder_id IS NOT NULL)')
+    op.execute('DELETE FROM deliveries WHERE reminder_id IS NOT NULL')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_index('uq_deliveries_referral_channel_event')
         batch_op.drop_constraint(batch_op.f('uq_deliveries_reminder_id'), type_='unique')

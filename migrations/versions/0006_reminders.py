@@ -43,7 +43,7 @@ def upgrade():
     with op.batch_alter_table('reminders', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_reminders_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_reminders_referral_id'), ['referral_id'], unique=False)
-        batch_op.create_index('ix_reminders_status_due_at', ['status', 'due_at'], unique=False)
+        batch_op.create_index('ix_reminders_status_due_at', ['status', 'due_at', 'id'], unique=False)
 
     op.create_table('staff_notices',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from caseapp.models import StaffNotice
 from caseapp.models.types import utcnow
-from caseapp.services.notifier import NotifyError, StaffMessage
+from caseapp.services.notifier import Notifier, NotifyError, StaffMessage
 
 log = logging.getLogger(__name__)
 
@@ -75,3 +75,21 @@ def due_ids(session: Session, now: datetime, limit: int = SWEEP_BATCH) -> list[i
         .order_by(StaffNotice.next_attempt_at).limit(limit)))
     session.commit()
     return ids
+
+
+def send(session: Session, notice_id: int, sender: Notifier, *,
+         retry_delays: tuple[int, ...]) -> str:
+    """Claim one notice, hand it to ``sender`` and record the outcome (the worker's task)."""
+    notice = claim(session, notice_id, utcnow())
+    if notice is None:
+        return "skipped"
+    error = None
+    try:
+        sender.send(message(notice))
+    except NotifyError as exc:
+        error = exc
+    except Exception as exc:  # a bug must not leave the notice leased forever
+        log.exception("notice %s crashed", notice_id)
+        error = NotifyError(f"{exc.__class__.__name__}: {exc}")
+    finish(session, session.get(StaffNotice, notice_id), error, retry_delays=retry_delays)
+    return "sent" if error is None else "retry"

@@ -4,7 +4,6 @@ from celery import shared_task
 from flask import current_app
 
 from caseapp.extensions import db
-from caseapp.models import StaffNotice
 from caseapp.models.types import utcnow
 from caseapp.services import notices, notifier, reminders
 
@@ -35,19 +34,6 @@ def sweep_reminders() -> dict[str, int]:
 @shared_task(name="caseapp.notify_staff", ignore_result=True)
 def notify_staff(notice_id: int) -> str:
     """E-mail one staff notice if it is still due; a duplicate message finds it claimed."""
-    session = db.session
-    notice = notices.claim(session, notice_id, utcnow())
-    if notice is None:
-        return "skipped"
     config = current_app.config["CASEAPP"]
-    error = None
-    try:
-        notifier.current().send(notices.message(notice))
-    except notifier.NotifyError as exc:
-        error = exc
-    except Exception as exc:  # a bug must not leave the notice leased forever
-        log.exception("notice %s crashed", notice_id)
-        error = notifier.NotifyError(f"{exc.__class__.__name__}: {exc}")
-    notice = session.get(StaffNotice, notice_id)
-    notices.finish(session, notice, error, retry_delays=config.retry_delays)
-    return "sent" if error is None else "retry"
+    return notices.send(db.session, notice_id, notifier.current(),
+                        retry_delays=config.retry_delays)

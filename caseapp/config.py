@@ -31,6 +31,19 @@ def _delays(value: str | None) -> tuple[int, ...]:
     return delays
 
 
+def _count(env, name: str, default: int, minimum: int = 0) -> int:
+    value = env.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number") from None
+    if number < minimum:
+        raise ValueError(f"{name} must be at least {minimum}")
+    return number
+
+
 @dataclass(frozen=True)
 class Config:
     instance_path: Path = PROJECT_ROOT / "instance"
@@ -45,6 +58,12 @@ class Config:
     webhook_allow_private: bool = False
     retry_delays: tuple[int, ...] = DEFAULT_RETRY_DELAYS
     sweep_seconds: float = 60.0
+    # Reminders (督促・フォローアップ), counted in business days of the counter's calendar.
+    partner_progress_days: int = 10
+    client_followup_days: int = 5
+    reminder_repeat_days: int = 2
+    escalate_after: int = 2
+    supervisor_email: str | None = None
     max_content_length: int = 1024 * 1024
     # Residents served, for the national per-100,000 figures (南国市, about 46,000).
     population: int = 46000
@@ -127,6 +146,11 @@ def from_env(environ: dict | None = None) -> Config:
         population=int(env.get("CASEAPP_POPULATION") or 46000),
         ratelimit_default=env.get("CASEAPP_RATELIMIT") or "600 per minute",
         ratelimit_storage=env.get("CASEAPP_RATELIMIT_STORAGE") or None,
+        partner_progress_days=_count(env, "CASEAPP_PARTNER_PROGRESS_DAYS", 10, 1),
+        client_followup_days=_count(env, "CASEAPP_CLIENT_FOLLOWUP_DAYS", 5, 0),
+        reminder_repeat_days=_count(env, "CASEAPP_REMINDER_REPEAT_DAYS", 2, 1),
+        escalate_after=_count(env, "CASEAPP_ESCALATE_AFTER", 2, 1),
+        supervisor_email=env.get("CASEAPP_SUPERVISOR_EMAIL") or None,
     )
 
 

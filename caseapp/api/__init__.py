@@ -60,12 +60,13 @@ def register_api(app: Flask) -> Api:
         health,
         partner_inbox,
         referral_loop,
+        reminders,
         reports,
         rules,
     )
 
     for module in (health, clients, consultations, cases, rules, referral_loop, partner_inbox,
-                   ack, events, reports, audit_log):
+                   ack, events, reports, audit_log, reminders):
         api.register_blueprint(module.blp)
     limiter.exempt(health.blp)
     errors.register(app)
@@ -96,7 +97,7 @@ def _out_of_range(exc: Exception):
 def _end_session(_exc):
     # Each request ends its transaction, whatever happened: an error never leaves pending
     # changes or an aborted transaction for whatever runs next in the same app context.
-    db.session.remove()
+    db.session.rollback()
 
 
 def _database_down(exc: OperationalError):

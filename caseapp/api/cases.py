@@ -14,7 +14,8 @@ blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="æ”¯æ
 @blp.response(200, CasePage)
 @requires(Permission.CASES_READ)
 def listing(args):
-    """Cases; `lost=true` gives open cases with no owner or an overdue next action."""
+    """Cases; `lost=true`: open cases with no owner, an overdue next action, or a rejected or
+    failed referral not yet re-routed."""
     page = cases.listing(db.session, current_actor(), lost=args["lost"],
                          status=args.get("status"), page=args["page"], per_page=args["per_page"])
     db.session.commit()

@@ -18,6 +18,7 @@ from caseapp.models.referrals import (
     Referral,
     ReferralEvent,
 )
+from caseapp.models.reminders import Reminder, StaffNotice
 from caseapp.models.rules import RuleSetVersion
 from caseapp.models.users import ApiToken, User
 
@@ -38,7 +39,9 @@ __all__ = [
     "Partner",
     "Referral",
     "ReferralEvent",
+    "Reminder",
     "RoutingDecision",
     "RuleSetVersion",
+    "StaffNotice",
     "User",
 ]

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.extensions import db
@@ -75,13 +75,19 @@ class ReferralEvent(db.Model):
 class Delivery(db.Model):
     """The outbox: one row per referral and channel, the record of truth for sending.
 
+    A reminder to the partner (``referral.reminder``) is one more row per channel, tied to its
+    reminder; the partial unique index keeps one ``referral.requested`` row per channel.
+
     ``message_id`` is fixed when the row is written and reused on every attempt, so a
     partner can de-duplicate (Standard Webhooks ``webhook-id``, e-mail ``Message-ID``).
     """
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("referral_id", "channel", "event_type"),
+        Index("uq_deliveries_referral_channel_event", "referral_id", "channel", "event_type",
+              unique=True, sqlite_where=text("reminder_id IS NULL"),
+              postgresql_where=text("reminder_id IS NULL")),
+        UniqueConstraint("reminder_id", "channel"),
         Index("ix_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
     )
 
@@ -89,6 +95,7 @@ class Delivery(db.Model):
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"))
     channel: Mapped[str] = mapped_column(String(20))
     event_type: Mapped[str] = mapped_column(String(50), default="referral.requested")
+    reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminders.id"))
     message_id: Mapped[str] = mapped_column(String(64), unique=True)
     state: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)

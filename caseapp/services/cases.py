@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, aliased
 
 from caseapp.models import Case, Client, Referral, User
 from caseapp.models.types import utcnow
-from caseapp.services import audit
+from caseapp.services import audit, reminders
 from caseapp.services.actors import Actor
 from caseapp.services.errors import Invalid, NotFound
 from caseapp.services.pagination import paginate
@@ -57,29 +57,36 @@ def update(session: Session, actor: Actor, case_id: int, changes: dict) -> Case:
                       errors={key: ["未設定にはできません"]
                               for key in ("owner_id", "next_action_at")
                               if getattr(case, key) is None})
+    reminders.on_case_change(session, case)
     audit.record(session, actor, "update", "case", case.id, detail={"fields": sorted(changes)})
     session.commit()
     return case
 
 
+DEAD_END = ("rejected", "failed")
+
+
 def needs_rerouting():
     """A rejected or failed referral of the case that nobody has dealt with yet.
 
-    Handled means: a newer referral on the same case was made at or after the rejection or
-    failure (re-routed), or staff marked it handled (POST /referrals/{id}/handled).
+    Handled means: a newer referral on the same case, made at or after the rejection or
+    failure and not itself a dead end, or staff marked it handled
+    (POST /referrals/{id}/handled).
     """
     back, newer = aliased(Referral), aliased(Referral)
     rerouted = select(newer.id).where(newer.case_id == back.case_id, newer.id != back.id,
-                                      newer.created_at >= back.status_at).exists()
+                                      newer.created_at >= back.status_at,
+                                      newer.status.not_in((*DEAD_END, "cancelled"))).exists()
     # A handling older than the current status (e.g. a retried referral that failed again)
     # does not count.
     handled = back.handled_at >= back.status_at
     return select(back.id).where(back.case_id == Case.id,
-                                 back.status.in_(("rejected", "failed")),
+                                 back.status.in_(DEAD_END),
                                  ~func.coalesce(handled, False), ~rerouted).exists()
 
 
 def lost_query(now: datetime):
+    """Open cases with no owner, no or an overdue next action, or a dead-end referral."""
     return select(Case).where(
         Case.status == "open",
         or_(Case.owner_id.is_(None), Case.next_action_at.is_(None), Case.next_action_at < now,

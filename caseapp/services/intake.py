@@ -17,7 +17,16 @@ from caseapp.models import (
 )
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import TOKYO, add_business_days
-from caseapp.services import audit, cases, clients, consents, outbox, referrals, routing
+from caseapp.services import (
+    audit,
+    cases,
+    clients,
+    consents,
+    outbox,
+    referrals,
+    reminders,
+    routing,
+)
 from caseapp.services.actors import Actor
 from caseapp.services.errors import Invalid, NotFound
 from caseapp.services.pagination import paginate
@@ -68,6 +77,7 @@ def record(session: Session, actor: Actor, data: dict, *, now: datetime | None =
     _schedule_next_action(case, consultation, received_at)
 
     session.flush()
+    reminders.on_case_change(session, case, now=now)
     audit.record(session, actor, "create", "consultation", consultation.id,
                  detail={"client_id": client.id if client else None, "case_id": case.id})
     session.commit()

@@ -9,6 +9,7 @@ from caseapp.models import Case, Consultation, Delivery, Partner, Referral, Refe
 from caseapp.models.referrals import MILESTONES
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import add_business_days
+from caseapp.services import reminders
 from caseapp.services.actors import Actor
 from caseapp.services.workflow import ACK_PENDING
 
@@ -66,3 +67,6 @@ def move(referral: Referral, new: str, actor: Actor, *, note: str | None = None,
     referral.status = new
     _log(referral, old, new, actor, note=note, at=at)
     _stamp(referral, at)
+    if new != old:
+        # Schedules what the new status waits for and withdraws what it answered.
+        reminders.on_referral_change(referral)

@@ -69,7 +69,7 @@ def init_celery(app: Flask) -> Celery:
     celery.config_from_object(celery_settings(config))
     celery.set_default()
     app.extensions["celery"] = celery
-    from caseapp.tasks import delivery  # noqa: F401  (registers the tasks)
+    from caseapp.tasks import delivery, reminders  # noqa: F401  (registers the tasks)
 
     return celery
 

@@ -32,7 +32,10 @@ def deliver(delivery_id: int) -> str:
 
 @shared_task(name="caseapp.sweep", ignore_result=True)
 def sweep() -> int:
-    """Beat's one periodic job: hand every due row to the workers again."""
+    """Beat's one periodic job: fire due reminders, then hand every due row to the workers."""
+    from caseapp.tasks.reminders import sweep_reminders
+
+    sweep_reminders()
     ids = outbox.due_ids(db.session, utcnow())
     outbox.enqueue(ids)
     return len(ids)

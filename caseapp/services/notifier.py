@@ -1,0 +1,89 @@
+"""E-mail to staff behind a small interface: SMTP when configured, a recording one in tests.
+
+The issue-4 e-mail channel for partners sends with its own gateway; staff notices only need
+"send this subject and body to these addresses, with this Message-ID".
+"""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Protocol
+
+from flask import current_app
+
+from caseapp.config import Config
+
+EXTENSION_KEY = "caseapp.notifier"
+
+
+@dataclass(frozen=True)
+class StaffMessage:
+    to: tuple[str, ...]
+    subject: str
+    body: str
+    message_id: str
+
+
+class NotifyError(Exception):
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class Notifier(Protocol):
+    def send(self, message: StaffMessage) -> None:
+        """Hand the message over or raise NotifyError."""
+
+
+class SmtpNotifier:
+    def __init__(self, config: Config):
+        self.host, self.port, self.sender = config.smtp_host, config.smtp_port, config.smtp_from
+
+    def send(self, message: StaffMessage) -> None:
+        email = EmailMessage()
+        email["From"] = self.sender
+        email["To"] = ", ".join(message.to)
+        email["Subject"] = message.subject
+        email["Date"] = formatdate(localtime=False)
+        # Stable across retries, so a mail system can drop a repeat after a crash.
+        email["Message-ID"] = f"<{message.message_id}@caseapp>"
+        email.set_content(message.body)
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=30) as smtp:
+                smtp.send_message(email)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise NotifyError(f"recipients refused: {exc.recipients}", permanent=True) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise NotifyError(f"{exc.__class__.__name__}: {exc}") from exc
+
+
+class UnconfiguredNotifier:
+    """No SMTP server: staff still see every reminder in GET /reminders."""
+
+    def send(self, message: StaffMessage) -> None:
+        raise NotifyError("SMTP_HOST is not set; the reminder is shown in GET /reminders only",
+                          permanent=True)
+
+
+@dataclass
+class RecordingNotifier:
+    """The null implementation for tests and demos: keeps what it was asked to send."""
+
+    sent: list[StaffMessage] = field(default_factory=list)
+    fail_with: NotifyError | None = None
+
+    def send(self, message: StaffMessage) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.sent.append(message)
+
+
+def current() -> Notifier:
+    installed = current_app.extensions.get(EXTENSION_KEY)
+    if installed is not None:
+        return installed
+    config: Config = current_app.config["CASEAPP"]
+    return SmtpNotifier(config) if config.smtp_host else UnconfiguredNotifier()

@@ -1,0 +1,131 @@
+"""Intake under load: caseapp's POST /consultations against the bare floor, same run.
+
+Both are served by gunicorn (2 workers × 4 threads) on PostgreSQL; 16 client threads send
+the API.md example for a fixed time. Goal: caseapp ≥ 0.5× the floor's req/s, p99 ≤ 100 ms.
+"""
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from bench.common import migrated_app, percentile, pg_database
+
+CLIENTS = 16
+BODY = {
+    "client": {"name": "山田 太郎", "name_kana": "ヤマダ タロウ", "birth_date": "1952-04-01"},
+    "channel": "window", "topics": ["debt", "income_living"],
+    "summary": "年金だけでは返済が追いつかない", "urgency": "normal",
+    "facts": {"age": 74, "household_size": 1, "monthly_income": 90000,
+              "debts": [{"creditor": "A社", "principal": 800000}]},
+    "consent": {"scope": "network", "method": "written", "given_at": "2026-11-27T10:00:00+09:00"},
+}
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server on {port} did not start")
+
+
+def load(port: int, path: str, headers: dict, seconds: float) -> dict:
+    """CLIENTS threads on keep-alive connections; latencies of the 2xx answers."""
+    body = json.dumps(BODY).encode()
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine, bad = [], 0
+        while time.monotonic() < stop:
+            start = time.perf_counter()
+            conn.request("POST", path, body=body,
+                         headers={"Content-Type": "application/json", **headers})
+            response = conn.getresponse()
+            response.read()
+            if 200 <= response.status < 300:
+                mine.append(time.perf_counter() - start)
+            else:
+                bad += 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors[0] += bad
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - began
+    if not latencies:
+        raise RuntimeError(f"no successful request to {path} ({errors[0]} errors)")
+    return {"rps": round(len(latencies) / elapsed, 1),
+            "p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
+            "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+            "errors": errors[0]}
+
+
+def run(quick: bool) -> dict:
+    seconds = 8 if quick else 30
+    from caseapp.extensions import db
+    from caseapp.services import auth
+    from caseapp.services.seed import seed_nankoku
+
+    with pg_database() as url, tempfile.TemporaryDirectory() as tmp:
+        app = migrated_app(url, Path(tmp))
+        with app.app_context():
+            seed_nankoku(db.session)
+            _user, token = auth.create_user(db.session, "bench", "counter")
+            db.session.remove()
+            db.engine.dispose()
+        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench",
+               "CASEAPP_INSTANCE_PATH": tmp, "CELERY_BROKER_URL": "memory://",
+               "CASEAPP_RATELIMIT": "1000000 per minute"}
+        results = {}
+        for name, command, path, headers in (
+            ("floor", [sys.executable, "-m", "gunicorn", "bench.floor_app:app", "-w", "2",
+                       "--threads", "4"], "/floor", {}),
+            ("caseapp", [sys.executable, "-m", "caseapp.cli", "api", "--workers", "2",
+                         "--threads", "4"], "/api/v1/consultations",
+             {"Authorization": f"Bearer {token}"}),
+        ):
+            port = _port()
+            bind = ["-b", f"127.0.0.1:{port}"] if name == "floor" else ["--port", str(port)]
+            server = subprocess.Popen([*command, *bind], env=env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+            try:
+                _wait(port)
+                load(port, path, headers, 1.5)  # warm up both the same way
+                results[name] = load(port, path, headers, seconds)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+    floor, caseapp = results["floor"], results["caseapp"]
+    return {"floor": floor, "caseapp": caseapp,
+            "ratio": round(caseapp["rps"] / floor["rps"], 3) if floor["rps"] else None}
+
+
+if __name__ == "__main__":
+    result = run("--quick" in sys.argv)
+    print(json.dumps(result, ensure_ascii=False))

@@ -45,6 +45,9 @@ class Config:
     webhook_allow_private: bool = False
     retry_delays: tuple[int, ...] = DEFAULT_RETRY_DELAYS
     sweep_seconds: float = 60.0
+    # Outbound webhook limits: connect, and the whole request including reading the answer.
+    webhook_connect_timeout: float = 5.0
+    webhook_timeout: float = 30.0
     max_content_length: int = 1024 * 1024
     testing: bool = False
     extra: dict = field(default_factory=dict)
@@ -56,6 +59,20 @@ class Config:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def delivery_lease_seconds(self) -> float:
+        """How long a claimed delivery is held before the sweeper assumes its worker died.
+
+        Three times the send timeout plus room for bookkeeping, so a live worker is never
+        overtaken; a short timeout (tests) gives a short lease.
+        """
+        return 3 * self.webhook_timeout + 10
+
+    @property
+    def requeue_after_seconds(self) -> float:
+        """A due row already handed to the broker is not handed again for this long."""
+        return max(5.0, 3 * self.sweep_seconds)
 
     def broker_folder(self) -> Path:
         return self.instance_path / "broker"
@@ -111,7 +128,18 @@ def from_env(environ: dict | None = None) -> Config:
         webhook_allow_private=_bool(env.get("CASEAPP_WEBHOOK_ALLOW_PRIVATE")),
         retry_delays=_delays(env.get("CASEAPP_RETRY_DELAYS")),
         sweep_seconds=float(env.get("CASEAPP_SWEEP_SECONDS") or 60),
+        webhook_timeout=_positive(env.get("CASEAPP_WEBHOOK_TIMEOUT"), 30.0,
+                                  "CASEAPP_WEBHOOK_TIMEOUT"),
     )
+
+
+def _positive(value: str | None, default: float, name: str) -> float:
+    if not value:
+        return default
+    number = float(value)
+    if number <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds")
+    return number
 
 
 def _instance_secret(instance: Path) -> str:

@@ -9,6 +9,7 @@ from caseapp.models.consultations import (
     Event,
     RoutingDecision,
 )
+from caseapp.models.disclosures import Disclosure, StaffAlert, SupportMeeting
 from caseapp.models.partners import Partner
 from caseapp.models.referrals import Delivery, DeliveryAttempt, Referral, ReferralEvent
 from caseapp.models.rules import RuleSetVersion
@@ -24,11 +25,14 @@ __all__ = [
     "ConsultationTopic",
     "Delivery",
     "DeliveryAttempt",
+    "Disclosure",
     "Event",
     "Partner",
     "Referral",
     "ReferralEvent",
     "RoutingDecision",
     "RuleSetVersion",
+    "StaffAlert",
+    "SupportMeeting",
     "User",
 ]

@@ -18,9 +18,21 @@ def register_api(app: Flask) -> Api:
         "security": [{"bearerAuth": []}],
     })
     api = Api(app)
-    from caseapp.api import cases, clients, consultations, health, rules
+    from caseapp.api import (
+        alerts,
+        cases,
+        clients,
+        consents,
+        consultations,
+        health,
+        partners,
+        referral_delivery,
+        rules,
+    )
 
     for module in (health, clients, consultations, cases, rules):
+        api.register_blueprint(module.blp)
+    for module in (partners, referral_delivery, consents, alerts):
         api.register_blueprint(module.blp)
     errors.register(app)
     app.register_error_handler(OperationalError, _database_down)

@@ -77,3 +77,5 @@ class StaffAlert(db.Model):
     read_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # "none" (no SMTP or no address), "pending", "sent", "failed".
     mail_state: Mapped[str] = mapped_column(String(20), default="none")
+
+    partner = relationship("Partner")

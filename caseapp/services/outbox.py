@@ -16,11 +16,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select, text, update
+from sqlalchemy.orm import Session, joinedload
 
 from caseapp.config import Config
-from caseapp.models import Delivery, DeliveryAttempt, Disclosure, Referral, User
+from caseapp.models import (
+    Case,
+    Consultation,
+    Delivery,
+    DeliveryAttempt,
+    Disclosure,
+    Referral,
+    User,
+)
 from caseapp.models.referrals import OPEN_STATUSES
 from caseapp.models.types import utcnow
 from caseapp.services import alerts, audit, consents, messages, referrals
@@ -68,17 +76,19 @@ def claim(session: Session, delivery_id: int, now: datetime, lease_seconds: floa
     if session.get_bind().dialect.name == "postgresql":
         # Another worker holding the row is skipped at once rather than waited for.
         due = due.with_for_update(skip_locked=True)
-    result = session.execute(
+        # A claim lost in a database crash only means the row is sent again with the same
+        # id, which at-least-once allows; so this commit need not wait for the disk.
+        session.execute(text("SET LOCAL synchronous_commit = off"))
+    claimed = session.scalars(
         update(Delivery)
         .where(Delivery.id.in_(due.scalar_subquery()), Delivery.state == "pending")
         .values(state="in_flight", leased_until=now + timedelta(seconds=lease_seconds),
                 attempts=Delivery.attempts + 1, enqueued_at=None)
-        .execution_options(synchronize_session=False)
-    )
+        .returning(Delivery)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).all()
     session.commit()
-    if result.rowcount != 1:
-        return None
-    return session.get(Delivery, delivery_id, populate_existing=True)
+    return claimed[0] if claimed else None
 
 
 @dataclass
@@ -90,6 +100,9 @@ class Outgoing:
     lease: datetime
     basis: str
     fields: list[str] = field(default_factory=list)
+    client_id: int | None = None
+    actor_id: int | None = None  # who disclosed: the staff member who made the referral
+    actor_label: str = SYSTEM.label
     webhook: WebhookRequest | None = None
     mail: MailRequest | None = None
     result: SendResult | None = None  # decided without sending (inbox, misconfiguration)
@@ -98,7 +111,12 @@ class Outgoing:
 def prepare(session: Session, delivery: Delivery, config: Config, now: datetime
             ) -> Outgoing | None:
     """Check the consent gate at send time and build the message; None when nothing may go."""
-    referral = delivery.referral
+    # One query for what the checks and the message need, instead of a lazy load for each.
+    referral = session.scalar(
+        select(Referral).where(Referral.id == delivery.referral_id)
+        .options(joinedload(Referral.partner), joinedload(Referral.case).joinedload(Case.client),
+                 joinedload(Referral.consultation).joinedload(Consultation.client),
+                 joinedload(Referral.consultation).selectinload(Consultation.topic_rows)))
     if referral.status == "awaiting_consent":
         delivery.state, delivery.leased_until = "held", None
         session.commit()
@@ -119,7 +137,13 @@ def prepare(session: Session, delivery: Delivery, config: Config, now: datetime
         session.commit()
         return None
     referral.legal_basis = basis
-    out = Outgoing(delivery.id, delivery.channel, delivery.leased_until, basis)
+    client = messages.client_of(referral)
+    out = Outgoing(delivery.id, delivery.channel, delivery.leased_until, basis,
+                   client_id=client.id if client else None)
+    if referral.created_by_id is not None:
+        out.actor_id = referral.created_by_id
+        out.actor_label = session.scalar(select(User.name).where(
+            User.id == referral.created_by_id)) or SYSTEM.label
     partner = referral.partner
     if delivery.channel == "inbox":
         # The partner inbox reads straight from the database: being stored is being delivered.
@@ -156,10 +180,12 @@ def finish(session: Session, delivery_id: int, out: Outgoing, result: SendResult
            now: datetime | None = None) -> None:
     now = now or utcnow()
     delivery = session.get(Delivery, delivery_id, populate_existing=True, with_for_update=True)
+    # Locked too: two channels of one referral finishing at once move its status once.
+    referral = session.get(Referral, delivery.referral_id, populate_existing=True,
+                           with_for_update=True)
     session.add(DeliveryAttempt(delivery_id=delivery.id, at=started, succeeded=result.ok,
                                 duration_ms=duration_ms, status_code=result.status_code,
                                 error=result.error))
-    referral = delivery.referral
     ours = delivery.state == "in_flight" and delivery.leased_until == out.lease
     if result.ok:
         if delivery.state != "delivered":
@@ -194,18 +220,14 @@ def retry_delay(attempts: int, delays: tuple[int, ...], retry_after: float | Non
 def _disclosed(session: Session, delivery: Delivery, referral: Referral, out: Outgoing,
                now: datetime) -> None:
     """§29: who gave which items to whom, on what basis; same transaction as the delivery."""
-    creator = session.get(User, referral.created_by_id) if referral.created_by_id else None
-    client = messages.client_of(referral)
     session.add(Disclosure(
-        at=now, referral_id=referral.id, delivery_id=delivery.id,
-        client_id=client.id if client else None, partner_id=referral.partner_id,
-        channel=delivery.channel, actor_id=creator.id if creator else None,
-        actor_label=creator.name if creator else SYSTEM.label, fields=out.fields,
-        basis=out.basis))
+        at=now, referral_id=referral.id, delivery_id=delivery.id, client_id=out.client_id,
+        partner_id=referral.partner_id, channel=delivery.channel, actor_id=out.actor_id,
+        actor_label=out.actor_label, fields=out.fields, basis=out.basis))
     audit.record(session, SYSTEM, "disclose", "referral", referral.id, purpose="referral",
-                 detail={"partner": referral.partner.code, "channel": delivery.channel,
+                 detail={"partner_id": referral.partner_id, "channel": delivery.channel,
                          "fields": out.fields, "basis": out.basis,
-                         "client_id": client.id if client else None})
+                         "client_id": out.client_id, "on_behalf_of": out.actor_label})
 
 
 def _disable_webhook(session: Session, referral: Referral, config: Config, now: datetime) -> None:

@@ -246,3 +246,25 @@ def test_email_carries_a_notice_and_a_link_never_the_clients_details(app, api, s
         assert detail not in text and detail not in second["Subject"]
     session.refresh(referral)
     assert referral.status == "sent"
+
+
+def test_alert_mail_goes_once_to_the_recipients(session, config, tokens):
+    from caseapp.models import User
+    from caseapp.services import alerts
+
+    smtp = config.with_(smtp_host="127.0.0.1")
+    admin = session.scalar(select(User).where(User.role == "admin"))
+    admin.email = "admin@example.jp"
+    session.commit()
+    alerts.raise_alert(session, "webhook_disabled", "houkatsu の Webhook を停止しました",
+                       config=smtp, role="admin")
+    alerts.raise_alert(session, "referral_failed", "no address, no mail", config=smtp,
+                       user_id=session.scalar(select(User.id).where(User.role == "counter")))
+    session.commit()
+    mail = RecordingMailGateway()
+    assert alerts.mail_pending(session, mail, smtp) == 1
+    assert alerts.mail_pending(session, mail, smtp) == 0  # a second sweep sends nothing
+    assert [m.to for m in mail.sent] == ["admin@example.jp"]
+    assert "停止" in mail.sent[0].message.get_content()
+    states = {a.kind: a.mail_state for a in session.scalars(select(StaffAlert))}
+    assert states == {"webhook_disabled": "sent", "referral_failed": "none"}

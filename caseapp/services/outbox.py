@@ -79,16 +79,19 @@ def claim(session: Session, delivery_id: int, now: datetime, lease_seconds: floa
         # A claim lost in a database crash only means the row is sent again with the same
         # id, which at-least-once allows; so this commit need not wait for the disk.
         session.execute(text("SET LOCAL synchronous_commit = off"))
-    claimed = session.scalars(
+    statement = (
         update(Delivery)
         .where(Delivery.id.in_(due.scalar_subquery()), Delivery.state == "pending")
         .values(state="in_flight", leased_until=now + timedelta(seconds=lease_seconds),
                 attempts=Delivery.attempts + 1, enqueued_at=None)
-        .returning(Delivery)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    ).all()
+        .execution_options(synchronize_session=False, populate_existing=True))
+    if not session.get_bind().dialect.update_returning:  # SQLite before 3.35
+        claimed = session.execute(statement).rowcount == 1
+        session.commit()
+        return session.get(Delivery, delivery_id, populate_existing=True) if claimed else None
+    rows = session.scalars(statement.returning(Delivery)).all()
     session.commit()
-    return claimed[0] if claimed else None
+    return rows[0] if rows else None
 
 
 @dataclass

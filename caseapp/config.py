@@ -64,6 +64,9 @@ class Config:
     reminder_repeat_days: int = 2
     escalate_after: int = 2
     supervisor_email: str | None = None
+    # Outbound webhook limits: connect, and the whole request including reading the answer.
+    webhook_connect_timeout: float = 5.0
+    webhook_timeout: float = 30.0
     max_content_length: int = 1024 * 1024
     # Residents served, for the national per-100,000 figures (南国市, about 46,000).
     population: int = 46000
@@ -88,6 +91,20 @@ class Config:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def delivery_lease_seconds(self) -> float:
+        """How long a claimed delivery is held before the sweeper assumes its worker died.
+
+        Three times the send timeout plus room for bookkeeping, so a live worker is never
+        overtaken; a short timeout (tests) gives a short lease.
+        """
+        return 3 * self.webhook_timeout + 10
+
+    @property
+    def requeue_after_seconds(self) -> float:
+        """A due row already handed to the broker is not handed again for this long."""
+        return max(5.0, 3 * self.sweep_seconds)
 
     def broker_folder(self) -> Path:
         return self.instance_path / "broker"
@@ -151,7 +168,18 @@ def from_env(environ: dict | None = None) -> Config:
         reminder_repeat_days=_count(env, "CASEAPP_REMINDER_REPEAT_DAYS", 2, 1),
         escalate_after=_count(env, "CASEAPP_ESCALATE_AFTER", 2, 1),
         supervisor_email=env.get("CASEAPP_SUPERVISOR_EMAIL") or None,
+        webhook_timeout=_positive(env.get("CASEAPP_WEBHOOK_TIMEOUT"), 30.0,
+                                  "CASEAPP_WEBHOOK_TIMEOUT"),
     )
+
+
+def _positive(value: str | None, default: float, name: str) -> float:
+    if not value:
+        return default
+    number = float(value)
+    if number <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds")
+    return number
 
 
 def _instance_secret(instance: Path) -> str:

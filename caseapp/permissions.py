@@ -24,6 +24,8 @@ class Permission(StrEnum):
     REPORTS_READ = "supervisor:reports:read"
     PARTNER_REFERRALS_READ = "partner:referrals:read"
     PARTNER_REFERRALS_UPDATE = "partner:referrals:update"
+    ALERTS_READ = "staff:alerts:read"
+    SUPPORT_MEETINGS_WRITE = "supervisor:support_meetings:write"
 
 
 ROLES = ("counter", "supervisor", "admin", "partner")
@@ -37,7 +39,9 @@ _COUNTER = frozenset({
     Permission.PARTNERS_READ, Permission.RULES_READ,
     Permission.EVENTS_READ, Permission.EVENTS_WRITE, Permission.REMINDERS_READ,
 })
-_SUPERVISOR = _COUNTER | {Permission.AUDIT_READ, Permission.REPORTS_READ}
+_COUNTER = _COUNTER | {Permission.ALERTS_READ}
+_SUPERVISOR = _COUNTER | {Permission.AUDIT_READ, Permission.REPORTS_READ,
+                          Permission.SUPPORT_MEETINGS_WRITE}
 _ADMIN = _SUPERVISOR | {Permission.PARTNERS_ADMIN, Permission.RULES_ADMIN}
 _PARTNER = frozenset({Permission.PARTNER_REFERRALS_READ, Permission.PARTNER_REFERRALS_UPDATE})
 

@@ -52,21 +52,26 @@ def register_api(app: Flask) -> Api:
     limiter = limits.init(app, app.config["CASEAPP"])
     from caseapp.api import (
         ack,
+        alerts,
         audit_log,
         cases,
         clients,
+        consents,
         consultations,
         events,
         health,
         partner_inbox,
+        partners,
+        referral_delivery,
         referral_loop,
         reminders,
         reports,
-        rules,
+       rules,
     )
 
-    for module in (health, clients, consultations, cases, rules, referral_loop, partner_inbox,
-                   ack, events, reports, audit_log, reminders):
+    for module in (health, clients, consultations, cases, rules, referral_loop,
+                   referral_delivery, partner_inbox, ack, partners, consents, alerts, events,
+                   reports, audit_log, reminders):
         api.register_blueprint(module.blp)
     limiter.exempt(health.blp)
     errors.register(app)

@@ -9,6 +9,7 @@ from caseapp.models.consultations import (
     Event,
     RoutingDecision,
 )
+from caseapp.models.disclosures import Disclosure, StaffAlert, SupportMeeting
 from caseapp.models.events import ConsultationTeam, ConsultationTeamPartner
 from caseapp.models.partners import Partner
 from caseapp.models.referrals import (
@@ -35,6 +36,7 @@ __all__ = [
     "ConsultationTopic",
     "Delivery",
     "DeliveryAttempt",
+    "Disclosure",
     "Event",
     "Partner",
     "Referral",
@@ -42,6 +44,8 @@ __all__ = [
     "Reminder",
     "RoutingDecision",
     "RuleSetVersion",
+    "StaffAlert",
     "StaffNotice",
+    "SupportMeeting",
     "User",
 ]

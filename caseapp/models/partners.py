@@ -21,16 +21,27 @@ class Partner(db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
     webhook_secret: Mapped[str | None] = mapped_column(String(200))
+    # Set when the endpoint answered 410 Gone; a new webhook_url clears it.
+    webhook_disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ack_sla_days: Mapped[int] = mapped_column(default=3)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    def channels(self) -> list[str]:
-        """Every partner has the inbox; webhook and e-mail are added when configured."""
-        found = ["inbox"]
-        if self.webhook_url:
+    @property
+    def webhook_active(self) -> bool:
+        return bool(self.webhook_url and self.webhook_secret and self.webhook_disabled_at is None)
+
+    def channels(self, *, email_enabled: bool = True) -> list[str]:
+        """The channels that push a referral to the partner; "inbox" alone when there are none.
+
+        Every referral can be read in the partner inbox anyway. The inbox counts as the delivery
+        only for an inbox-only partner, so a webhook that keeps failing fails the referral
+        instead of hiding behind the inbox.
+        """
+        found = []
+        if self.webhook_active:
             found.append("webhook")
-        if self.email:
+        if self.email and email_enabled:
             found.append("email")
-        return found
+        return found or ["inbox"]

@@ -78,6 +78,10 @@ class Delivery(db.Model):
     A reminder to the partner (``referral.reminder``) is one more row per channel, tied to its
     reminder; the partial unique index keeps one ``referral.requested`` row per channel.
 
+    States: ``pending`` (due at ``next_attempt_at``), ``in_flight`` (claimed until
+    ``leased_until``), ``delivered``, ``failed`` (exhausted or refused for good), ``held``
+    (its referral waits for consent), ``cancelled`` (its referral was cancelled).
+
     ``message_id`` is fixed when the row is written and reused on every attempt, so a
     partner can de-duplicate (Standard Webhooks ``webhook-id``, e-mail ``Message-ID``).
     """
@@ -101,6 +105,9 @@ class Delivery(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a hint was last handed to the broker; the sweeper leaves recent ones alone so a
+    # broker backlog is not multiplied every minute.
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

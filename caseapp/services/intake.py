@@ -48,11 +48,17 @@ def record(session: Session, actor: Actor, data: dict, *, now: datetime | None =
     received_at = data.get("received_at") or now
     client, duplicates = _client(session, actor, data)
     event = _event(session, data.get("event_id"))
+    released = []
     if data.get("consent") is not None:
         if client is None:
             raise Invalid("consent needs a client", errors={"consent": [
                 "匿名の相談には同意を記録できません（client または client_id が必要です）"]})
         consents.record(session, actor, client, data["consent"])
+        if client.id is not None:
+            # A returning client's earlier referrals that waited for this consent go too.
+            released = consents.release(session, actor,
+                                        consents.waiting_for_client(session, client), now,
+                                        note="同意の記録により送付")
 
     topics = list(dict.fromkeys(data.get("topics") or ["other"]))
     case = cases.open_for(session, client, actor, received_at)
@@ -81,7 +87,8 @@ def record(session: Session, actor: Actor, data: dict, *, now: datetime | None =
     audit.record(session, actor, "create", "consultation", consultation.id,
                  detail={"client_id": client.id if client else None, "case_id": case.id})
     session.commit()
-    delivery_ids = [d.id for r in consultation.referrals for d in r.deliveries]
+    delivery_ids = [d.id for r in [*released, *consultation.referrals] for d in r.deliveries
+                    if d.state == "pending"]
     outbox.enqueue(delivery_ids)
     return IntakeResult(consultation, duplicates, delivery_ids)
 
@@ -140,7 +147,8 @@ def _make_referral(session, actor, consultation, partner, reason, method, urgenc
     if urgency == "emergency" and consultation.urgency != "emergency":
         consultation.urgency = "emergency"
     basis = consents.basis_for(consultation.client, partner.code, now, sensitive=sensitive,
-                               decision_basis=decision_basis)
+                               decision_basis=decision_basis,
+                               meetings=consents.meetings_for(session, consultation.case))
     return referrals.create(session, actor, case=consultation.case, partner=partner,
                             reason=reason, method=method,
                             urgency=urgency or consultation.urgency, basis=basis,

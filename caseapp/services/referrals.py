@@ -3,6 +3,7 @@
 import secrets
 from datetime import UTC, datetime
 
+from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from caseapp.models import Case, Consultation, Delivery, Partner, Referral, ReferralEvent
@@ -31,16 +32,28 @@ def create(session: Session, actor: Actor, *, case: Case, partner: Partner, reas
 
 
 def add_deliveries(session: Session, referral: Referral, now: datetime | None = None) -> None:
-    """One outbox row per channel; an existing row (a re-release) is made due again."""
+    """One outbox row per channel; an existing row (a re-release, a retry) is made due again.
+
+    A row keeps its message id for life, so a partner never sees two ids for one referral.
+    """
     existing = {(d.channel, d.event_type): d for d in referral.deliveries}
-    for channel in referral.partner.channels():
+    for channel in referral.partner.channels(email_enabled=smtp_configured()):
         row = existing.get((channel, "referral.requested"))
         if row is None:
             session.add(Delivery(referral=referral, channel=channel,
                                  message_id="msg_" + secrets.token_hex(16),
                                  next_attempt_at=now or utcnow()))
-        elif row.state != "delivered":
-            row.state, row.next_attempt_at, row.leased_until = "pending", now or utcnow(), None
+        elif row.state in ("pending", "held", "failed", "cancelled"):
+            if row.state == "failed":
+                row.attempts = 0  # a retry gets the whole schedule again
+            row.state, row.next_attempt_at = "pending", now or utcnow()
+            row.leased_until = row.enqueued_at = None
+
+
+def smtp_configured() -> bool:
+    if not has_app_context():
+        return True
+    return bool(current_app.config["CASEAPP"].smtp_host)
 
 
 def _log(referral: Referral, old: str | None, new: str, actor: Actor, *, note=None,

@@ -277,7 +277,9 @@ def _deliver(session: Session, reminder: Reminder, case: Case, referral: Referra
              policy: Policy, now: datetime) -> None:
     if reminder.kind in PARTNER_KINDS:
         # Through the referral outbox, so the reminder inherits retries, signing and ids.
-        for channel in referral.partner.channels():
+        from caseapp.services.referrals import smtp_configured  # referrals imports this module
+
+        for channel in referral.partner.channels(email_enabled=smtp_configured()):
             session.add(Delivery(referral_id=referral.id, channel=channel,
                                  event_type="referral.reminder", reminder_id=reminder.id,
                                  message_id="msg_" + secrets.token_hex(16),

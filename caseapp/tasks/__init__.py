@@ -33,9 +33,16 @@ def celery_settings(config: Config) -> dict:
             "sweep": {"task": "caseapp.sweep", "schedule": timedelta(seconds=config.sweep_seconds)},
         },
     }
+    # A delivery task must end before its database lease does, or a second worker could claim
+    # the row while the first is still sending: soft limit first (the send is recorded as a
+    # failed attempt), hard limit at the lease.
+    lease = config.delivery_lease_seconds
+    settings["task_annotations"] = {"caseapp.deliver": {"time_limit": lease,
+                                                        "soft_time_limit": max(lease - 5, 1)}}
     # Redis redelivers an unacknowledged task after the visibility timeout; it must outlast the
     # longest task, and no task is scheduled further ahead than this (delays live in the DB).
-    transport = {"visibility_timeout": 600}
+    visibility = max(600, 2 * lease)
+    transport = {"visibility_timeout": visibility}
     if config.embedded_broker:
         folder = config.broker_folder()
         for sub in ("queue", "processed", "control"):
@@ -53,7 +60,7 @@ def celery_settings(config: Config) -> dict:
         transport["socket_connect_timeout"] = 2
     settings["broker_transport_options"] = transport
     if config.result_backend and config.result_backend.startswith("redis"):
-        settings["result_backend_transport_options"] = {"visibility_timeout": 600}
+        settings["result_backend_transport_options"] = {"visibility_timeout": visibility}
     return settings
 
 

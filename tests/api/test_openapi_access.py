@@ -108,7 +108,7 @@ def audit_count(session) -> int:
 
 def test_does_every_read_of_personal_data_leave_an_audit_entry(app, api, tokens, world, session):
     checked = 0
-    for method, path, permission in operations(app):
+    for method, path, _permission in operations(app):
         if method != "GET" or not PERSONAL.match(path):
             continue
         caller = api.as_(tokens["partner:houkatsu"] if path.startswith("/api/v1/partner/")

@@ -13,13 +13,14 @@ from tests.conftest import REDIS_URL, make_config, need, redis_problem
 class WorkerProcess:
     """A real `caseapp worker` in its own process, configured only through the environment."""
 
-    def __init__(self, env: dict):
+    def __init__(self, env: dict, args: tuple[str, ...] = ("--concurrency=2",)):
         self.env = env
+        self.args = args
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "WorkerProcess":
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "caseapp.cli", "worker", "--concurrency=2",
+            [sys.executable, "-m", "caseapp.cli", "worker", *self.args,
              "--without-heartbeat", "--without-gossip", "--without-mingle"],
             env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)

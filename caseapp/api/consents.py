@@ -1,0 +1,59 @@
+"""The legal basis for sharing: consents, their withdrawal, and support meetings (支援会議)."""
+
+from flask_smorest import Blueprint
+
+from caseapp.api.auth import current_actor, requires
+from caseapp.api.delivery_schemas import (
+    ConsentGivenOut,
+    ConsentWithdrawnOut,
+    SupportMeetingIn,
+    SupportMeetingOut,
+)
+from caseapp.api.schemas import ConsentIn
+from caseapp.extensions import db
+from caseapp.permissions import Permission
+from caseapp.services import consents
+
+blp = Blueprint("consents", __name__, url_prefix="/api/v1",
+                description="情報共有の同意と支援会議 (legal basis for referrals)")
+
+
+@blp.route("/clients/<int:client_id>/consents", methods=["POST"])
+@blp.arguments(ConsentIn)
+@blp.response(201, ConsentGivenOut)
+@requires(Permission.CONSENTS_WRITE)
+def give(data, client_id):
+    """Record a consent; referrals waiting for it are released and sent."""
+    consent, released = consents.give(db.session, current_actor(), client_id, data)
+    _enqueue(released)
+    consent.released_referrals = released
+    return consent
+
+
+@blp.route("/consents/<int:consent_id>/withdraw", methods=["POST"])
+@blp.response(200, ConsentWithdrawnOut)
+@requires(Permission.CONSENTS_WRITE)
+def withdraw(consent_id):
+    """Withdraw a consent; referrals not yet sent on it go back to `awaiting_consent`."""
+    consent, returned = consents.withdraw(db.session, current_actor(), consent_id)
+    consent.returned_referrals = returned
+    return consent
+
+
+@blp.route("/cases/<int:case_id>/support-meeting", methods=["POST"])
+@blp.arguments(SupportMeetingIn)
+@blp.response(201, SupportMeetingOut)
+@requires(Permission.SUPPORT_MEETINGS_WRITE)
+def support_meeting(data, case_id):
+    """Record a 支援会議 (law, date, members): the case's referrals to members are released."""
+    meeting, released = consents.record_support_meeting(db.session, current_actor(), case_id,
+                                                        data)
+    _enqueue(released)
+    meeting.released_referrals = released
+    return meeting
+
+
+def _enqueue(released) -> None:
+    from caseapp.services import outbox
+
+    outbox.enqueue([d.id for r in released for d in r.deliveries if d.state == "pending"])

@@ -1,0 +1,277 @@
+"""Delivery through the outbox in-process, on SQLite and PostgreSQL, to real local servers."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+import standardwebhooks
+from sqlalchemy import func, select
+
+from caseapp.extensions import db
+from caseapp.models import Delivery, DeliveryAttempt, Disclosure, Partner, StaffAlert
+from caseapp.models.types import utcnow
+from caseapp.services import gateways, outbox
+from caseapp.services.gateways import (
+    Gateways,
+    HttpWebhookGateway,
+    RecordingMailGateway,
+    RecordingWebhookGateway,
+)
+from tests.helpers import EXAMPLE, assert_problem
+from tests.http_sink import SilentServer, Sink
+from tests.services.delivery_helpers import ELDER, hook, make_due, referral_to, run_due
+
+
+@pytest.fixture
+def config(app):
+    return app.config["CASEAPP"]
+
+
+@pytest.fixture
+def sink():
+    server = Sink()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def real(config):
+    found = Gateways(HttpWebhookGateway(config), RecordingMailGateway())
+    yield found
+    found.webhook.close()
+
+
+def test_webhook_carries_a_signed_referral_with_only_the_needed_fields(api, session, sink, real,
+                                                                       config):
+    partner = hook(session, "houkatsu", sink.url)
+    created = api.post("/api/v1/consultations", json=EXAMPLE).json
+    run_due(session, config, real)
+    assert len(sink.received) == 1
+    got = sink.received[0]
+    payload = standardwebhooks.Webhook(partner.webhook_secret).verify(got.body, got.headers)
+    referral = referral_to(session, created["id"], "houkatsu")
+    assert payload["type"] == "referral.requested"
+    data = payload["data"]
+    assert data["referral_id"] == referral.id and data["partner"] == "houkatsu"
+    assert data["client"]["name"] == "山田 太郎" and data["topics"] == ["debt", "income_living"]
+    assert data["inbox_url"].endswith(f"/api/v1/partner/referrals/{referral.id}")
+    # Income and debts are for the counter's own routing, not for the partner.
+    assert b"monthly_income" not in got.body and "A社".encode() not in got.body
+    delivery = referral.deliveries[0]
+    assert got.headers["webhook-id"] == delivery.message_id
+    assert referral.status == "sent" and delivery.state == "delivered"
+    disclosure = session.scalar(select(Disclosure).where(Disclosure.delivery_id == delivery.id))
+    assert disclosure.partner_id == partner.id and disclosure.channel == "webhook"
+    assert disclosure.basis.startswith("consent:") and disclosure.actor_label == "counter-1"
+    assert "client.name" in disclosure.fields and "client.birth_date" in disclosure.fields
+
+
+def test_500_is_retried_with_one_webhook_id_then_fails_alerts_and_can_be_retried(
+        api, session, sink, real, config, tokens):
+    hook(session, "houkatsu", sink.url)
+    sink.respond = lambda _r, _n: (500, {})
+    created = api.post("/api/v1/consultations", json=EXAMPLE).json
+    referral = referral_to(session, created["id"], "houkatsu")
+    for _ in range(len(config.retry_delays) + 1):
+        run_due(session, config, real)
+        make_due(session)
+    session.refresh(referral)
+    delivery = referral.deliveries[0]
+    assert referral.status == "failed" and delivery.state == "failed"
+    assert len(sink.received) == len(config.retry_delays) + 1
+    assert set(sink.ids()) == {delivery.message_id}
+    alert = session.scalar(select(StaffAlert).where(StaffAlert.kind == "referral_failed"))
+    assert alert.referral_id == referral.id and alert.user_id == referral.case.owner_id
+
+    shown = api.get(f"/api/v1/referrals/{referral.id}").json
+    attempts = shown["deliveries"][0]["attempts"]
+    assert [a["status_code"] for a in attempts] == [500] * len(sink.received)
+    assert all(a["error"] == "HTTP 500" and a["duration_ms"] >= 0 for a in attempts)
+    assert shown["history"][-1]["to_status"] == "failed"
+
+    # Staff see the alert, fix nothing on our side, and send it again once the partner is up.
+    listed = api.get("/api/v1/alerts").json
+    assert [a["kind"] for a in listed["items"]] == ["referral_failed"]
+    sink.respond = lambda _r, _n: (200, {})
+    again = api.post(f"/api/v1/referrals/{referral.id}/retry")
+    assert again.status_code == 200, again.json
+    assert again.json["status"] == "requested"
+    run_due(session, config, real)
+    session.refresh(referral)
+    assert referral.status == "sent"
+    assert set(sink.ids()) == {delivery.message_id}  # the same id, never a second referral
+    assert_problem(api.post(f"/api/v1/referrals/{referral.id}/retry"), 409)
+
+
+def test_503_with_retry_after_waits_as_asked(api, session, sink, real, config):
+    hook(session, "houkatsu", sink.url)
+    sink.respond = lambda _r, _n: (503, {"Retry-After": "300"})
+    created = api.post("/api/v1/consultations", json=EXAMPLE).json
+    before = utcnow()
+    run_due(session, config, real)
+    delivery = referral_to(session, created["id"], "houkatsu").deliveries[0]
+    session.refresh(delivery)
+    assert delivery.state == "pending" and delivery.attempts == 1
+    # The schedule says ~1 s; the partner asked for 300.
+    assert delivery.next_attempt_at - before >= timedelta(seconds=299)
+    assert run_due(session, config, real) == []  # not due yet: nothing is sent early
+
+
+def test_410_disables_the_endpoint_alerts_admins_and_retry_uses_the_inbox(
+        api, session, sink, real, config, tokens):
+    partner = hook(session, "houkatsu", sink.url)
+    sink.respond = lambda _r, _n: (410, {})
+    created = api.post("/api/v1/consultations", json=EXAMPLE).json
+    run_due(session, config, real)
+    referral = referral_to(session, created["id"], "houkatsu")
+    session.refresh(partner)
+    assert len(sink.received) == 1  # no retry against a Gone endpoint
+    assert partner.webhook_disabled_at is not None and partner.channels() == ["inbox"]
+    assert referral.status == "failed"
+    kinds = {(a.kind, a.role) for a in session.scalars(select(StaffAlert))}
+    assert ("webhook_disabled", "admin") in kinds
+    admin_view = api.as_(tokens["admin"]).get("/api/v1/alerts").json["items"]
+    assert any(a["kind"] == "webhook_disabled" and a["partner"] == "houkatsu"
+               for a in admin_view)
+    assert all(a["kind"] != "webhook_disabled" for a in api.get("/api/v1/alerts").json["items"])
+    assert api.post(f"/api/v1/referrals/{referral.id}/retry").status_code == 200
+    run_due(session, config, real)
+    session.refresh(referral)
+    assert referral.status == "sent" and len(sink.received) == 1
+    assert {d.channel: d.state for d in referral.deliveries} == {"webhook": "failed",
+                                                                 "inbox": "delivered"}
+
+
+def test_a_hanging_partner_times_out_and_is_retried(api, session, config):
+    server = SilentServer("hang")
+    short = config.with_(webhook_timeout=1.0, webhook_connect_timeout=0.5)
+    gw = Gateways(HttpWebhookGateway(short), RecordingMailGateway())
+    try:
+        hook(session, "houkatsu", server.url)
+        created = api.post("/api/v1/consultations", json=EXAMPLE).json
+        run_due(session, short, gw)
+    finally:
+        server.close()
+        gw.webhook.close()
+    delivery = referral_to(session, created["id"], "houkatsu").deliveries[0]
+    session.refresh(delivery)
+    attempt = delivery.attempt_rows[0]
+    assert delivery.state == "pending" and "timeout" in attempt.error
+    assert 900 <= attempt.duration_ms < 3000 and attempt.status_code is None
+
+
+def test_the_same_delivery_fired_five_times_at_once_is_sent_once(app, api, session, sink,
+                                                                 real, config):
+    hook(session, "houkatsu", sink.url)
+    sink.delay = 0.3  # a slow partner widens the window for a double send
+    created = api.post("/api/v1/consultations", json=EXAMPLE).json
+    delivery_id = referral_to(session, created["id"], "houkatsu").deliveries[0].id
+    session.commit()
+    barrier, results = threading.Barrier(5), []
+
+    def fire():
+        with app.app_context():
+            barrier.wait()
+            results.append(outbox.process(db.session, delivery_id, config, real))
+            db.session.remove()
+
+    threads = [threading.Thread(target=fire) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results) == ["delivered"] + ["skipped"] * 4
+    assert len(sink.received) == 1
+    assert session.scalar(select(func.count()).select_from(DeliveryAttempt)
+                          .where(DeliveryAttempt.delivery_id == delivery_id)) == 1
+
+
+def test_a_worker_lost_mid_send_is_recovered_by_the_sweeper(api, session, config):
+    created = api.post("/api/v1/consultations", json=ELDER | {"consent": EXAMPLE["consent"]}).json
+    delivery = session.scalar(select(Delivery).limit(1))
+    assert outbox.claim(session, delivery.id, utcnow(), config.delivery_lease_seconds)
+    # The worker died here. While the lease runs nothing else may touch the row...
+    assert outbox.claim(session, delivery.id, utcnow(), 60) is None
+    assert delivery.id not in outbox.sweep(session, config)
+    # ...and once it has run out, the sweeper hands the row out again.
+    later = utcnow() + timedelta(seconds=config.delivery_lease_seconds + 1)
+    sent = outbox.sweep(session, config, now=later)
+    session.refresh(delivery)
+    assert delivery.state == "pending" and delivery.id in sent
+    assert delivery.attempt_rows[-1].error.startswith("lease expired")
+    # A row just handed to the broker is not handed again on the next sweep.
+    assert delivery.id not in outbox.sweep(session, config, now=later)
+    assert created["id"]
+
+
+def test_enqueue_failure_does_not_fail_intake_and_stops_early(app, api, session, monkeypatch):
+    calls = []
+
+    def broken(*args, **kwargs):
+        calls.append(args)
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(outbox, "_broker_down_until", 0.0)
+    monkeypatch.setattr(app.extensions["celery"], "send_task", broken)
+    response = api.post("/api/v1/consultations", json=EXAMPLE)
+    assert response.status_code == 201
+    assert len(calls) == 1  # one failure is enough to leave the rest to the sweeper
+    assert session.scalar(select(func.count()).select_from(Delivery)
+                          .where(Delivery.state == "pending")) >= 2
+
+
+def test_email_carries_a_notice_and_a_link_never_the_clients_details(app, api, session, config,
+                                                                    monkeypatch):
+    smtp = config.with_(smtp_host="127.0.0.1", smtp_port=2525)
+    monkeypatch.setitem(app.config, "CASEAPP", smtp)
+    partner = session.scalar(select(Partner).where(Partner.code == "houkatsu"))
+    partner.email = "houkatsu@example.jp"
+    session.commit()
+    mail = RecordingMailGateway(responses=[gateways.SendResult(ok=False, status_code=451,
+                                                               error="SMTP 451")])
+    gw = Gateways(RecordingWebhookGateway(), mail)
+    created = api.post("/api/v1/consultations", json=EXAMPLE).json
+    referral = referral_to(session, created["id"], "houkatsu")
+    assert [d.channel for d in referral.deliveries] == ["email"]
+    run_due(session, smtp, gw)
+    make_due(session)
+    run_due(session, smtp, gw)
+    assert len(mail.sent) == 2
+    first, second = (m.message for m in mail.sent)
+    assert first["Message-ID"] == second["Message-ID"] == \
+        f"<{referral.deliveries[0].message_id}@localhost>"
+    text = second.get_content()
+    assert f"/api/v1/partner/referrals/{referral.id}" in text
+    for detail in ("山田", "ヤマダ", "1952", "年金"):
+        assert detail not in text and detail not in second["Subject"]
+    session.refresh(referral)
+    assert referral.status == "sent"
+    # The no-login link in the notice marks the referral received for the partner.
+    link = next(line for line in text.splitlines() if "/api/v1/ack/" in line)
+    token = link.rsplit("/", 1)[1]
+    used = api.client.post(f"/api/v1/ack/{token}")
+    assert used.status_code == 200, used.get_json()
+    session.refresh(referral)
+    assert referral.status == "received"
+
+
+def test_alert_mail_goes_once_to_the_recipients(session, config, tokens):
+    from caseapp.models import User
+    from caseapp.services import alerts
+
+    smtp = config.with_(smtp_host="127.0.0.1")
+    admin = session.scalar(select(User).where(User.role == "admin"))
+    admin.email = "admin@example.jp"
+    session.commit()
+    alerts.raise_alert(session, "webhook_disabled", "houkatsu の Webhook を停止しました",
+                       config=smtp, role="admin")
+    alerts.raise_alert(session, "referral_failed", "no address, no mail", config=smtp,
+                       user_id=session.scalar(select(User.id).where(User.role == "counter")))
+    session.commit()
+    mail = RecordingMailGateway()
+    assert alerts.mail_pending(session, mail, smtp) == 1
+    assert alerts.mail_pending(session, mail, smtp) == 0  # a second sweep sends nothing
+    assert [m.to for m in mail.sent] == ["admin@example.jp"]
+    assert "停止" in mail.sent[0].message.get_content()
+    states = {a.kind: a.mail_state for a in session.scalars(select(StaffAlert))}
+    assert states == {"webhook_disabled": "sent", "referral_failed": "none"}

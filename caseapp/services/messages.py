@@ -83,8 +83,9 @@ def email(delivery: Delivery, referral: Referral, config: Config
     message = EmailMessage()
     message["From"] = config.smtp_from
     message["To"] = referral.partner.email
-    message["Subject"] = (f"【確認のお願い】つなぎ No. {referral.id} の受理・対応状況をお知らせください"
-                          if reminder else f"【つなぎ】新しい紹介が届いています（No. {referral.id}）")
+    message["Subject"] = (
+        f"【確認のお願い】つなぎ No. {referral.id} の受理・対応状況をお知らせください" if reminder
+        else f"【つなぎ】新しい紹介が届いています（No. {referral.id}）")
     message["Date"] = mail_date(utcnow())
     # Stable across retries, so a mail client or the partner can spot a duplicate.
     message["Message-ID"] = f"<{delivery.message_id}@{mail_domain(config)}>"

@@ -110,10 +110,8 @@ def _supervise(children: dict[str, subprocess.Popen]) -> None:
             child.terminate()  # each main process stops its own pool and children
     deadline = time.monotonic() + 15
     for child in children.values():
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
         # Whatever is left in the child's session (a stuck pool process) is not left behind.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signal.SIGKILL)

@@ -18,9 +18,9 @@ def register_api(app: Flask) -> Api:
         "security": [{"bearerAuth": []}],
     })
     api = Api(app)
-    from caseapp.api import cases, clients, consultations, health, rules
+    from caseapp.api import cases, clients, consultations, health, households, rules
 
-    for module in (health, clients, consultations, cases, rules):
+    for module in (health, clients, consultations, cases, rules, households):
         api.register_blueprint(module.blp)
     errors.register(app)
     app.register_error_handler(OperationalError, _database_down)

@@ -1,7 +1,7 @@
 """The database model. Import from here so Alembic and the services see every table."""
 
 from caseapp.models.audit import AuditEntry
-from caseapp.models.clients import Client, Consent
+from caseapp.models.clients import Client, ClientBigram, Consent
 from caseapp.models.consultations import (
     Case,
     Consultation,
@@ -9,6 +9,7 @@ from caseapp.models.consultations import (
     Event,
     RoutingDecision,
 )
+from caseapp.models.households import Household, HouseholdMember
 from caseapp.models.partners import Partner
 from caseapp.models.referrals import Delivery, DeliveryAttempt, Referral, ReferralEvent
 from caseapp.models.rules import RuleSetVersion
@@ -19,12 +20,15 @@ __all__ = [
     "AuditEntry",
     "Case",
     "Client",
+    "ClientBigram",
     "Consent",
     "Consultation",
     "ConsultationTopic",
     "Delivery",
     "DeliveryAttempt",
     "Event",
+    "Household",
+    "HouseholdMember",
     "Partner",
     "Referral",
     "ReferralEvent",

@@ -10,10 +10,12 @@ from caseapp.models.types import JSONType, UTCDateTime, utcnow
 class Client(db.Model):
     __tablename__ = "clients"
     __table_args__ = (
-        # GIN trigram index (PostgreSQL) so a partial phone number ('%1234567%') is found
-        # without a scan. On SQLite the same declaration is a plain index.
-        Index("ix_clients_phone_trgm", "phone", postgresql_using="gin",
-              postgresql_ops={"phone": "gin_trgm_ops"}),
+        # GIN trigram indexes (PostgreSQL) serve substring search ('%ヤマダ%', '%1234567%')
+        # for words of 3+ characters; shorter ones use client_bigrams. On SQLite these
+        # declarations are plain (redundant, small) indexes: it searches through the bigrams.
+        *(Index(f"ix_clients_{column}_trgm", column, postgresql_using="gin",
+                postgresql_ops={column: "gin_trgm_ops"})
+          for column in ("search_key", "kana_key", "phone")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

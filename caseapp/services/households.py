@@ -13,20 +13,24 @@ from caseapp.services.errors import Conflict, Invalid, NotFound
 
 
 def create(session: Session, actor: Actor, data: dict) -> Household:
-    household = Household(name=data.get("name"), address=data.get("address"),
-                          note=data.get("note"), created_by_id=actor.user_id)
-    session.add(household)
     members = data.get("members") or []
-    seen: set[int] = set()
+    # Everything is checked before anything is added, so a refusal leaves no trace.
+    clients, seen = [], set()
     for index, member in enumerate(members):
         field = f"members[{index}].client_id"
         if member["client_id"] in seen:
             raise Invalid("a client is listed twice",
                           errors={field: ["同じ相談者が2回指定されています"]})
         seen.add(member["client_id"])
-        _add(session, actor, household, member["client_id"], member["relationship"],
-             field=field)
-    _one_head(household, "members")
+        clients.append(_joinable(session, None, member["client_id"], member["relationship"],
+                                 field=field))
+    _one_head([m["relationship"] for m in members], "members")
+    household = Household(name=data.get("name"), address=data.get("address"),
+                          note=data.get("note"), created_by_id=actor.user_id)
+    for client, member in zip(clients, members, strict=True):
+        household.members.append(HouseholdMember(
+            client=client, relationship=member["relationship"], added_by_id=actor.user_id))
+    session.add(household)
     _flush(session)
     audit.record(session, actor, "create", "household", household.id,
                  detail={"members": [m.client_id for m in household.members]})
@@ -35,6 +39,7 @@ def create(session: Session, actor: Actor, data: dict) -> Household:
 
 def get(session: Session, actor: Actor, household_id: int) -> Household:
     household = _get(session, household_id)
+    session.expire(household, ["members", "cases"])  # read afresh: cases link themselves
     audit.record(session, actor, "read", "household", household.id)
     return household
 
@@ -52,8 +57,10 @@ def update(session: Session, actor: Actor, household_id: int, changes: dict) -> 
 def add_member(session: Session, actor: Actor, household_id: int, client_id: int,
                relationship: str) -> Household:
     household = _get(session, household_id)
-    _add(session, actor, household, client_id, relationship, field="client_id")
-    _one_head(household, "relationship")
+    client = _joinable(session, household, client_id, relationship, field="client_id")
+    _one_head([*(m.relationship for m in household.members), relationship], "relationship")
+    household.members.append(HouseholdMember(client=client, relationship=relationship,
+                                             added_by_id=actor.user_id))
     _flush(session)
     audit.record(session, actor, "add_member", "household", household.id,
                  detail={"client_id": client_id, "relationship": relationship})
@@ -64,8 +71,9 @@ def change_member(session: Session, actor: Actor, household_id: int, client_id: 
                   relationship: str) -> Household:
     household = _get(session, household_id)
     member = _member(household, client_id)
+    _one_head([relationship if m is member else m.relationship for m in household.members],
+              "relationship")
     member.relationship = relationship
-    _one_head(household, "relationship")
     audit.record(session, actor, "change_member", "household", household.id,
                  detail={"client_id": client_id, "relationship": relationship})
     return household
@@ -75,10 +83,12 @@ def remove_member(session: Session, actor: Actor, household_id: int, client_id: 
                   ) -> Household:
     household = _get(session, household_id)
     member = _member(household, client_id)
+    client = member.client
     household.members.remove(member)
     audit.record(session, actor, "remove_member", "household", household.id,
                  detail={"client_id": client_id})
     session.flush()
+    session.expire(client, ["membership"])
     return household
 
 
@@ -96,8 +106,9 @@ def _member(household: Household, client_id: int) -> HouseholdMember:
     raise NotFound(f"client {client_id} is not a member of household {household.id}")
 
 
-def _add(session: Session, actor: Actor, household: Household, client_id: int,
-         relationship: str, *, field: str) -> None:
+def _joinable(session: Session, household: Household | None, client_id: int,
+              relationship: str, *, field: str) -> Client:
+    """The client, if it may join ``household`` (None: a household being created)."""
     if relationship not in RELATIONSHIPS:  # the schema checks too; services stand alone
         raise Invalid("unknown relationship", errors={field: ["続柄が正しくありません"]})
     client = session.get(Client, client_id)
@@ -107,7 +118,7 @@ def _add(session: Session, actor: Actor, household: Household, client_id: int,
         raise Invalid("unknown client", errors={field: [message]})
     current = client.membership
     if current is not None:
-        if current.household_id == household.id:
+        if household is not None and current.household_id == household.id:
             raise Conflict(f"client {client_id} is already a member of this household",
                            errors={field: ["既にこの世帯の一員です"]})
         raise Conflict(
@@ -115,12 +126,11 @@ def _add(session: Session, actor: Actor, household: Household, client_id: int,
             "先にその世帯から外してください / the client already belongs to household "
             f"{current.household_id}", errors={field: ["既に別の世帯に属しています"]},
             extra={"household_id": current.household_id})
-    household.members.append(HouseholdMember(client=client, relationship=relationship,
-                                             added_by_id=actor.user_id))
+    return client
 
 
-def _one_head(household: Household, field: str) -> None:
-    if sum(m.relationship == "head" for m in household.members) > 1:
+def _one_head(relationships: list[str], field: str) -> None:
+    if relationships.count("head") > 1:
         raise Invalid("a household has one head",
                       errors={field: ["世帯主は1人だけ指定できます"]})
 

@@ -1,4 +1,4 @@
-"""client search bigrams, phone trigram index, households, merge (名寄せ) columns
+"""client search bigrams, trigram indexes, households, merge (名寄せ) columns
 
 Revision ID: 0007
 Revises: 0001
@@ -69,7 +69,9 @@ def upgrade():
         batch_op.add_column(sa.Column('merged_into_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('merged_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f('ix_clients_merged_into_id'), ['merged_into_id'], unique=False)
-        batch_op.create_index('ix_clients_phone_trgm', ['phone'], unique=False, postgresql_using='gin', postgresql_ops={'phone': 'gin_trgm_ops'})
+        # GIN trigram indexes on PostgreSQL; plain indexes on SQLite (see the model).
+        for column in ('search_key', 'kana_key', 'phone'):
+            batch_op.create_index(f'ix_clients_{column}_trgm', [column], unique=False, postgresql_using='gin', postgresql_ops={column: 'gin_trgm_ops'})
         batch_op.create_foreign_key(batch_op.f('fk_clients_merged_into_id_clients'), 'clients', ['merged_into_id'], ['id'])
 
     with op.batch_alter_table('cases', schema=None) as batch_op:
@@ -100,7 +102,8 @@ def downgrade():
 
     with op.batch_alter_table('clients', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_clients_merged_into_id_clients'), type_='foreignkey')
-        batch_op.drop_index('ix_clients_phone_trgm')
+        for column in ('search_key', 'kana_key', 'phone'):
+            batch_op.drop_index(f'ix_clients_{column}_trgm')
         batch_op.drop_index(batch_op.f('ix_clients_merged_into_id'))
         batch_op.drop_column('merged_at')
         batch_op.drop_column('merged_into_id')

@@ -10,7 +10,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import Integer, any_, case, cast, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from caseapp.jp.names import bigrams, normalise_reading, search_key
@@ -136,7 +137,7 @@ def _live(session: Session, client_id: int) -> Client:
 
 #: Evidence weights. A proposal needs DUPLICATE_THRESHOLD and at least one identity match
 #: (name, reading or phone): an address or a birthday alone is shared by families and twins.
-WEIGHTS = {"same_name": 2, "same_reading": 2, "same_birth_date": 3, "similar_birth_date": 1,
+WEIGHTS = {"same_name": 2, "same_reading": 2, "same_birth_date": 3, "similar_birth_date": 2,
            "same_phone": 4, "same_address": 2}
 # Two known birth dates that are not a plausible typo of each other: different people
 # (a parent and child sharing the home phone, namesakes).
@@ -266,6 +267,22 @@ def probe_grams(token: str) -> list[str]:
     return list(dict.fromkeys([*chosen, last]))
 
 
+def _has_grams(grams: list[str], dialect: str):
+    """Clients whose keys hold every one of ``grams`` (read from ``client_bigrams``)."""
+    holders = select(ClientBigram.client_id)
+    if len(grams) == 1:
+        holders = holders.where(ClientBigram.bigram == grams[0])
+    else:
+        holders = (holders.where(ClientBigram.bigram.in_(grams))
+                   .group_by(ClientBigram.client_id).having(func.count() == len(grams)))
+    if dialect == "postgresql":
+        # ``id = ANY(array)`` makes PostgreSQL fetch the candidates by primary key in id
+        # order; as ``IN (subquery)`` it hash-joins a scan of all clients (~5x slower here).
+        ids = select(func.array_agg(holders.subquery().c.client_id)).scalar_subquery()
+        return Client.id == any_(cast(ids, ARRAY(Integer)))
+    return Client.id.in_(holders)
+
+
 def search_query(query: Query, *, dialect: str, birth_date: date | None = None):
     """``(where clauses, rank expression)`` for a parsed query.
 
@@ -285,12 +302,9 @@ def search_query(query: Query, *, dialect: str, birth_date: date | None = None):
     for token in query.tokens:
         if not (dialect == "postgresql" and len(token) >= TRIGRAM_MIN):
             grams.extend(probe_grams(token))
-    # Candidates hold each probed piece somewhere in their keys (one indexed semi-join per
-    # piece, so the planner starts from the rarest); the LIKEs then check that each word
-    # really appears, contiguous, in the name or in the reading.
-    for gram in dict.fromkeys(grams):
-        where.append(Client.id.in_(select(ClientBigram.client_id)
-                                   .where(ClientBigram.bigram == gram)))
+    if grams:
+        where.append(_has_grams(list(dict.fromkeys(grams)), dialect))
+    # The LIKEs check that each word really appears, contiguous, in the name or the reading.
     for token in query.tokens:
         pattern = f"%{_like(token)}%"
         where.append(or_(Client.search_key.like(pattern, escape="\\"),

@@ -35,7 +35,8 @@ def merge(session: Session, actor: Actor, survivor_id: int, duplicate_id: int, *
     # Lock both rows in id order, so two opposite merges (A←B and B←A) cannot both succeed.
     rows = {c.id: c for c in session.scalars(
         select(Client).where(Client.id.in_((survivor_id, duplicate_id)))
-        .order_by(Client.id).with_for_update())}
+        .order_by(Client.id).with_for_update()
+        .execution_options(populate_existing=True))}
     survivor, duplicate = rows.get(survivor_id), rows.get(duplicate_id)
     if survivor is None:
         raise NotFound(f"client {survivor_id} not found")

@@ -4,7 +4,6 @@ silently doubled (possible duplicates are proposed; merging is a separate, expli
 
 from __future__ import annotations
 
-import contextlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -224,6 +223,9 @@ class Query:
 
     tokens: tuple[str, ...] = ()
     digits: str | None = None
+    #: ``digits`` is a whole Japanese number. Numbers start with 0 and no number's second
+    #: digit is 0, so a whole number is never inside another one: equality is enough.
+    whole_number: bool = False
 
     @property
     def key(self) -> str:
@@ -234,9 +236,10 @@ def parse_query(q: str) -> Query:
     text = unicodedata.normalize("NFKC", q or "").strip()
     digits = "".join(ch for ch in _COUNTRY_CODE.sub("0", text, count=1) if ch.isdigit())
     if text and set(text) <= _PHONE_CHARS and len(digits) >= MIN_PHONE_DIGITS:
-        with contextlib.suppress(ValueError):  # a part of a number is searched as typed
-            digits = phone_digits(text)
-        return Query(digits=digits)
+        try:
+            return Query(digits=phone_digits(text), whole_number=True)
+        except ValueError:  # a part of a number is searched as typed
+            return Query(digits=digits)
     # Each space-separated word must match the name or the reading, so 「山田 たろう」 finds
     # 山田太郎 (ヤマダ タロウ); without spaces the whole key must match one of them.
     tokens = tuple(t for t in (search_key(w) for w in text.split()) if t)
@@ -294,7 +297,8 @@ def search_query(query: Query, *, dialect: str, birth_date: date | None = None):
         where.append(Client.birth_date == birth_date)
     if query.digits is not None:
         d = query.digits
-        where.append(Client.phone.like(f"%{_like(d)}%", escape="\\"))
+        where.append(Client.phone == d if query.whole_number
+                     else Client.phone.like(f"%{_like(d)}%", escape="\\"))
         rank = case((Client.phone == d, 0),
                     (Client.phone.like(f"{_like(d)}%", escape="\\"), 1), else_=2)
         return where, rank

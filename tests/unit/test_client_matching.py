@@ -27,6 +27,8 @@ from caseapp.services.errors import Invalid
 def test_numbers_are_read_as_phone_searches(q, digits):
     assert parse_query(q).digits == digits
     assert parse_query(q).tokens == ()
+    # A whole number (10 or 11 digits from 0) is looked up by equality, a part by substring.
+    assert parse_query(q).whole_number == (len(digits) >= 10)
 
 
 @pytest.mark.parametrize(("q", "tokens"), [

@@ -9,9 +9,9 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Integer, any_, case, cast, func, or_, select
+from sqlalchemy import Integer, and_, any_, case, cast, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from caseapp.jp.names import bigrams, normalise_reading, search_key
 from caseapp.jp.phone import phone_digits, postal_code
@@ -258,6 +258,8 @@ TRIGRAM_MIN = 3
 #: A long word needs only some of its bigrams to narrow the candidates (the LIKE checks the
 #: rest); every extra one costs an index probe.
 MAX_GRAMS_PER_WORD = 4
+#: Pieces probed for a whole query (more words only add LIKE checks).
+MAX_GRAMS = 6
 
 
 def probe_grams(token: str) -> list[str]:
@@ -272,12 +274,13 @@ def probe_grams(token: str) -> list[str]:
 
 def _has_grams(grams: list[str], dialect: str):
     """Clients whose keys hold every one of ``grams`` (read from ``client_bigrams``)."""
-    holders = select(ClientBigram.client_id)
-    if len(grams) == 1:
-        holders = holders.where(ClientBigram.bigram == grams[0])
-    else:
-        holders = (holders.where(ClientBigram.bigram.in_(grams))
-                   .group_by(ClientBigram.client_id).having(func.count() == len(grams)))
+    # One index range per piece, joined on client_id: both sides come sorted by client_id
+    # from the (bigram, client_id) key, so PostgreSQL merges them and SQLite probes the key.
+    first, *rest = [aliased(ClientBigram) for _ in grams[:MAX_GRAMS]]
+    holders = select(first.client_id).where(first.bigram == grams[0])
+    for alias, gram in zip(rest, grams[1:], strict=False):
+        holders = holders.join(alias, and_(alias.client_id == first.client_id,
+                                           alias.bigram == gram))
     if dialect == "postgresql":
         # ``id = ANY(array)`` makes PostgreSQL fetch the candidates by primary key in id
         # order; as ``IN (subquery)`` it hash-joins a scan of all clients (~5x slower here).

@@ -6,6 +6,7 @@ from enum import StrEnum
 class Permission(StrEnum):
     CLIENTS_READ = "staff:clients:read"
     CLIENTS_WRITE = "staff:clients:write"
+    CLIENTS_MERGE = "staff:clients:merge"
     CONSENTS_WRITE = "staff:consents:write"
     CONSULTATIONS_READ = "staff:consultations:read"
     CONSULTATIONS_WRITE = "staff:consultations:write"
@@ -33,6 +34,7 @@ STAFF_ROLES = ("counter", "supervisor", "admin")
 
 _COUNTER = frozenset({
     Permission.CLIENTS_READ, Permission.CLIENTS_WRITE, Permission.CONSENTS_WRITE,
+    Permission.CLIENTS_MERGE,
     Permission.CONSULTATIONS_READ, Permission.CONSULTATIONS_WRITE,
     Permission.CASES_READ, Permission.CASES_WRITE,
     Permission.REFERRALS_READ, Permission.REFERRALS_WRITE,

@@ -60,18 +60,19 @@ def register_api(app: Flask) -> Api:
         consultations,
         events,
         health,
+        households,
         partner_inbox,
         partners,
         referral_delivery,
         referral_loop,
         reminders,
         reports,
-       rules,
+        rules,
     )
 
     for module in (health, clients, consultations, cases, rules, referral_loop,
                    referral_delivery, partner_inbox, ack, partners, consents, alerts, events,
-                   reports, audit_log, reminders):
+                   reports, audit_log, reminders, households):
         api.register_blueprint(module.blp)
     limiter.exempt(health.blp)
     errors.register(app)

@@ -1,16 +1,22 @@
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
+from caseapp.api.client_schemas import (
+    ClientPatch,
+    ClientSearchPage,
+    ClientUpdatedOut,
+    DuplicatesOut,
+    MergeIn,
+)
 from caseapp.api.schemas import (
     ClientCreatedOut,
     ClientDetailOut,
     ClientIn,
-    ClientPage,
     ClientSearchArgs,
 )
 from caseapp.extensions import db
 from caseapp.permissions import Permission
-from caseapp.services import clients
+from caseapp.services import client_merge, clients
 
 blp = Blueprint("clients", __name__, url_prefix="/api/v1/clients", description="相談者")
 
@@ -29,11 +35,12 @@ def create(data):
 
 @blp.route("", methods=["GET"])
 @blp.arguments(ClientSearchArgs, location="query")
-@blp.response(200, ClientPage)
+@blp.response(200, ClientSearchPage)
 @requires(Permission.CLIENTS_READ)
 def search(args):
-    """Find clients by name, reading (any kana form) or phone."""
-    page = clients.search(db.session, current_actor(), args["q"], args["page"], args["per_page"])
+    """Find clients by name, reading (any kana form, 旧字体) or phone; best matches first."""
+    page = clients.search(db.session, current_actor(), args["q"], args["page"],
+                          args["per_page"], birth_date=args.get("birth_date"))
     db.session.commit()
     return page
 
@@ -42,7 +49,41 @@ def search(args):
 @blp.response(200, ClientDetailOut)
 @requires(Permission.CLIENTS_READ)
 def get(client_id):
-    """One client with cases and consents (audited read)."""
+    """One client with cases, consents and household (audited read); a merged id is 404."""
     client = clients.get(db.session, current_actor(), client_id)
+    db.session.commit()
+    return client
+
+
+@blp.route("/<int:client_id>", methods=["PATCH"])
+@blp.arguments(ClientPatch)
+@blp.response(200, ClientUpdatedOut)
+@requires(Permission.CLIENTS_WRITE)
+def patch(changes, client_id):
+    """Correct a client's details; the answer proposes duplicates the fix reveals."""
+    client = clients.update(db.session, current_actor(), client_id, changes)
+    client.possible_duplicates = clients.possible_duplicates(db.session, client)
+    db.session.commit()
+    return client
+
+
+@blp.route("/<int:client_id>/duplicates", methods=["GET"])
+@blp.response(200, DuplicatesOut)
+@requires(Permission.CLIENTS_READ)
+def duplicates(client_id):
+    """Records that may be the same person (名寄せ候補), with the reasons; nothing is merged."""
+    found = clients.duplicates_of(db.session, current_actor(), client_id)
+    db.session.commit()
+    return {"client_id": client_id, "possible_duplicates": found}
+
+
+@blp.route("/<int:client_id>/merge", methods=["POST"])
+@blp.arguments(MergeIn)
+@blp.response(200, ClientDetailOut)
+@requires(Permission.CLIENTS_MERGE)
+def merge(data, client_id):
+    """Merge `duplicate_id` into this client, which keeps its id; audited, one transaction."""
+    client = client_merge.merge(db.session, current_actor(), client_id, data["duplicate_id"],
+                                reason=data.get("reason"))
     db.session.commit()
     return client

@@ -9,6 +9,15 @@ SEXES = ("female", "male", "other", "unknown")
 CONSENT_METHODS = ("written", "oral", "electronic")
 
 
+def _phone_display(client) -> str | None:
+    from caseapp.jp.phone import format_phone
+
+    try:
+        return format_phone(client.phone) if client.phone else None
+    except ValueError:  # a number stored before validation existed: show the digits
+        return client.phone
+
+
 class ClientIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     name_kana = fields.String(validate=validate.Length(max=200), allow_none=True)
@@ -120,6 +129,8 @@ class ConsultationOut(Schema):
 class DuplicateOut(Schema):
     client_id = fields.Integer()
     name = fields.String()
+    name_kana = fields.String(allow_none=True)
+    birth_date = fields.Date(allow_none=True)
     score = fields.Integer()
     reasons = fields.List(fields.String())
 
@@ -146,6 +157,7 @@ class CaseBrief(Schema):
     owner_id = fields.Integer(allow_none=True)
     next_action = fields.String(allow_none=True)
     next_action_at = fields.AwareDateTime(allow_none=True)
+    household_id = fields.Integer(allow_none=True)
 
 
 class ClientOut(Schema):
@@ -154,7 +166,9 @@ class ClientOut(Schema):
     name_kana = fields.String(allow_none=True)
     birth_date = fields.Date(allow_none=True)
     sex = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True, metadata={"description": "digits only"})
+    phone_display = fields.Function(_phone_display, allow_none=True,
+                                    metadata={"description": "hyphenated, e.g. 088-823-1234"})
     postal_code = fields.String(allow_none=True)
     address = fields.String(allow_none=True)
     district = fields.String(allow_none=True)
@@ -162,9 +176,16 @@ class ClientOut(Schema):
     created_at = fields.AwareDateTime()
 
 
+class ClientHouseholdOut(Schema):
+    household_id = fields.Integer()
+    relationship = fields.String()
+    relationship_label = fields.String()
+
+
 class ClientDetailOut(ClientOut):
     cases = fields.List(fields.Nested(CaseBrief))
     consents = fields.List(fields.Nested(ConsentOut))
+    household = fields.Nested(ClientHouseholdOut, attribute="membership", allow_none=True)
 
 
 class ClientCreatedOut(ClientOut):
@@ -173,6 +194,7 @@ class ClientCreatedOut(ClientOut):
 
 class ClientSearchArgs(PageArgs):
     q = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    birth_date = JapaneseDate(metadata={"description": "narrow to this birth date (ISO or 和暦)"})
 
 
 class CaseOut(CaseBrief):
@@ -188,6 +210,7 @@ class CasePatch(Schema):
     next_action = fields.String(allow_none=True, validate=validate.Length(max=2000))
     next_action_at = fields.AwareDateTime(allow_none=True)
     status = fields.String(validate=validate.OneOf(("open", "closed")))
+    household_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
 
 
 class CaseListArgs(PageArgs):

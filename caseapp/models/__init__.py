@@ -1,7 +1,7 @@
 """The database model. Import from here so Alembic and the services see every table."""
 
 from caseapp.models.audit import AuditEntry
-from caseapp.models.clients import Client, Consent
+from caseapp.models.clients import Client, ClientBigram, Consent
 from caseapp.models.consultations import (
     Case,
     Consultation,
@@ -11,6 +11,7 @@ from caseapp.models.consultations import (
 )
 from caseapp.models.disclosures import Disclosure, StaffAlert, SupportMeeting
 from caseapp.models.events import ConsultationTeam, ConsultationTeamPartner
+from caseapp.models.households import Household, HouseholdMember
 from caseapp.models.partners import Partner
 from caseapp.models.referrals import (
     AckLinkUse,
@@ -29,6 +30,7 @@ __all__ = [
     "AuditEntry",
     "Case",
     "Client",
+    "ClientBigram",
     "Consent",
     "Consultation",
     "ConsultationTeam",
@@ -38,6 +40,8 @@ __all__ = [
     "DeliveryAttempt",
     "Disclosure",
     "Event",
+    "Household",
+    "HouseholdMember",
     "Partner",
     "Referral",
     "ReferralEvent",

@@ -22,6 +22,7 @@ class Case(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
 
     client = relationship("Client", back_populates="cases")
     owner = relationship("User")

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from caseapp.models import Case, Client, Referral, User
+from caseapp.models import Case, Client, Household, Referral, User
 from caseapp.models.types import utcnow
 from caseapp.services import audit, reminders
 from caseapp.services.actors import Actor
@@ -45,6 +45,9 @@ def update(session: Session, actor: Actor, case_id: int, changes: dict) -> Case:
             raise Invalid("owner must be an active staff user",
                           errors={"owner_id": ["担当者は有効な職員を指定してください"]})
         case.owner_id = owner_id
+    if "household_id" in changes:
+        _check_household(session, case, changes["household_id"])
+        case.household_id = changes["household_id"]
     for key in ("next_action", "next_action_at"):
         if key in changes:
             setattr(case, key, changes[key])
@@ -83,6 +86,19 @@ def needs_rerouting():
     return select(back.id).where(back.case_id == Case.id,
                                  back.status.in_(DEAD_END),
                                  ~func.coalesce(handled, False), ~rerouted).exists()
+
+
+def _check_household(session: Session, case: Case, household_id: int | None) -> None:
+    if household_id is None:
+        return
+    household = session.get(Household, household_id)
+    if household is None:
+        raise Invalid("unknown household",
+                      errors={"household_id": ["この世帯は登録されていません"]})
+    if case.client_id is not None and all(m.client_id != case.client_id
+                                          for m in household.members):
+        raise Invalid("the case's client is not in that household",
+                      errors={"household_id": ["このケースの相談者はこの世帯に属していません"]})
 
 
 def lost_query(now: datetime):

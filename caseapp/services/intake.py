@@ -99,6 +99,10 @@ def _client(session: Session, actor: Actor, data: dict) -> tuple[Client | None, 
         if client is None:
             raise Invalid("unknown client",
                           errors={"client_id": ["この相談者は登録されていません"]})
+        if client.merged_into_id is not None:
+            raise Invalid("merged client", extra={"merged_into": client.merged_into_id},
+                          errors={"client_id": [
+                              f"この相談者は {client.merged_into_id} に統合されました"]})
         audit.record(session, actor, "read", "client", client.id, purpose="intake")
         return client, []
     if data.get("client"):

@@ -1,0 +1,92 @@
+"""Shapes for correcting, de-duplicating and merging clients, and for households (世帯)."""
+
+from marshmallow import Schema, fields, validate
+
+from caseapp.api.fields import JapaneseDate, page_schema
+from caseapp.api.schemas import SEXES, ClientOut, DuplicateOut
+from caseapp.models.households import RELATIONSHIPS
+
+_RELATIONSHIP_DOC = "、".join(f"{code} ({label})" for code, label in RELATIONSHIPS.items())
+
+
+class ClientPatch(Schema):
+    """Only these fields can be corrected; anything else (id, keys, merge state) is a 422."""
+
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    name_kana = fields.String(validate=validate.Length(max=200), allow_none=True)
+    birth_date = JapaneseDate(allow_none=True)
+    sex = fields.String(validate=validate.OneOf(SEXES), allow_none=True)
+    phone = fields.String(validate=validate.Length(max=40), allow_none=True)
+    postal_code = fields.String(validate=validate.Length(max=10), allow_none=True)
+    address = fields.String(validate=validate.Length(max=500), allow_none=True)
+    district = fields.String(validate=validate.Length(max=100), allow_none=True)
+    small_area = fields.String(validate=validate.Length(max=100), allow_none=True)
+
+
+class ClientUpdatedOut(ClientOut):
+    possible_duplicates = fields.List(fields.Nested(DuplicateOut))
+
+
+class ClientHit(ClientOut):
+    match = fields.String(metadata={"description": "exact, prefix or substring (the ranking)"})
+
+
+ClientSearchPage = page_schema(ClientHit, "ClientSearchPage")
+
+
+class DuplicatesOut(Schema):
+    client_id = fields.Integer()
+    possible_duplicates = fields.List(fields.Nested(DuplicateOut))
+
+
+class MergeIn(Schema):
+    duplicate_id = fields.Integer(
+        required=True, validate=validate.Range(min=1),
+        metadata={"description": "the record to merge into this one; this one keeps its id"})
+    reason = fields.String(validate=validate.Length(max=2000), allow_none=True)
+
+
+class HouseholdMemberIn(Schema):
+    client_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    relationship = fields.String(required=True, validate=validate.OneOf(list(RELATIONSHIPS)),
+                                 metadata={"description": _RELATIONSHIP_DOC})
+
+
+class RelationshipIn(Schema):
+    relationship = fields.String(required=True, validate=validate.OneOf(list(RELATIONSHIPS)),
+                                 metadata={"description": _RELATIONSHIP_DOC})
+
+
+class HouseholdIn(Schema):
+    name = fields.String(validate=validate.Length(max=200), allow_none=True)
+    address = fields.String(validate=validate.Length(max=500), allow_none=True)
+    note = fields.String(validate=validate.Length(max=2000), allow_none=True)
+    members = fields.List(fields.Nested(HouseholdMemberIn), load_default=list,
+                          validate=validate.Length(max=30))
+
+
+class HouseholdPatch(Schema):
+    name = fields.String(validate=validate.Length(max=200), allow_none=True)
+    address = fields.String(validate=validate.Length(max=500), allow_none=True)
+    note = fields.String(validate=validate.Length(max=2000), allow_none=True)
+
+
+class HouseholdMemberOut(Schema):
+    client_id = fields.Integer()
+    name = fields.Function(lambda m: m.client.name)
+    name_kana = fields.Function(lambda m: m.client.name_kana, allow_none=True)
+    birth_date = fields.Function(lambda m: m.client.birth_date.isoformat()
+                                 if m.client.birth_date else None, allow_none=True)
+    relationship = fields.String()
+    relationship_label = fields.String()
+    added_at = fields.AwareDateTime()
+
+
+class HouseholdOut(Schema):
+    id = fields.Integer()
+    name = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    members = fields.List(fields.Nested(HouseholdMemberOut))
+    case_ids = fields.Function(lambda h: [c.id for c in h.cases])
+    created_at = fields.AwareDateTime()

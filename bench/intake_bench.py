@@ -45,9 +45,28 @@ def _wait(port: int, timeout: float = 60) -> None:
     raise RuntimeError(f"server on {port} did not start")
 
 
+SURNAMES = [("山田", "ヤマダ"), ("田中", "タナカ"), ("高橋", "タカハシ"), ("岡林", "オカバヤシ"),
+            ("西村", "ニシムラ"), ("森", "モリ"), ("山﨑", "ヤマサキ"), ("浜田", "ハマダ")]
+GIVEN = [("太郎", "タロウ"), ("花子", "ハナコ"), ("一郎", "イチロウ"), ("美咲", "ミサキ"),
+         ("健", "ケン"), ("和子", "カズコ"), ("翔", "ショウ")]
+
+
+def bodies(count: int) -> list[bytes]:
+    """Different residents, as a counter sees them: names, birth dates and ages vary."""
+    out = []
+    for n in range(count):
+        (sur, sur_kana), (given, given_kana) = SURNAMES[n % 8], GIVEN[(n // 8) % 7]
+        year = 1940 + n % 60
+        client = {"name": f"{sur} {given}", "name_kana": f"{sur_kana} {given_kana}",
+                  "birth_date": f"{year}-{1 + n % 12:02d}-{1 + n % 28:02d}"}
+        body = {**BODY, "client": client, "facts": {**BODY["facts"], "age": 2026 - year}}
+        out.append(json.dumps(body, ensure_ascii=False).encode())
+    return out
+
+
 def load(port: int, path: str, headers: dict, seconds: float) -> dict:
     """CLIENTS threads on keep-alive connections; latencies of the 2xx answers."""
-    body = json.dumps(BODY).encode()
+    payloads = bodies(997)
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -55,10 +74,11 @@ def load(port: int, path: str, headers: dict, seconds: float) -> dict:
 
     def client():
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine, bad = [], 0
+        mine, bad, n = [], 0, threading.get_ident()
         while time.monotonic() < stop:
+            n += 1
             start = time.perf_counter()
-            conn.request("POST", path, body=body,
+            conn.request("POST", path, body=payloads[n % len(payloads)],
                          headers={"Content-Type": "application/json", **headers})
             response = conn.getresponse()
             response.read()

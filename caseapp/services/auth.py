@@ -2,7 +2,7 @@ import hashlib
 import secrets
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from caseapp.models import ApiToken, Partner, User
 from caseapp.models.types import utcnow
@@ -67,8 +67,8 @@ def authenticate(session: Session, token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
     row = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _digest(token),
-                               ApiToken.revoked_at.is_(None))
+        select(ApiToken).options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
     )
     if row is None or not row.user.active or row.user.role not in ROLES:
         return None

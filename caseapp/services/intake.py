@@ -44,7 +44,13 @@ class IntakeResult:
 
 def record(session: Session, actor: Actor, data: dict, *, now: datetime | None = None
            ) -> IntakeResult:
-    now = now or utcnow()
+    # Rows are added in dependency order and flushed where an id is needed; letting every
+    # lookup autoflush instead cost more than the inserts themselves.
+    with session.no_autoflush:
+        return _record(session, actor, data, now or utcnow())
+
+
+def _record(session: Session, actor: Actor, data: dict, now: datetime) -> IntakeResult:
     received_at = data.get("received_at") or now
     client, duplicates = _client(session, actor, data)
     event = _event(session, data.get("event_id"))
@@ -125,6 +131,7 @@ def _refer(session: Session, actor: Actor, consultation: Consultation, decisions
     codes = {d.partner for d in decisions} | {FALLBACK_PARTNER}
     partners = {p.code: p for p in session.scalars(select(Partner).where(Partner.code.in_(codes)))}
     sensitive = consents.is_sensitive(consultation.topics, consultation.facts)
+    meetings = consents.meetings_for(session, consultation.case)
     referred = False
     for decision in decisions:
         consultation.decisions.append(RoutingDecision(
@@ -136,23 +143,24 @@ def _refer(session: Session, actor: Actor, consultation: Consultation, decisions
         if decision.action != "refer" or partner is None or not partner.active:
             continue
         _make_referral(session, actor, consultation, partner, decision.reason, decision.method,
-                       decision.urgency, decision.rule_id, decision.legal_basis, sensitive, now)
+                       decision.urgency, decision.rule_id, decision.legal_basis, sensitive,
+                       meetings, now)
         referred = True
     fallback = partners.get(FALLBACK_PARTNER)
     if not referred and fallback is not None:
         # 断らない: the rules pointed only at absent or inactive partners; the coordinator takes it.
         _make_referral(session, actor, consultation, fallback,
                        "該当する連携機関が利用できないため、自立相談支援機関が受け止めます",
-                       "intro_letter", None, "fallback:inactive", None, sensitive, now)
+                       "intro_letter", None, "fallback:inactive", None, sensitive, meetings,
+                       now)
 
 
 def _make_referral(session, actor, consultation, partner, reason, method, urgency, rule_id,
-                   decision_basis, sensitive, now) -> Referral:
+                   decision_basis, sensitive, meetings, now) -> Referral:
     if urgency == "emergency" and consultation.urgency != "emergency":
         consultation.urgency = "emergency"
     basis = consents.basis_for(consultation.client, partner.code, now, sensitive=sensitive,
-                               decision_basis=decision_basis,
-                               meetings=consents.meetings_for(session, consultation.case))
+                               decision_basis=decision_basis, meetings=meetings)
     return referrals.create(session, actor, case=consultation.case, partner=partner,
                             reason=reason, method=method,
                             urgency=urgency or consultation.urgency, basis=basis,

@@ -17,7 +17,9 @@ _compiled: dict[tuple, rules.CompiledRuleSet] = {}
 
 
 def active(session: Session) -> tuple[int | None, rules.CompiledRuleSet]:
-    row = session.scalar(select(RuleSetVersion).order_by(RuleSetVersion.version.desc()).limit(1))
+    row = session.execute(select(RuleSetVersion.id, RuleSetVersion.version,
+                                 RuleSetVersion.created_at)
+                          .order_by(RuleSetVersion.version.desc()).limit(1)).first()
     if row is None:
         # An empty database still routes: the shipped set, unversioned, keeps 断らない true.
         return None, _shipped()
@@ -25,7 +27,9 @@ def active(session: Session) -> tuple[int | None, rules.CompiledRuleSet]:
     with _lock:
         compiled = _compiled.get(key)
     if compiled is None:
-        compiled = rules.compile_ruleset(row.source, partners=partner_codes(session))
+        # The source is read only when this process has not compiled this version yet.
+        source = session.scalar(select(RuleSetVersion.source).where(RuleSetVersion.id == row.id))
+        compiled = rules.compile_ruleset(source, partners=partner_codes(session))
         with _lock:
             _compiled[key] = compiled
     return row.version, compiled

@@ -35,12 +35,16 @@ def _port() -> int:
 
 
 def _wait(port: int, timeout: float = 60) -> None:
+    """Until a worker answers HTTP: gunicorn listens before its workers have booted."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/")
+            conn.getresponse().read()
+            conn.close()
             return
-        except OSError:
+        except (OSError, http.client.HTTPException):
             time.sleep(0.2)
     raise RuntimeError(f"server on {port} did not start")
 
@@ -78,10 +82,16 @@ def load(port: int, path: str, headers: dict, seconds: float) -> dict:
         while time.monotonic() < stop:
             n += 1
             start = time.perf_counter()
-            conn.request("POST", path, body=payloads[n % len(payloads)],
-                         headers={"Content-Type": "application/json", **headers})
-            response = conn.getresponse()
-            response.read()
+            try:
+                conn.request("POST", path, body=payloads[n % len(payloads)],
+                             headers={"Content-Type": "application/json", **headers})
+                response = conn.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException):
+                bad += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                continue
             if 200 <= response.status < 300:
                 mine.append(time.perf_counter() - start)
             else:

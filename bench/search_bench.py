@@ -194,13 +194,26 @@ def measure(qs: list[tuple[str, str]]) -> dict:
         totals.setdefault(kind, []).append(page.total)
         searching.append((searched - start) * 1000)
         committing.append((done - searched) * 1000)
+    # The floor: one bare LIKE on the stored keys for the same queries, no ranking, no audit.
+    from caseapp.jp.names import search_key
+
+    bare = sa.text("SELECT id FROM clients WHERE search_key LIKE :p OR kana_key LIKE :p "
+                   "LIMIT 20")
+    floor = []
+    for _, q in qs:
+        start = clock()
+        db.session.execute(bare, {"p": f"%{search_key(q)}%"}).all()
+        floor.append((clock() - start) * 1000)
+    db.session.rollback()
+    floor.sort()
     everything = sorted(ms for values in by_kind.values() for ms in values)
     searching.sort()
     committing.sort()
     result = {"queries": len(everything), "p50_ms": _pct(everything, 50),
               "p95_ms": _pct(everything, 95), "kinds": {},
               "search_p50_ms": _pct(searching, 50), "search_p95_ms": _pct(searching, 95),
-              "commit_p50_ms": _pct(committing, 50), "commit_p95_ms": _pct(committing, 95)}
+              "commit_p50_ms": _pct(committing, 50), "commit_p95_ms": _pct(committing, 95),
+              "floor_p50_ms": _pct(floor, 50), "floor_p95_ms": _pct(floor, 95)}
     for kind, values in by_kind.items():
         values.sort()
         result["kinds"][kind] = {"p50_ms": _pct(values, 50), "p95_ms": _pct(values, 95),

@@ -214,14 +214,17 @@ def users_create(name: str, role: str, email: str | None):
 @with_appcontext
 def users_revoke(name: str):
     """Revoke all of a user's tokens, effective at once."""
+    click.echo(f"revoked {_revoke(name, f'no user named {name!r}')} token(s) of {name}")
+
+
+def _revoke(user_name: str, unknown: str) -> int:
     from caseapp.services import auth
     from caseapp.services.errors import DomainError
 
     try:
-        count = auth.revoke_user(db.session, name)
+        return auth.revoke_user(db.session, user_name)
     except DomainError as exc:
-        raise click.ClickException(exc.detail) from exc
-    click.echo(f"revoked {count} token(s) of {name}")
+        raise click.ClickException(unknown) from exc
 
 
 @click.group()
@@ -234,13 +237,7 @@ def partners():
 @with_appcontext
 def partners_revoke(code: str):
     """Revoke all of a partner's tokens, effective at once."""
-    from caseapp.services import auth
-    from caseapp.services.errors import DomainError
-
-    try:
-        count = auth.revoke_user(db.session, f"partner:{code}")
-    except DomainError as exc:
-        raise click.ClickException(f"no tokens were ever issued for partner {code!r}") from exc
+    count = _revoke(f"partner:{code}", f"no tokens were ever issued for partner {code!r}")
     click.echo(f"revoked {count} token(s) of partner {code}")
 
 

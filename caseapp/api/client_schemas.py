@@ -2,25 +2,17 @@
 
 from marshmallow import Schema, fields, validate
 
-from caseapp.api.fields import JapaneseDate, page_schema
-from caseapp.api.schemas import SEXES, ClientOut, DuplicateOut
+from caseapp.api.fields import page_schema
+from caseapp.api.schemas import ClientIn, ClientOut, DuplicateOut
 from caseapp.models.households import RELATIONSHIPS
 
 _RELATIONSHIP_DOC = "、".join(f"{code} ({label})" for code, label in RELATIONSHIPS.items())
 
 
-class ClientPatch(Schema):
-    """Only these fields can be corrected; anything else (id, keys, merge state) is a 422."""
+class ClientPatch(ClientIn):
+    """Only the intake fields can be corrected; anything else (id, keys, merge state) is a 422."""
 
     name = fields.String(validate=validate.Length(min=1, max=200))
-    name_kana = fields.String(validate=validate.Length(max=200), allow_none=True)
-    birth_date = JapaneseDate(allow_none=True)
-    sex = fields.String(validate=validate.OneOf(SEXES), allow_none=True)
-    phone = fields.String(validate=validate.Length(max=40), allow_none=True)
-    postal_code = fields.String(validate=validate.Length(max=10), allow_none=True)
-    address = fields.String(validate=validate.Length(max=500), allow_none=True)
-    district = fields.String(validate=validate.Length(max=100), allow_none=True)
-    small_area = fields.String(validate=validate.Length(max=100), allow_none=True)
 
 
 class ClientUpdatedOut(ClientOut):

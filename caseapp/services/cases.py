@@ -83,9 +83,9 @@ def needs_rerouting():
     # A handling older than the current status (e.g. a retried referral that failed again)
     # does not count.
     handled = back.handled_at >= back.status_at
-    return select(back.id).where(back.case_id == Case.id,
-                                 back.status.in_(DEAD_END),
-                                 ~func.coalesce(handled, False), ~rerouted).exists()
+    # Driven from the few dead-end referrals, not probed once per open case.
+    return Case.id.in_(select(back.case_id).where(back.status.in_(DEAD_END),
+                                                  ~func.coalesce(handled, False), ~rerouted))
 
 
 def _check_household(session: Session, case: Case, household_id: int | None) -> None:

@@ -8,7 +8,7 @@ import itertools
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, or_, select, tuple_
+from sqlalchemy import and_, case, func, or_, select, text, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -121,6 +121,9 @@ def _consultation_counts(session, in_period, dialect) -> dict[str, dict]:
 
 def monthly(session: Session, period: Period, population: int, now: datetime) -> dict:
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # The month's groupings are hashed; with the default 4 MB they spill to disk.
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
     in_period = and_(Consultation.received_at >= period.start,
                      Consultation.received_at < period.end)
     counts = _consultation_counts(session, in_period, dialect)

@@ -22,8 +22,10 @@ from tests.helpers import EXAMPLE, wait_for
 from tests.http_sink import Sink
 from tests.tasks.conftest import WorkerProcess, worker_env
 
-FAST = {"CASEAPP_SWEEP_SECONDS": "0.5", "CASEAPP_WEBHOOK_TIMEOUT": "1",
-        "CASEAPP_RETRY_DELAYS": "1,1,1"}
+# Short leases and retries keep the tests quick; enough retries that a sink slowed by a busy
+# CI machine does not exhaust a delivery the test expects to arrive.
+FAST = {"CASEAPP_SWEEP_SECONDS": "0.5", "CASEAPP_WEBHOOK_TIMEOUT": "2",
+        "CASEAPP_RETRY_DELAYS": "1,1,1,1,1,1,1,1"}
 
 
 def free_port() -> int:
@@ -118,6 +120,14 @@ def all_delivered(app):
     return states if states and all(s[1] == "delivered" for s in states.values()) else None
 
 
+def wait_delivered(app, timeout: float):
+    try:
+        return wait_for(lambda: all_delivered(app), timeout=timeout)
+    except AssertionError:
+        raise AssertionError(f"not all delivered within {timeout}s: {delivery_states(app)}"
+                             ) from None
+
+
 def ids_per_referral(sink: Sink) -> dict[int, set[str]]:
     import json
 
@@ -139,7 +149,7 @@ def test_sigkill_mid_delivery_loses_nothing(delivery_app, broker, workers, sink,
     first.kill()  # SIGKILL to the whole process group: no warm shutdown, no acks
     in_flight = sum(1 for s in delivery_states(delivery_app).values() if s[1] == "in_flight")
     workers(broker)
-    states = wait_for(lambda: all_delivered(delivery_app), timeout=120)
+    states = wait_delivered(delivery_app, 120)
     seen = ids_per_referral(sink)
     assert set(seen) == set(states)
     for referral_id, (status, _state, message_id) in states.items():
@@ -171,7 +181,7 @@ def test_crash_between_commit_and_enqueue_is_swept_and_a_rollback_sends_nothing(
     assert created.status_code == 201
     monkeypatch.undo()
     workers(broker)
-    states = wait_for(lambda: all_delivered(delivery_app), timeout=60)
+    states = wait_delivered(delivery_app, 60)
     with delivery_app.app_context():
         referrals = db.session.scalars(select(Referral)).all()
         assert {r.consultation_id for r in referrals} == {created.json["id"]}

@@ -65,11 +65,12 @@ def _wait(predicate, timeout: float) -> float:
 def _make_referrals(app, count: int, sink_url: str) -> list[int]:
     from sqlalchemy import select
 
+    from caseapp.domain import signing
     from caseapp.extensions import db
     from caseapp.models import Case, Delivery, Partner
-    from caseapp.services import referrals, signing
-    from caseapp.services.actors import SYSTEM
-    from caseapp.services.seed import seed_nankoku
+    from caseapp.services.core.actors import SYSTEM
+    from caseapp.services.network.seed import seed_nankoku
+    from caseapp.services.referrals import lifecycle
 
     with app.app_context():
         seed_nankoku(db.session)
@@ -78,7 +79,7 @@ def _make_referrals(app, count: int, sink_url: str) -> list[int]:
         case = Case(status="open")
         db.session.add(case)
         for i in range(count):
-            referrals.create(db.session, SYSTEM, case=case, partner=partner,
+            lifecycle.create(db.session, SYSTEM, case=case, partner=partner,
                              reason=f"bench {i}", method="intro_letter", urgency="normal",
                              basis="anonymous")
         db.session.commit()
@@ -137,7 +138,7 @@ def run(quick: bool, *, postgres: bool = False, redis_url: str | None = None,
 
             from caseapp.extensions import db
             from caseapp.models import Delivery
-            from caseapp.services import outbox
+            from caseapp.services.delivery import outbox
 
             def delivered() -> int:
                 # Done means recorded in the database, not merely received by the sink.

@@ -23,9 +23,11 @@ from caseapp.config import Config
 from caseapp.extensions import db
 from caseapp.rules import TOPICS
 from caseapp.rules.calendar import TOKYO
-from caseapp.services import auth, event_report, event_teams, events, intake
-from caseapp.services.actors import Actor
-from caseapp.services.seed import seed_nankoku
+from caseapp.services.core import auth
+from caseapp.services.core.actors import Actor
+from caseapp.services.events import event_report, events, teams
+from caseapp.services.intake import consultations
+from caseapp.services.network.seed import seed_nankoku
 
 TARGET_MS = {"report": 100.0, "report_csv": 100.0, "queue_page_200": 250.0}
 PRESENT = ["jiritsu", "houterasu", "shakyo_loan", "minsei", "fukushi_jimusho", "hellowork"]
@@ -43,10 +45,10 @@ def _evening(session, actor: Actor, count: int, rng: random.Random) -> int:
                 "topics": rng.sample(sorted(TOPICS), rng.choice((1, 1, 2, 3)))}
         if rng.random() < 0.6:
             body["client"] = {"name": f"相談者 {i}"}
-        consultation = intake.record(session, actor, body).consultation
+        consultation = consultations.record(session, actor, body).consultation
         if rng.random() < 0.8:
             outcome = rng.choice(("resolved_on_site", "referred", "follow_up"))
-            event_teams.record(session, actor, consultation.id, {
+            teams.record(session, actor, consultation.id, {
                 "partners": rng.sample(PRESENT, rng.choice((1, 2, 3))), "outcome": outcome})
     return event.id
 

@@ -119,8 +119,8 @@ def load(port: int, path: str, headers: dict, seconds: float) -> dict:
 def run(quick: bool) -> dict:
     seconds = 8 if quick else 30
     from caseapp.extensions import db
-    from caseapp.services import auth
-    from caseapp.services.seed import seed_nankoku
+    from caseapp.services.core import auth
+    from caseapp.services.network.seed import seed_nankoku
 
     with pg_database() as url, tempfile.TemporaryDirectory() as tmp:
         app = migrated_app(url, Path(tmp))

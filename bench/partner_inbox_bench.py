@@ -106,8 +106,8 @@ def run(quick: bool, database_url: str | None = None) -> dict:
     from caseapp.config import Config
     from caseapp.extensions import db
     from caseapp.models import Partner, Referral
-    from caseapp.services import auth
-    from caseapp.services.seed import seed_nankoku
+    from caseapp.services.core import auth
+    from caseapp.services.network.seed import seed_nankoku
 
     size = 2_000 if quick else 20_000
     rounds = 5 if quick else 20

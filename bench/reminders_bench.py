@@ -114,7 +114,7 @@ def _explain(session, statement) -> tuple[float, bool, int]:
 
 def measure(session, rows: int, rounds: int) -> dict:
     from caseapp.models import Reminder
-    from caseapp.services import reminders
+    from caseapp.services.casework import reminders
 
     _fill(session, rows)
     due_ms = _median_ms(lambda: reminders.due_ids(session, NOW, BATCH), rounds)

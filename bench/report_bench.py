@@ -61,8 +61,8 @@ ANALYZE;
 def run(quick: bool) -> dict:
     rows = 100_000 if quick else 1_000_000
     from caseapp.extensions import db
-    from caseapp.services import reports
-    from caseapp.services.seed import seed_nankoku
+    from caseapp.services.network.seed import seed_nankoku
+    from caseapp.services.reports import monthly
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
     with pg_database() as url, tempfile.TemporaryDirectory() as tmp:
@@ -74,9 +74,9 @@ def run(quick: bool) -> dict:
                     db.session.execute(text(statement), {"rows": rows, "cases": rows // 2,
                                                          "clients": rows // 4})
             db.session.commit()
-            period = reports.Period.months("2026-01", "2026-12")
+            period = monthly.Period.months("2026-01", "2026-12")
             now = datetime(2026, 12, 31, tzinfo=UTC)
-            caseapp = timed(lambda: reports.monthly(db.session, period, 46000, now), 3)
+            caseapp = timed(lambda: monthly.monthly(db.session, period, 46000, now), 3)
             floor_sql = text("SELECT to_char(received_at AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM'), "
                              "count(*) FROM consultations GROUP BY 1")
             floor = timed(lambda: db.session.execute(floor_sql).all(), 3)

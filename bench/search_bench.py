@@ -152,7 +152,7 @@ def load(rows: list[dict]) -> None:
     """Bulk insert clients and their bigram rows (as the service's ``set_keys`` would)."""
     from caseapp.extensions import db
     from caseapp.models import Client, ClientBigram
-    from caseapp.services.clients import index_grams
+    from caseapp.services.clients.records import index_grams
 
     batch = 5000
     for start in range(0, len(rows), batch):
@@ -173,12 +173,12 @@ def load(rows: list[dict]) -> None:
 
 def measure(qs: list[tuple[str, str]]) -> dict:
     from caseapp.extensions import db
-    from caseapp.services import clients
-    from caseapp.services.actors import Actor
+    from caseapp.services.clients import records
+    from caseapp.services.core.actors import Actor
 
     actor = Actor(user_id=None, name="bench", role="counter")
     for _, q in qs[:20]:  # warm caches and the statement cache
-        clients.search(db.session, actor, q, 1, 20)
+        records.search(db.session, actor, q, 1, 20)
         db.session.commit()
     by_kind: dict[str, list[float]] = {}
     totals: dict[str, list[int]] = {}
@@ -186,7 +186,7 @@ def measure(qs: list[tuple[str, str]]) -> dict:
     clock = time.perf_counter
     for kind, q in qs:
         start = clock()
-        page = clients.search(db.session, actor, q, 1, 20)
+        page = records.search(db.session, actor, q, 1, 20)
         searched = clock()
         db.session.commit()  # the audit row of the search, made durable
         done = clock()

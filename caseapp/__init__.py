@@ -11,7 +11,7 @@ def create_app(config: Config | None = None) -> Flask:
     from caseapp import db_setup
     from caseapp.api import register_api
     from caseapp.extensions import db, migrate
-    from caseapp.services import audit
+    from caseapp.services.core import audit
     from caseapp.tasks import init_celery
 
     config = config or from_env()

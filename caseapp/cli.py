@@ -48,8 +48,8 @@ def _upgrade() -> None:
 @with_appcontext
 def up(host: str, port: int):
     """Migrate, seed if empty, then run API, worker and beat together (Ctrl-C stops all)."""
-    from caseapp.services import auth
-    from caseapp.services import seed as seed_service
+    from caseapp.services.core import auth
+    from caseapp.services.network import seed as seed_service
 
     config = _config()
     _upgrade()
@@ -178,7 +178,7 @@ def seed():
 @with_appcontext
 def seed_nankoku():
     """Load the Nankoku partner network and rule set (idempotent)."""
-    from caseapp.services import seed as seed_service
+    from caseapp.services.network import seed as seed_service
 
     result = seed_service.seed_nankoku(db.session)
     click.echo(f"partners added: {', '.join(result['partners_added']) or 'none'}")
@@ -198,8 +198,8 @@ def users():
 @with_appcontext
 def users_create(name: str, role: str, email: str | None):
     """Create a staff user; prints its API token once, alone on the last line."""
-    from caseapp.services import auth
-    from caseapp.services.errors import DomainError
+    from caseapp.services.core import auth
+    from caseapp.services.core.errors import DomainError
 
     try:
         user, token = auth.create_user(db.session, name, role, email)
@@ -218,8 +218,8 @@ def users_revoke(name: str):
 
 
 def _revoke(user_name: str, unknown: str) -> int:
-    from caseapp.services import auth
-    from caseapp.services.errors import DomainError
+    from caseapp.services.core import auth
+    from caseapp.services.core.errors import DomainError
 
     try:
         return auth.revoke_user(db.session, user_name)
@@ -246,8 +246,8 @@ def partners_revoke(code: str):
 @with_appcontext
 def partners_token(code: str):
     """Create an API token for a partner; prints it alone on the last line."""
-    from caseapp.services import auth
-    from caseapp.services.errors import DomainError
+    from caseapp.services.core import auth
+    from caseapp.services.core.errors import DomainError
 
     try:
         token = auth.partner_token(db.session, code)
@@ -286,7 +286,7 @@ def _known_partners() -> set[str]:
     from sqlalchemy.exc import SQLAlchemyError
 
     from caseapp import rules
-    from caseapp.services import routing
+    from caseapp.services.intake import routing
 
     try:
         codes = routing.partner_codes(db.session)
@@ -319,7 +319,7 @@ def rules_check(file: str):
 def rules_replay(file: str, since, examples: int):
     """Show how routing of stored consultations would change under a candidate rule set."""
     from caseapp import rules
-    from caseapp.services import routing
+    from caseapp.services.intake import routing
 
     data = _read_rule_file(file)
     try:
@@ -343,7 +343,7 @@ def audit_group():
 @with_appcontext
 def audit_verify():
     """Walk the hash chain; exit 1 naming the first entry that does not match."""
-    from caseapp.services import audit
+    from caseapp.services.core import audit
 
     checked, broken = audit.verify(db.session)
     if broken is not None:

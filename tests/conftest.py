@@ -120,7 +120,7 @@ def session(app):
 
 @pytest.fixture
 def seeded(session):
-    from caseapp.services.seed import seed_nankoku
+    from caseapp.services.network.seed import seed_nankoku
 
     seed_nankoku(session)
     return session
@@ -160,7 +160,7 @@ class Api:
 
 @pytest.fixture
 def tokens(seeded):
-    from caseapp.services import auth
+    from caseapp.services.core import auth
 
     made = {}
     for role in ("counter", "supervisor", "admin"):

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from caseapp.models import Partner, RuleSetVersion, User
-from caseapp.services import auth
+from caseapp.services.core import auth
 from tests.helpers import EXAMPLE, wait_for
 
 

@@ -23,10 +23,10 @@ def test_existing_clients_are_indexed_by_the_upgrade(tmp_path):
         assert {"山田", "太郎", "田太", "ヤマ", "ロウ", "山", "ウ"} <= grams
         assert len(grams) == 4 + 3 + 6 + 5  # distinct characters and pairs of both keys
 
-        from caseapp.services import clients
-        from caseapp.services.actors import SYSTEM
+        from caseapp.services.clients import records
+        from caseapp.services.core.actors import SYSTEM
 
-        page = clients.search(db.session, SYSTEM, "山田", 1, 10)
+        page = records.search(db.session, SYSTEM, "山田", 1, 10)
         assert [hit.id for hit in page.items] == [7]
         db.session.rollback()
 

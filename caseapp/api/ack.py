@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from caseapp.api.auth import public
 from caseapp.api.referral_schemas import AckLinkOut
 from caseapp.extensions import db
-from caseapp.services import ack_links
+from caseapp.services.referrals import ack_links
 
 blp = Blueprint("ack", __name__, url_prefix="/api/v1/ack",
                 description="受理確認リンク: mark a referral received from an e-mail, no login")

@@ -4,7 +4,7 @@ from caseapp.api.auth import current_actor, requires
 from caseapp.api.delivery_schemas import AlertListArgs, AlertOut, AlertPage
 from caseapp.extensions import db
 from caseapp.permissions import Permission
-from caseapp.services import alerts
+from caseapp.services.casework import alerts
 
 blp = Blueprint("alerts", __name__, url_prefix="/api/v1/alerts",
                 description="職員への通知 (failed referrals, disabled partner endpoints)")

@@ -5,7 +5,7 @@ from caseapp.api.auth import current_actor, requires
 from caseapp.api.fields import PageArgs, page_schema
 from caseapp.extensions import db
 from caseapp.permissions import Permission
-from caseapp.services import audit_queries
+from caseapp.services.core import audit_queries
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit",
                 description="監査ログ: who read or changed personal data")

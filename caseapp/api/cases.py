@@ -4,7 +4,7 @@ from caseapp.api.auth import current_actor, requires
 from caseapp.api.schemas import CaseListArgs, CaseOut, CasePage, CasePatch
 from caseapp.extensions import db
 from caseapp.permissions import Permission
-from caseapp.services import cases
+from caseapp.services.casework import cases
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="支援ケース")
 

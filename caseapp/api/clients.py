@@ -16,7 +16,8 @@ from caseapp.api.schemas import (
 )
 from caseapp.extensions import db
 from caseapp.permissions import Permission
-from caseapp.services import client_merge, clients
+from caseapp.services.clients import merge as client_merge
+from caseapp.services.clients import records
 
 blp = Blueprint("clients", __name__, url_prefix="/api/v1/clients", description="相談者")
 
@@ -27,8 +28,8 @@ blp = Blueprint("clients", __name__, url_prefix="/api/v1/clients", description="
 @requires(Permission.CLIENTS_WRITE)
 def create(data):
     """Register a client; likely duplicates are proposed, never merged."""
-    client = clients.create(db.session, current_actor(), data)
-    client.possible_duplicates = clients.possible_duplicates(db.session, client)
+    client = records.create(db.session, current_actor(), data)
+    client.possible_duplicates = records.possible_duplicates(db.session, client)
     db.session.commit()
     return client
 
@@ -39,7 +40,7 @@ def create(data):
 @requires(Permission.CLIENTS_READ)
 def search(args):
     """Find clients by name, reading (any kana form, 旧字体) or phone; best matches first."""
-    page = clients.search(db.session, current_actor(), args["q"], args["page"],
+    page = records.search(db.session, current_actor(), args["q"], args["page"],
                           args["per_page"], birth_date=args.get("birth_date"))
     db.session.commit()
     return page
@@ -50,7 +51,7 @@ def search(args):
 @requires(Permission.CLIENTS_READ)
 def get(client_id):
     """One client with cases, consents and household (audited read); a merged id is 404."""
-    client = clients.get(db.session, current_actor(), client_id)
+    client = records.get(db.session, current_actor(), client_id)
     db.session.commit()
     return client
 
@@ -61,8 +62,8 @@ def get(client_id):
 @requires(Permission.CLIENTS_WRITE)
 def patch(changes, client_id):
     """Correct a client's details; the answer proposes duplicates the fix reveals."""
-    client = clients.update(db.session, current_actor(), client_id, changes)
-    client.possible_duplicates = clients.possible_duplicates(db.session, client)
+    client = records.update(db.session, current_actor(), client_id, changes)
+    client.possible_duplicates = records.possible_duplicates(db.session, client)
     db.session.commit()
     return client
 
@@ -72,7 +73,7 @@ def patch(changes, client_id):
 @requires(Permission.CLIENTS_READ)
 def duplicates(client_id):
     """Records that may be the same person (名寄せ候補), with the reasons; nothing is merged."""
-    found = clients.duplicates_of(db.session, current_actor(), client_id)
+    found = records.duplicates_of(db.session, current_actor(), client_id)
     db.session.commit()
     return {"client_id": client_id, "possible_duplicates": found}
 

@@ -12,7 +12,7 @@ from caseapp.api.delivery_schemas import (
 from caseapp.api.schemas import ConsentIn
 from caseapp.extensions import db
 from caseapp.permissions import Permission
-from caseapp.services import consents
+from caseapp.services.legal import consents
 
 blp = Blueprint("consents", __name__, url_prefix="/api/v1",
                 description="情報共有の同意と支援会議 (legal basis for referrals)")
@@ -54,6 +54,6 @@ def support_meeting(data, case_id):
 
 
 def _enqueue(released) -> None:
-    from caseapp.services import outbox
+    from caseapp.services.delivery import outbox
 
     outbox.enqueue([d.id for r in released for d in r.deliveries if d.state == "pending"])

@@ -10,7 +10,7 @@ from caseapp.api.schemas import (
 )
 from caseapp.extensions import db
 from caseapp.permissions import Permission
-from caseapp.services import intake
+from caseapp.services.intake import consultations
 
 blp = Blueprint("consultations", __name__, url_prefix="/api/v1/consultations",
                 description="相談の受付 (intake), routed and referred in one transaction")
@@ -22,7 +22,7 @@ blp = Blueprint("consultations", __name__, url_prefix="/api/v1/consultations",
 @requires(Permission.CONSULTATIONS_WRITE)
 def create(data):
     """Record a consultation; it is routed and its referrals stored before the reply."""
-    result = intake.record(db.session, current_actor(), data)
+    result = consultations.record(db.session, current_actor(), data)
     result.consultation.possible_duplicates = result.possible_duplicates
     return result.consultation
 
@@ -34,7 +34,7 @@ def create(data):
 def listing(args):
     """Consultations, newest first; filter by case, client, event, channel, urgency or time."""
     page, per_page = args.pop("page"), args.pop("per_page")
-    result = intake.listing(db.session, current_actor(), args, page, per_page)
+    result = consultations.listing(db.session, current_actor(), args, page, per_page)
     db.session.commit()
     return result
 
@@ -44,6 +44,6 @@ def listing(args):
 @requires(Permission.CONSULTATIONS_READ)
 def get(consultation_id):
     """One consultation with its routing decisions and referrals (audited read)."""
-    consultation = intake.get(db.session, current_actor(), consultation_id)
+    consultation = consultations.get(db.session, current_actor(), consultation_id)
     db.session.commit()
     return consultation

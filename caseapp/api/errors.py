@@ -5,7 +5,7 @@ import logging
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from caseapp.services.errors import DomainError
+from caseapp.services.core.errors import DomainError
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from caseapp.api.event_schemas import (
 from caseapp.api.fields import PageArgs
 from caseapp.extensions import db
 from caseapp.permissions import Permission
-from caseapp.services import event_report, event_teams, events
+from caseapp.services.events import event_report, events, teams
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1",
                 description="相談会 (e.g. 夜間相談会): events, the evening's queue, on-the-spot "
@@ -106,7 +106,7 @@ def report(args, event_id):
 @requires(Permission.EVENTS_WRITE)
 def record_team(data, consultation_id):
     """Record the on-the-spot team and outcome; re-posting replaces the record."""
-    result = event_teams.record(db.session, current_actor(), consultation_id, data)
+    result = teams.record(db.session, current_actor(), consultation_id, data)
     result.team.new_referral_ids = [r.id for r in result.new_referrals]
     return result.team, 201 if result.created else 200
 
@@ -116,7 +116,7 @@ def record_team(data, consultation_id):
 @requires(Permission.EVENTS_READ)
 def get_team(consultation_id):
     """The team record of one consultation (audited read)."""
-    team = event_teams.get(db.session, current_actor(), consultation_id)
+    team = teams.get(db.session, current_actor(), consultation_id)
     team.new_referral_ids = []
     db.session.commit()
     return team

@@ -10,7 +10,7 @@ from caseapp.api.client_schemas import (
 )
 from caseapp.extensions import db
 from caseapp.permissions import Permission
-from caseapp.services import households
+from caseapp.services.clients import households
 
 blp = Blueprint("households", __name__, url_prefix="/api/v1/households",
                 description="世帯: clients living together")

@@ -9,7 +9,7 @@ from caseapp.api.referral_schemas import (
 )
 from caseapp.extensions import db
 from caseapp.permissions import Permission
-from caseapp.services import partner_inbox
+from caseapp.services.referrals import inbox
 
 blp = Blueprint("partner_inbox", __name__, url_prefix="/api/v1/partner",
                 description="連携機関の受信箱: a partner's own referrals, minimal fields "
@@ -22,7 +22,7 @@ blp = Blueprint("partner_inbox", __name__, url_prefix="/api/v1/partner",
 @requires(Permission.PARTNER_REFERRALS_READ)
 def listing(args):
     """The calling partner's referrals, newest first; filter by `status`, `updated_since`."""
-    items, total = partner_inbox.listing(db.session, current_actor(),
+    items, total = inbox.listing(db.session, current_actor(),
                                          statuses=args.get("status"),
                                          updated_since=args.get("updated_since"),
                                          page=args["page"], per_page=args["per_page"])
@@ -34,7 +34,7 @@ def listing(args):
 @requires(Permission.PARTNER_REFERRALS_READ)
 def get(referral_id):
     """One of the calling partner's referrals; any other id is 404 (and audited)."""
-    return partner_inbox.get(db.session, current_actor(), referral_id)
+    return inbox.get(db.session, current_actor(), referral_id)
 
 
 @blp.route("/referrals/<int:referral_id>/status", methods=["POST"])
@@ -44,4 +44,4 @@ def get(referral_id):
 def set_status(data, referral_id):
     """Move the referral on: received, accepted, rejected (reason), in_progress, completed
     (outcome). A step the workflow does not allow is 409 with `allowed` next steps."""
-    return partner_inbox.set_status(db.session, current_actor(), referral_id, data)
+    return inbox.set_status(db.session, current_actor(), referral_id, data)

@@ -11,7 +11,7 @@ from caseapp.api.delivery_schemas import (
 )
 from caseapp.extensions import db
 from caseapp.permissions import Permission
-from caseapp.services import partners
+from caseapp.services.network import partners
 
 blp = Blueprint("partners", __name__, url_prefix="/api/v1/partners",
                 description="連携機関の名簿 (the partner directory)")

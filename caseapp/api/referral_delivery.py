@@ -6,7 +6,7 @@ from caseapp.api.auth import current_actor, requires
 from caseapp.api.delivery_schemas import ReferralDetailOut
 from caseapp.extensions import db
 from caseapp.permissions import Permission
-from caseapp.services import referral_delivery
+from caseapp.services.referrals import staff_view
 
 blp = Blueprint("referral_delivery", __name__, url_prefix="/api/v1/referrals",
                 description="つなぎの送付 (referral delivery)")
@@ -17,7 +17,7 @@ blp = Blueprint("referral_delivery", __name__, url_prefix="/api/v1/referrals",
 @requires(Permission.REFERRALS_READ)
 def get(referral_id):
     """One referral with `history`, `deliveries` (each with its attempts) and disclosures."""
-    referral = referral_delivery.get(db.session, current_actor(), referral_id)
+    referral = staff_view.get(db.session, current_actor(), referral_id)
     db.session.commit()
     return referral
 
@@ -27,7 +27,7 @@ def get(referral_id):
 @requires(Permission.REFERRALS_WRITE)
 def retry(referral_id):
     """Deliver a `failed` referral again (409 for any other status)."""
-    referral_delivery.retry(db.session, current_actor(), referral_id)
-    referral = referral_delivery.get(db.session, current_actor(), referral_id)
+    staff_view.retry(db.session, current_actor(), referral_id)
+    referral = staff_view.get(db.session, current_actor(), referral_id)
     db.session.commit()
     return referral

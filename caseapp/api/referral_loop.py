@@ -11,7 +11,7 @@ from caseapp.api.referral_schemas import (
 )
 from caseapp.extensions import db
 from caseapp.permissions import Permission
-from caseapp.services import referral_loop
+from caseapp.services.referrals import loop
 
 # GET /referrals/{id} and /retry live in another module under the same prefix.
 blp = Blueprint("referral_loop", __name__, url_prefix="/api/v1/referrals",
@@ -24,7 +24,7 @@ blp = Blueprint("referral_loop", __name__, url_prefix="/api/v1/referrals",
 @requires(Permission.REFERRALS_READ)
 def listing(args):
     """Referrals by `status`, `partner`, `case_id`, `overdue`, `open_before`; overdue first."""
-    items, total = referral_loop.listing(
+    items, total = loop.listing(
         db.session, current_actor(), statuses=args.get("status"), partner=args.get("partner"),
         case_id=args.get("case_id"), overdue=args.get("overdue"),
         open_before=args.get("open_before"), page=args["page"], per_page=args["per_page"])
@@ -38,7 +38,7 @@ def listing(args):
 def create(data):
     """A manual referral; without a consent or a recorded exception it waits in
     `awaiting_consent` and nothing is sent."""
-    return referral_loop.create_manual(db.session, current_actor(), data)
+    return loop.create_manual(db.session, current_actor(), data)
 
 
 @blp.route("/<int:referral_id>/cancel", methods=["POST"])
@@ -47,7 +47,7 @@ def create(data):
 @requires(Permission.REFERRALS_WRITE)
 def cancel(data, referral_id):
     """Cancel an open referral (reason required); deliveries not yet sent are dropped."""
-    return referral_loop.cancel(db.session, current_actor(), referral_id, data["reason"])
+    return loop.cancel(db.session, current_actor(), referral_id, data["reason"])
 
 
 @blp.route("/<int:referral_id>/handled", methods=["POST"])
@@ -57,4 +57,4 @@ def cancel(data, referral_id):
 def handled(data, referral_id):
     """Mark a rejected or failed referral dealt with without re-routing (case owner or
     supervisor); it leaves the lost-cases list."""
-    return referral_loop.mark_handled(db.session, current_actor(), referral_id, data["note"])
+    return loop.mark_handled(db.session, current_actor(), referral_id, data["note"])

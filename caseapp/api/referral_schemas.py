@@ -7,9 +7,10 @@ together, so a field added here without a decision about disclosure fails the bu
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from caseapp.api.fields import PageArgs, page_schema
+from caseapp.domain import workflow
 from caseapp.models.referrals import STATUSES
 from caseapp.models.types import utcnow
-from caseapp.services import partner_view, referral_loop, workflow
+from caseapp.services.referrals import loop, partner_view
 
 METHODS = ("info_only", "intro_letter", "accompany", "formal_request")
 URGENCIES = ("normal", "urgent", "emergency")
@@ -115,7 +116,7 @@ class StaffReferralOut(Schema):
     status_reason = fields.String(allow_none=True)
     status_at = fields.AwareDateTime(allow_none=True)
     ack_due_at = fields.AwareDateTime(allow_none=True)
-    overdue = fields.Function(lambda r: referral_loop.is_overdue(r, utcnow()))
+    overdue = fields.Function(lambda r: loop.is_overdue(r, utcnow()))
     handled_at = fields.AwareDateTime(allow_none=True)
     handled_note = fields.String(allow_none=True)
     created_at = fields.AwareDateTime()
@@ -141,7 +142,7 @@ class ManualReferralIn(Schema):
     method = fields.String(required=True, validate=validate.OneOf(METHODS))
     urgency = fields.String(validate=validate.OneOf(URGENCIES))
     consultation_id = fields.Integer(validate=validate.Range(min=1))
-    exception = fields.String(validate=validate.OneOf(referral_loop.EXCEPTIONS), metadata={
+    exception = fields.String(validate=validate.OneOf(loop.EXCEPTIONS), metadata={
         "description": "a recorded legal exception when there is no consent: life_safety "
                        "(個人情報保護法 §27(1)) or support_meeting (支援会議)"})
 

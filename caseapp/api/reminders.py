@@ -6,7 +6,7 @@ from caseapp.api.fields import PageArgs, page_schema
 from caseapp.extensions import db
 from caseapp.models.reminders import REMINDER_KINDS, REMINDER_STATUSES
 from caseapp.permissions import Permission
-from caseapp.services import reminders
+from caseapp.services.casework import reminders
 
 blp = Blueprint("reminders", __name__, url_prefix="/api/v1/reminders",
                 description="督促・フォローアップ")

@@ -10,7 +10,8 @@ from caseapp.extensions import db
 from caseapp.models.types import utcnow
 from caseapp.permissions import Permission
 from caseapp.rules.calendar import TOKYO
-from caseapp.services import audit, reports
+from caseapp.services.core import audit
+from caseapp.services.reports import monthly as monthly_report
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports",
                 description="統計: monthly figures for the city and the network")
@@ -54,10 +55,11 @@ class MonthlyArgs(Schema):
 @requires(Permission.REPORTS_READ)
 def monthly(args):
     """Counts by month, topic, channel, district, event and partner; funnel; accounting."""
-    this_month = reports.month_of(utcnow().astimezone(TOKYO).date())
-    period = reports.Period.months(args.get("from_") or this_month, args.get("to") or this_month)
+    this_month = monthly_report.month_of(utcnow().astimezone(TOKYO).date())
+    period = monthly_report.Period.months(args.get("from_") or this_month,
+                                         args.get("to") or this_month)
     population = current_app.config["CASEAPP"].population
-    data = reports.monthly(db.session, period, population, utcnow())
+    data = monthly_report.monthly(db.session, period, population, utcnow())
     audit.record(db.session, current_actor(), "read", "report", "monthly",
                  detail={"from": period.first, "to": period.last, "format": args["format"]})
     db.session.commit()

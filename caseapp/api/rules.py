@@ -12,8 +12,9 @@ from caseapp.models import Client
 from caseapp.models.types import utcnow
 from caseapp.permissions import Permission
 from caseapp.rules.calendar import TOKYO
-from caseapp.services import audit, routing
-from caseapp.services.errors import Invalid
+from caseapp.services.core import audit
+from caseapp.services.core.errors import Invalid
+from caseapp.services.intake import routing
 
 blp = Blueprint("rules", __name__, url_prefix="/api/v1/rules",
                 description="ルール: the versioned routing rule set")

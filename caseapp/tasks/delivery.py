@@ -4,7 +4,8 @@ from celery import shared_task
 from flask import current_app
 
 from caseapp.extensions import db
-from caseapp.services import alerts, gateways, outbox
+from caseapp.services.casework import alerts
+from caseapp.services.delivery import gateways, outbox
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,8 @@ from flask import current_app
 
 from caseapp.extensions import db
 from caseapp.models.types import utcnow
-from caseapp.services import notices, notifier, reminders
+from caseapp.services.casework import reminders
+from caseapp.services.delivery import notices, notifier
 
 log = logging.getLogger(__name__)
 

@@ -43,7 +43,7 @@ def _chain_existing_rows():
     from datetime import UTC
     from types import SimpleNamespace
 
-    from caseapp.services.audit import GENESIS, digest
+    from caseapp.services.core.audit import GENESIS, digest
 
     names = ("id", "at", "actor_id", "actor_label", "actor_role", "action", "resource_type",
              "resource_id", "purpose", "outcome", "source_ip", "detail", "note")

@@ -16,7 +16,7 @@ depends_on = None
 
 
 def _grams(key):
-    # Same pieces as caseapp.services.clients.index_grams (copied: migrations never import app
+    # Same pieces as caseapp.services.clients.records.index_grams (copied: migrations never import app
     # code): every distinct character and every distinct overlapping pair.
     if not key:
         return []

@@ -8,8 +8,8 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
 from caseapp.models import AckLinkUse, AuditEntry, Referral
-from caseapp.services import ack_links
-from caseapp.services.errors import NotFound
+from caseapp.services.core.errors import NotFound
+from caseapp.services.referrals import ack_links
 from tests.api.loop_helpers import one_each, walk
 from tests.helpers import assert_problem
 

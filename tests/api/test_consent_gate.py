@@ -8,7 +8,11 @@ from sqlalchemy import select
 
 from caseapp.models import Consent, Delivery, Disclosure, Referral
 from caseapp.models.types import utcnow
-from caseapp.services.gateways import Gateways, RecordingMailGateway, RecordingWebhookGateway
+from caseapp.services.delivery.gateways import (
+    Gateways,
+    RecordingMailGateway,
+    RecordingWebhookGateway,
+)
 from tests.helpers import assert_problem
 from tests.services.delivery_helpers import CONSENT, ELDER, hook, referral_to, run_due
 

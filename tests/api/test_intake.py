@@ -12,6 +12,7 @@ from caseapp.models import (
     Referral,
     RoutingDecision,
 )
+from caseapp.services.intake import consultations
 from tests.helpers import EXAMPLE, assert_problem
 
 
@@ -176,12 +177,11 @@ def test_partner_token_cannot_take_an_intake(api, tokens):
 
 
 def test_a_failure_mid_intake_leaves_nothing_behind(api, session, monkeypatch):
-    from caseapp.services import intake
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(intake, "_schedule_next_action", explode)
+    monkeypatch.setattr(consultations, "_schedule_next_action", explode)
     response = api.post("/api/v1/consultations", json=EXAMPLE)
     assert_problem(response, 500)
     session.rollback()

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from caseapp.models import AuditEntry, Consent, Referral
-from caseapp.services import partner_view, referrals
-from caseapp.services.actors import SYSTEM
+from caseapp.services.core.actors import SYSTEM
+from caseapp.services.referrals import lifecycle, partner_view
 from tests.api.loop_helpers import intake, move, one_each, refer, referral_id, walk
 from tests.helpers import EXAMPLE, assert_problem
 
@@ -88,9 +88,9 @@ def test_a_step_the_workflow_does_not_allow_is_409_naming_the_allowed_ones(
 
 def test_a_status_move_also_checks_concurrent_changes(api, tokens, session):
     """Two moves from the same status: the second finds it gone and is told so."""
-    from caseapp.services import referral_loop
-    from caseapp.services.actors import Actor
-    from caseapp.services.errors import Conflict
+    from caseapp.services.core.actors import Actor
+    from caseapp.services.core.errors import Conflict
+    from caseapp.services.referrals import loop
 
     rid = one_each(api)["houkatsu"]
     referral = session.get(Referral, rid)
@@ -100,7 +100,7 @@ def test_a_status_move_also_checks_concurrent_changes(api, tokens, session):
     actor = Actor(user_id=None, name="partner:houkatsu", role="partner",
                   partner_id=referral.partner_id)
     with pytest.raises(Conflict) as caught:
-        referral_loop.transition(session, referral, "received", actor)
+        loop.transition(session, referral, "received", actor)
     assert caught.value.extra["current_status"] == "received"
     assert caught.value.extra["allowed"] == ["accepted", "rejected"]
 
@@ -236,7 +236,7 @@ def test_history_tells_counter_partner_and_system_apart_without_staff_names_or_n
         api, houkatsu, session):
     rid = one_each(api)["houkatsu"]
     referral = session.get(Referral, rid)
-    referrals.move(referral, "sent", SYSTEM, note="delivered via inbox")
+    lifecycle.move(referral, "sent", SYSTEM, note="delivered via inbox")
     session.commit()
     history = walk(houkatsu, rid, "received")["history"]
     assert [(h["status"], h["by"], h["note"]) for h in history] == [

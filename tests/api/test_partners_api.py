@@ -2,8 +2,8 @@
 
 from sqlalchemy import select
 
+from caseapp.domain import signing
 from caseapp.models import AuditEntry, Partner
-from caseapp.services import signing
 from tests.helpers import assert_problem
 
 NEW = {"code": "food_bank", "name": "フードバンク高知", "kind": "food",

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from caseapp.models import Case, Delivery, Partner, Referral, User
 from caseapp.rules.calendar import TOKYO
-from caseapp.services import referrals
-from caseapp.services.actors import SYSTEM
+from caseapp.services.core.actors import SYSTEM
+from caseapp.services.referrals import lifecycle
 from tests.api.loop_helpers import intake, move, one_each, refer, referral_id, walk
 from tests.helpers import EXAMPLE, assert_problem
 
@@ -229,7 +229,7 @@ def test_a_rejected_referral_can_be_marked_handled_by_its_owner(api, tokens, ses
     assert "note" in assert_problem(api.post(f"/api/v1/referrals/{rid}/handled", json={}),
                                     422)["errors"]
     # Another counter is not the owner.
-    from caseapp.services import auth
+    from caseapp.services.core import auth
 
     _user, stranger = auth.create_user(session, "counter-2", "counter")
     assert_problem(api.as_(stranger).post(f"/api/v1/referrals/{rid}/handled",
@@ -254,7 +254,7 @@ def test_a_failed_referral_is_lost_until_rerouted_and_older_referrals_do_not_cou
         api, session):
     made = intake(api)
     referral = session.get(Referral, referral_id(made, "shihoshoshi"))
-    referrals.move(referral, "failed", SYSTEM, note="all delivery channels exhausted")
+    lifecycle.move(referral, "failed", SYSTEM, note="all delivery channels exhausted")
     session.commit()
     # Referrals made before the failure are not a re-routing of it.
     assert _lost(api) == [made["case_id"]]
@@ -275,15 +275,15 @@ def test_a_handled_failure_that_fails_again_is_lost_again(api, session, tokens):
     made = intake(api)
     rid = referral_id(made, "shihoshoshi")
     referral = session.get(Referral, rid)
-    referrals.move(referral, "failed", SYSTEM)
+    lifecycle.move(referral, "failed", SYSTEM)
     session.commit()
     assert api.post(f"/api/v1/referrals/{rid}/handled",
                     json={"note": "電話で直接つないだ"}).status_code == 200
     assert _lost(api) == []
     session.expire_all()
     referral = session.get(Referral, rid)
-    referrals.move(referral, "requested", SYSTEM, note="retry")  # what /retry does
-    referrals.move(referral, "failed", SYSTEM)
+    lifecycle.move(referral, "requested", SYSTEM, note="retry")  # what /retry does
+    lifecycle.move(referral, "failed", SYSTEM)
     session.commit()
     assert _lost(api) == [made["case_id"]]
     assert api.post(f"/api/v1/referrals/{rid}/handled", json={"note": "再度"}).status_code == 200

@@ -4,8 +4,9 @@ from sqlalchemy import select
 
 from caseapp.models import AuditEntry, Partner, Referral
 from caseapp.models.types import utcnow
-from caseapp.services import referrals, reminders
-from caseapp.services.actors import SYSTEM, Actor
+from caseapp.services.casework import reminders
+from caseapp.services.core.actors import SYSTEM, Actor
+from caseapp.services.referrals import lifecycle
 from tests.helpers import EXAMPLE, assert_problem
 
 
@@ -23,9 +24,9 @@ def partner(session, referral):
 def test_staff_see_due_sent_and_withdrawn_reminders(api, session):
     case_id, (first, second, *_) = intake(api, session)
     for referral in (first, second):
-        referrals.move(referral, "sent", SYSTEM)
+        lifecycle.move(referral, "sent", SYSTEM)
     session.commit()
-    referrals.move(second, "received", partner(session, second))
+    lifecycle.move(second, "received", partner(session, second))
     session.commit()
     reminders.sweep(session, utcnow() + timedelta(days=30))
 
@@ -84,23 +85,23 @@ def test_a_dead_end_referral_makes_the_case_lost_until_it_is_rerouted(api, sessi
     lost = lambda: [c["id"] for c in api.get("/api/v1/cases",  # noqa: E731
                                              query_string={"lost": "true"}).json["items"]]
     assert lost() == []
-    referrals.move(first, "sent", SYSTEM)
-    referrals.move(first, "rejected", partner(session, first), note="対象外です")
+    lifecycle.move(first, "sent", SYSTEM)
+    lifecycle.move(first, "rejected", partner(session, first), note="対象外です")
     session.commit()
     assert lost() == [case_id]
 
     # A new referral that is itself cancelled does not count as re-routing.
     jiritsu = session.scalar(select(Partner).where(Partner.code == "jiritsu"))
     actor = Actor(user_id=None, name="counter-1", role="counter")
-    cancelled = referrals.create(session, actor, case=first.case, partner=jiritsu,
+    cancelled = lifecycle.create(session, actor, case=first.case, partner=jiritsu,
                                  reason="再調整", method="intro_letter", urgency="normal",
                                  basis="consent")
     session.flush()
-    referrals.move(cancelled, "cancelled", actor)
+    lifecycle.move(cancelled, "cancelled", actor)
     session.commit()
     assert lost() == [case_id]
 
-    referrals.create(session, actor, case=first.case, partner=jiritsu, reason="つなぎ直し",
+    lifecycle.create(session, actor, case=first.case, partner=jiritsu, reason="つなぎ直し",
                      method="intro_letter", urgency="normal", basis="consent")
     session.commit()
     assert lost() == []
@@ -108,7 +109,7 @@ def test_a_dead_end_referral_makes_the_case_lost_until_it_is_rerouted(api, sessi
 
 def test_a_failed_referral_makes_the_case_lost(api, session):
     case_id, (first, *_) = intake(api, session)
-    referrals.move(first, "failed", SYSTEM, note="all delivery channels exhausted")
+    lifecycle.move(first, "failed", SYSTEM, note="all delivery channels exhausted")
     session.commit()
     assert [c["id"] for c in api.get("/api/v1/cases",
                                      query_string={"lost": "true"}).json["items"]] == [case_id]

@@ -4,9 +4,10 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from caseapp.domain import signing
 from caseapp.models import Delivery, Partner, Referral
 from caseapp.models.types import utcnow
-from caseapp.services import outbox, signing
+from caseapp.services.delivery import outbox
 
 ELDER = {
     "client": {"name": "高知 花子", "name_kana": "コウチ ハナコ", "birth_date": "1940-05-05",

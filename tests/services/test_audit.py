@@ -5,8 +5,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from caseapp.models import AuditEntry
-from caseapp.services import audit
-from caseapp.services.actors import Actor
+from caseapp.services.core import audit
+from caseapp.services.core.actors import Actor
 from tests.helpers import EXAMPLE
 
 STAFF = Actor(user_id=None, name="tester", role="counter", source_ip="127.0.0.1")

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from caseapp.extensions import db
 from caseapp.models import Delivery, DeliveryAttempt, Disclosure, Partner, StaffAlert
 from caseapp.models.types import utcnow
-from caseapp.services import gateways, outbox
-from caseapp.services.gateways import (
+from caseapp.services.delivery import gateways, outbox
+from caseapp.services.delivery.gateways import (
     Gateways,
     HttpWebhookGateway,
     RecordingMailGateway,
@@ -257,7 +257,7 @@ def test_email_carries_a_notice_and_a_link_never_the_clients_details(app, api, s
 
 def test_alert_mail_goes_once_to_the_recipients(session, config, tokens):
     from caseapp.models import User
-    from caseapp.services import alerts
+    from caseapp.services.casework import alerts
 
     smtp = config.with_(smtp_host="127.0.0.1")
     admin = session.scalar(select(User).where(User.role == "admin"))

@@ -24,10 +24,13 @@ from caseapp.models import (
 )
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import TOKYO
-from caseapp.services import auth, cases, gateways, notices, outbox, referrals, reminders
-from caseapp.services.actors import SYSTEM, Actor
-from caseapp.services.notifier import EXTENSION_KEY, NotifyError, RecordingNotifier
-from caseapp.services.notifier import current as notifier_for_app
+from caseapp.services.casework import cases, reminders
+from caseapp.services.core import auth
+from caseapp.services.core.actors import SYSTEM, Actor
+from caseapp.services.delivery import gateways, notices, outbox
+from caseapp.services.delivery.notifier import EXTENSION_KEY, NotifyError, RecordingNotifier
+from caseapp.services.delivery.notifier import current as notifier_for_app
+from caseapp.services.referrals import lifecycle
 
 
 def tokyo(y, m, d, hh=10, mm=0):
@@ -79,7 +82,7 @@ def make_referral(session, owner, *, code="houkatsu", sla=1, next_action_at=None
                 next_action_at=next_action_at or utcnow() + timedelta(days=60))
     session.add(case)
     actor = Actor(user_id=owner.id, name=owner.name, role="counter")
-    referral = referrals.create(session, actor, case=case, partner=partner,
+    referral = lifecycle.create(session, actor, case=case, partner=partner,
                                 reason="高齢の方の生活相談", method="intro_letter",
                                 urgency="normal", basis="consent")
     session.commit()
@@ -180,7 +183,7 @@ def test_partner_reminders_go_through_the_outbox_to_every_channel(session, app, 
     session.commit()
     clock.move_to(tokyo(2026, 11, 16))
     referral = make_referral(session, people["owner"])
-    referrals.move(referral, "sent", SYSTEM)  # as if delivered
+    lifecycle.move(referral, "sent", SYSTEM)  # as if delivered
     session.commit()
     clock.move_to(tokyo(2026, 11, 17))
     assert reminders.sweep(session) == {"sent": 1}
@@ -201,7 +204,7 @@ def test_acknowledgement_withdraws_the_pending_reminder(session, app, people, po
     clock.move_to(tokyo(2026, 11, 16))
     referral = sent_referral(session, app, people["owner"], sla=2)
     clock.move_to(tokyo(2026, 11, 17, 15))
-    referrals.move(session.get(Referral, referral.id), "received",
+    lifecycle.move(session.get(Referral, referral.id), "received",
                    partner_actor(session, "houkatsu"), note="受け付けました")
     session.commit()
     [ack] = rows(session, kind="partner_ack")
@@ -220,7 +223,7 @@ def test_each_step_of_the_partner_workflow_replaces_what_it_answers(session, app
     referral = sent_referral(session, app, people["owner"])
     partner = partner_actor(session, "houkatsu")
     for status in ("received", "accepted", "in_progress", "completed"):
-        referrals.move(session.get(Referral, referral.id), status, partner)
+        lifecycle.move(session.get(Referral, referral.id), status, partner)
         session.commit()
     by_key = {(r.kind, r.stage): r.status for r in rows(session)}
     assert by_key == {
@@ -248,7 +251,7 @@ def test_a_reminder_made_moot_behind_the_hooks_back_is_not_sent(session, app, pe
                                                                 clock):
     clock.move_to(tokyo(2026, 11, 16))
     referral = sent_referral(session, app, people["owner"])
-    # A path that changes the status without referrals.move: the sweep still checks.
+    # A path that changes the status without lifecycle.move: the sweep still checks.
     session.execute(update(Referral).where(Referral.id == referral.id)
                     .values(status="received"))
     session.commit()
@@ -303,7 +306,7 @@ def test_an_answer_between_reminders_stops_the_escalation(session, app, people, 
     referral = sent_referral(session, app, people["owner"])
     clock.move_to(tokyo(2026, 11, 17))
     assert reminders.sweep(session) == {"sent": 1}
-    referrals.move(session.get(Referral, referral.id), "received",
+    lifecycle.move(session.get(Referral, referral.id), "received",
                    partner_actor(session, "houkatsu"))
     session.commit()
     for day in (18, 19, 20, 24):
@@ -379,7 +382,7 @@ def test_client_followup_after_acceptance_is_sent_once_to_the_owner(session, app
                                                                     policy, clock):
     clock.move_to(tokyo(2026, 11, 13))
     referral = sent_referral(session, app, people["owner"])
-    referrals.move(session.get(Referral, referral.id), "accepted",
+    lifecycle.move(session.get(Referral, referral.id), "accepted",
                    partner_actor(session, "houkatsu"))
     session.commit()
     [followup] = rows(session, kind="client_followup")

@@ -14,9 +14,12 @@ import pytest
 from sqlalchemy import select, update
 
 from caseapp import create_app
+from caseapp.domain import signing
 from caseapp.extensions import db
 from caseapp.models import Delivery, Partner, Referral
-from caseapp.services import audit, intake, outbox, signing
+from caseapp.services.core import audit
+from caseapp.services.delivery import outbox
+from caseapp.services.intake import consultations
 from tests.conftest import Api, make_config, need
 from tests.helpers import EXAMPLE, wait_for
 from tests.http_sink import Sink
@@ -172,7 +175,7 @@ def test_crash_between_commit_and_enqueue_is_swept_and_a_rollback_sends_nothing(
             raise RuntimeError("disk full")
         return real_record(session, actor, action, resource_type, *args, **kwargs)
 
-    monkeypatch.setattr(intake.audit, "record", failing)
+    monkeypatch.setattr(consultations.audit, "record", failing)
     assert api.post("/api/v1/consultations", json=EXAMPLE).status_code == 500
     monkeypatch.undo()
     # A crash right after commit: the rows are there, no hint ever reaches the broker.

@@ -11,8 +11,10 @@ from sqlalchemy import select
 from caseapp.extensions import db
 from caseapp.models import Case, Delivery, Partner, Reminder, StaffNotice
 from caseapp.models.types import utcnow
-from caseapp.services import auth, referrals, reminders
-from caseapp.services.actors import SYSTEM
+from caseapp.services.casework import reminders
+from caseapp.services.core import auth
+from caseapp.services.core.actors import SYSTEM
+from caseapp.services.referrals import lifecycle
 from tests.helpers import wait_for
 from tests.tasks.conftest import WorkerProcess, worker_env
 
@@ -63,11 +65,11 @@ def test_the_sweep_sends_due_reminders_through_the_worker(broker_app, database_u
         case = Case(owner_id=owner.id, status="open",
                     next_action_at=utcnow() + timedelta(days=13))
         session.add(case)
-        referral = referrals.create(session, SYSTEM, case=case, partner=partner,
+        referral = lifecycle.create(session, SYSTEM, case=case, partner=partner,
                                     reason="高齢の方の生活相談", method="intro_letter",
                                     urgency="normal", basis="consent")
         session.flush()
-        referrals.move(referral, "sent", SYSTEM)
+        lifecycle.move(referral, "sent", SYSTEM)
         reminders.on_case_change(session, case)
         session.commit()
     ack = session.scalar(select(Reminder).where(Reminder.kind == "partner_ack"))

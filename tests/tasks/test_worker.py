@@ -33,7 +33,7 @@ def test_an_intake_is_delivered_by_the_worker(broker_app, worker, tokens):
 
 
 def test_the_sweeper_delivers_what_was_never_enqueued(broker_app, worker, tokens, monkeypatch):
-    from caseapp.services import outbox
+    from caseapp.services.delivery import outbox
 
     # A crash between commit and enqueue: the rows are committed, no message is ever sent.
     monkeypatch.setattr(outbox, "enqueue", lambda ids: None)

@@ -6,14 +6,14 @@ import pytest
 
 from caseapp.jp.names import search_key
 from caseapp.models import Client
-from caseapp.services.clients import (
+from caseapp.services.clients.records import (
     DUPLICATE_THRESHOLD,
     index_grams,
     match,
     parse_query,
     probe_grams,
 )
-from caseapp.services.errors import Invalid
+from caseapp.services.core.errors import Invalid
 
 
 @pytest.mark.parametrize(("q", "digits"), [

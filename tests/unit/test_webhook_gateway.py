@@ -8,8 +8,9 @@ import pytest
 import standardwebhooks
 
 from caseapp.config import Config
-from caseapp.services import netguard, signing
-from caseapp.services.gateways import HttpWebhookGateway, WebhookRequest, parse_retry_after
+from caseapp.domain import signing
+from caseapp.services.delivery import netguard
+from caseapp.services.delivery.gateways import HttpWebhookGateway, WebhookRequest, parse_retry_after
 from tests.http_sink import SilentServer, Sink
 
 

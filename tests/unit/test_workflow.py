@@ -2,8 +2,8 @@
 
 import pytest
 
+from caseapp.domain import workflow
 from caseapp.models.referrals import OPEN_STATUSES, STATUSES
-from caseapp.services import workflow
 
 
 def test_the_table_covers_every_status_and_names_only_known_ones():

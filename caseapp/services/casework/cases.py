@@ -1,0 +1,123 @@
+"""Cases (支援ケース): every open case has an owner and a dated next step."""
+
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from caseapp.models import Case, Client, Household, Referral, User
+from caseapp.models.types import utcnow
+from caseapp.services.casework import reminders
+from caseapp.services.core import audit
+from caseapp.services.core.actors import Actor
+from caseapp.services.core.errors import Invalid, NotFound
+from caseapp.services.core.pagination import paginate
+
+
+def open_for(session: Session, client: Client | None, actor: Actor, at: datetime) -> Case:
+    """A returning client's open case, or a new case owned by whoever took the consultation."""
+    if client is not None and client.id is not None:
+        case = session.scalar(select(Case).where(Case.client_id == client.id,
+                                                 Case.status == "open")
+                              .order_by(Case.id.desc()).limit(1))
+        if case is not None:
+            return case
+    case = Case(client=client, owner_id=actor.user_id, status="open", created_at=at)
+    session.add(case)
+    return case
+
+
+def get(session: Session, actor: Actor, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"case {case_id} not found")
+    audit.record(session, actor, "read", "case", case.id)
+    return case
+
+
+def update(session: Session, actor: Actor, case_id: int, changes: dict) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"case {case_id} not found")
+    if "owner_id" in changes:
+        owner_id = changes["owner_id"]
+        owner = session.get(User, owner_id) if owner_id is not None else None
+        if owner_id is not None and (owner is None or owner.role == "partner" or not owner.active):
+            raise Invalid("owner must be an active staff user",
+                          errors={"owner_id": ["担当者は有効な職員を指定してください"]})
+        case.owner_id = owner_id
+    if "household_id" in changes:
+        _check_household(session, case, changes["household_id"])
+        case.household_id = changes["household_id"]
+    for key in ("next_action", "next_action_at"):
+        if key in changes:
+            setattr(case, key, changes[key])
+    if "status" in changes and changes["status"] != case.status:
+        case.status = changes["status"]
+        case.closed_at = utcnow() if case.status == "closed" else None
+    if case.status == "open" and (case.owner_id is None or case.next_action_at is None):
+        # 迷子にさせない: an open case may not be left without an owner and a date.
+        raise Invalid("an open case needs an owner and a next action date",
+                      errors={key: ["未設定にはできません"]
+                              for key in ("owner_id", "next_action_at")
+                              if getattr(case, key) is None})
+    reminders.on_case_change(session, case)
+    audit.record(session, actor, "update", "case", case.id, detail={"fields": sorted(changes)})
+    session.commit()
+    return case
+
+
+DEAD_END = ("rejected", "failed")
+
+
+def needs_rerouting():
+    """A rejected or failed referral of the case that nobody has dealt with yet.
+
+    Handled means: a newer referral on the same case, made at or after the rejection or
+    failure and not itself a dead end, or staff marked it handled
+    (POST /referrals/{id}/handled).
+    """
+    back, newer = aliased(Referral), aliased(Referral)
+    rerouted = select(newer.id).where(newer.case_id == back.case_id, newer.id != back.id,
+                                      newer.created_at >= back.status_at,
+                                      newer.status.not_in((*DEAD_END, "cancelled"))).exists()
+    # A handling older than the current status (e.g. a retried referral that failed again)
+    # does not count.
+    handled = back.handled_at >= back.status_at
+    # Driven from the few dead-end referrals, not probed once per open case.
+    return Case.id.in_(select(back.case_id).where(back.status.in_(DEAD_END),
+                                                  ~func.coalesce(handled, False), ~rerouted))
+
+
+def _check_household(session: Session, case: Case, household_id: int | None) -> None:
+    if household_id is None:
+        return
+    household = session.get(Household, household_id)
+    if household is None:
+        raise Invalid("unknown household",
+                      errors={"household_id": ["この世帯は登録されていません"]})
+    if case.client_id is not None and all(m.client_id != case.client_id
+                                          for m in household.members):
+        raise Invalid("the case's client is not in that household",
+                      errors={"household_id": ["このケースの相談者はこの世帯に属していません"]})
+
+
+def lost_query(now: datetime):
+    """Open cases with no owner, no or an overdue next action, or a dead-end referral."""
+    return select(Case).where(
+        Case.status == "open",
+        or_(Case.owner_id.is_(None), Case.next_action_at.is_(None), Case.next_action_at < now,
+            needs_rerouting()),
+    )
+
+
+def listing(session: Session, actor: Actor, *, lost: bool, status: str | None, page: int,
+            per_page: int, now: datetime | None = None):
+    query = lost_query(now or utcnow()) if lost else select(Case)
+    if status:
+        query = query.where(Case.status == status)
+    result = paginate(session, query.order_by(Case.next_action_at.asc().nulls_first(), Case.id),
+                      page, per_page)
+    audit.record(session, actor, "list", "case", None,
+                 detail={"lost": lost, "results": [c.id for c in result.items]})
+    return result

@@ -1,0 +1,375 @@
+"""Reminders (督促・フォローアップ): 迷子にさせない.
+
+What stalls is reminded, then escalated, and never reminded twice for the same thing:
+
+* A state change schedules reminders as rows (``on_referral_change``, ``on_case_change``);
+  ``dedup_key`` makes scheduling idempotent, and a change that makes a reminder moot withdraws
+  it at once.
+* Beat's sweep fires what is due (``sweep``). Each reminder is taken with a conditional UPDATE
+  (``due`` → ``sent``) in the same transaction that writes its outbox rows and schedules its
+  successor, so two sweeps, a rerun or a crash mid-sweep send it once: a second sweep's UPDATE
+  matches nothing, and a crash rolls the whole reminder back to ``due``.
+* Whether a reminder still matters is one function, ``still_waiting``, used both to withdraw on
+  change and to check again when it is due (a path that changed state without the hook cannot
+  make the sweep send a moot reminder).
+
+Due times follow the counter's business calendar (Asia/Tokyo, public holidays, 年末年始) and
+are moved into opening hours, so nobody is chased at night or on a holiday.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask import current_app, has_app_context
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, object_session
+
+from caseapp.config import Config
+from caseapp.models import Case, Delivery, Referral, Reminder, StaffNotice, User
+from caseapp.models.types import utcnow
+from caseapp.rules.calendar import add_business_days, next_business_morning
+from caseapp.services.core import audit
+from caseapp.services.core.actors import Actor
+
+log = logging.getLogger(__name__)
+
+SWEEP_BATCH = 200
+PARTNER_KINDS = frozenset({"partner_ack", "partner_progress"})
+# Kinds that repeat while unanswered and are escalated after ``escalate_after`` reminders.
+CHAINED_KINDS = frozenset({"partner_ack", "partner_progress", "case_next_action"})
+
+# For each (kind, stage the chain started in): the referral statuses in which it still waits.
+WAITING: dict[tuple[str, str], frozenset[str]] = {
+    ("partner_ack", "sent"): frozenset({"sent"}),
+    ("partner_progress", "received"): frozenset({"received"}),
+    ("partner_progress", "accepted"): frozenset({"accepted", "in_progress"}),
+    ("client_followup", "accepted"): frozenset({"accepted", "in_progress"}),
+    ("client_followup", "completed"): frozenset({"completed"}),
+}
+
+_LABELS = {
+    "partner_ack": "つなぎ先の受理",
+    "partner_progress": "つなぎ先の対応結果",
+    "client_followup": "ご本人の様子の確認",
+    "case_next_action": "次の対応",
+    "escalation": "エスカレーション",
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    progress_days: int = 10
+    followup_days: int = 5
+    repeat_days: int = 2
+    escalate_after: int = 2
+    supervisor_email: str | None = None
+    base_url: str = "http://127.0.0.1:8000"
+
+    @classmethod
+    def from_config(cls, config: Config) -> Policy:
+        return cls(progress_days=config.partner_progress_days,
+                   followup_days=config.client_followup_days,
+                   repeat_days=config.reminder_repeat_days,
+                   escalate_after=config.escalate_after,
+                   supervisor_email=config.supervisor_email, base_url=config.base_url)
+
+
+def current_policy() -> Policy:
+    if has_app_context():
+        return Policy.from_config(current_app.config["CASEAPP"])
+    return Policy()
+
+
+def business_due(start: datetime, days: int) -> datetime:
+    """``days`` business days after ``start``, moved into opening hours; stored in UTC."""
+    return next_business_morning(add_business_days(start, days)).astimezone(UTC)
+
+
+# --------------------------------------------------------------------------- relevance
+
+
+def still_waiting(reminder: Reminder, case: Case | None, referral: Referral | None) -> bool:
+    """Is the thing this reminder chases still unanswered?"""
+    if case is None or case.status != "open":
+        return False
+    kind = reminder.escalates or reminder.kind
+    if kind == "case_next_action":
+        return case.next_action_at is not None and reminder.anchor_at is not None \
+            and case.next_action_at == reminder.anchor_at
+    if referral is None:
+        return False
+    return referral.status in WAITING.get((kind, reminder.stage or ""), frozenset())
+
+
+# --------------------------------------------------------------------------- scheduling
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def chain_key(kind: str, case_id: int, referral_id: int | None, stage: str | None,
+              anchor_at: datetime | None) -> str:
+    if kind == "case_next_action":
+        return f"case_next_action:c{case_id}:{_stamp(anchor_at)}"
+    return f"{kind}:r{referral_id}:{stage}"
+
+
+def _schedule(session: Session, *, kind: str, case_id: int, due_at: datetime,
+              referral_id: int | None = None, stage: str | None = None,
+              anchor_at: datetime | None = None, seq: int = 1,
+              escalates: str | None = None) -> None:
+    """Insert unless its key exists; a withdrawn one that matters again is made due again.
+
+    ON CONFLICT rather than check-then-insert: two transactions scheduling the same thing
+    at once leave one row, and neither fails (an IntegrityError would undo the caller's
+    whole change, e.g. a partner's acknowledgement).
+    """
+    chain = chain_key(escalates or kind, case_id, referral_id, stage, anchor_at)
+    key = f"escalation:{chain}" if kind == "escalation" else f"{chain}:{seq}"
+    values = dict(kind=kind, status="due", dedup_key=key, case_id=case_id,
+                  referral_id=referral_id, stage=stage, anchor_at=anchor_at, seq=seq,
+                  escalates=escalates, due_at=due_at, created_at=utcnow())
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(Reminder).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Reminder.dedup_key],
+        set_={"status": "due", "due_at": stmt.excluded.due_at, "withdrawn_at": None,
+              "withdrawn_reason": None},
+        where=Reminder.status == "withdrawn",
+    )
+    session.execute(stmt)
+
+
+def _withdraw(session: Session, ids: list[int], reason: str, now: datetime) -> int:
+    if not ids:
+        return 0
+    # Conditional, so a reminder a sweep has just sent stays sent.
+    result = session.execute(
+        update(Reminder).where(Reminder.id.in_(ids), Reminder.status == "due")
+        .values(status="withdrawn", withdrawn_at=now, withdrawn_reason=reason[:200])
+        .execution_options(synchronize_session=False))
+    return result.rowcount
+
+
+def _withdraw_moot(session: Session, pending: list[Reminder], case: Case, reason: str,
+                   now: datetime) -> None:
+    moot = [r.id for r in pending
+            if not still_waiting(r, case, r.referral)]
+    _withdraw(session, moot, reason, now)
+
+
+def on_referral_change(referral: Referral, *, now: datetime | None = None,
+                       policy: Policy | None = None) -> None:
+    """Called by ``referrals.move`` after every status change, inside its transaction."""
+    session = object_session(referral)
+    if session is None:
+        return
+    now = now or utcnow()
+    policy = policy or current_policy()
+    if referral.id is None:
+        session.flush()
+    case = referral.case
+    pending = list(session.scalars(select(Reminder).where(
+        Reminder.referral_id == referral.id, Reminder.status == "due")))
+    _withdraw_moot(session, pending, case, f"referral is {referral.status}", now)
+    base = dict(case_id=referral.case_id, referral_id=referral.id, stage=referral.status)
+    if case is None or case.status != "open":
+        return
+    if referral.status == "sent":
+        _schedule(session, kind="partner_ack", **base,
+                  due_at=business_due(now, referral.partner.ack_sla_days))
+    elif referral.status in ("received", "accepted"):
+        _schedule(session, kind="partner_progress", **base,
+                  due_at=business_due(now, policy.progress_days))
+    if referral.status in ("accepted", "completed"):
+        _schedule(session, kind="client_followup", **base,
+                  due_at=business_due(now, policy.followup_days))
+
+
+def on_case_change(session: Session, case: Case, *, now: datetime | None = None) -> None:
+    """Called after a case's owner, next action or status changed, inside that transaction."""
+    now = now or utcnow()
+    if case.id is None:
+        session.flush()
+    pending = list(session.scalars(select(Reminder).where(
+        Reminder.case_id == case.id, Reminder.status == "due")))
+    reason = "case closed" if case.status != "open" else "next action rescheduled"
+    _withdraw_moot(session, pending, case, reason, now)
+    if case.status == "open" and case.next_action_at is not None:
+        _schedule(session, kind="case_next_action", case_id=case.id,
+                  anchor_at=case.next_action_at,
+                  due_at=next_business_morning(case.next_action_at).astimezone(UTC))
+
+
+# --------------------------------------------------------------------------- the sweep
+
+
+def due_ids(session: Session, now: datetime, limit: int = SWEEP_BATCH) -> list[int]:
+    """The due query (indexed on status, due_at); bench/reminders_bench.py measures it."""
+    ids = list(session.scalars(
+        select(Reminder.id).where(Reminder.status == "due", Reminder.due_at <= now)
+        .order_by(Reminder.due_at).limit(limit)))  # the index's order: no sort of the backlog
+    session.commit()
+    return ids
+
+
+def fire(session: Session, reminder_id: int, now: datetime,
+         policy: Policy | None = None) -> str | None:
+    """Send one reminder if it is still due; returns what happened, or None if taken already.
+
+    The claim, the outbox rows and the next reminder commit together: there is no state in
+    which the reminder is marked sent but its messages are missing, or the reverse.
+    """
+    policy = policy or current_policy()
+    taken = session.execute(
+        update(Reminder)
+        .where(Reminder.id == reminder_id, Reminder.status == "due", Reminder.due_at <= now)
+        .values(status="sent", sent_at=now)
+        .execution_options(synchronize_session=False))
+    if taken.rowcount != 1:
+        session.rollback()
+        return None
+    try:
+        reminder = session.get(Reminder, reminder_id, populate_existing=True)
+        case = session.get(Case, reminder.case_id)
+        referral = session.get(Referral, reminder.referral_id) if reminder.referral_id else None
+        if not still_waiting(reminder, case, referral):
+            reminder.status, reminder.sent_at = "withdrawn", None
+            reminder.withdrawn_at, reminder.withdrawn_reason = now, "moot when due"
+            outcome = "withdrawn"
+        else:
+            _deliver(session, reminder, case, referral, policy, now)
+            _follow_up(session, reminder, policy, now)
+            outcome = "sent"
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return outcome
+
+
+def sweep(session: Session, now: datetime | None = None, *, limit: int = SWEEP_BATCH,
+          policy: Policy | None = None) -> dict[str, int]:
+    """Fire every due reminder (up to ``limit``); safe to run any number of times at once."""
+    now = now or utcnow()
+    policy = policy or current_policy()
+    counts: Counter[str] = Counter()
+    for reminder_id in due_ids(session, now, limit):
+        try:
+            outcome = fire(session, reminder_id, now, policy)
+        except Exception:  # one bad row must not stop the rest; it stays due and is retried
+            log.exception("reminder %s could not be sent", reminder_id)
+            counts["error"] += 1
+            continue
+        counts[outcome or "skipped"] += 1
+    return dict(counts)
+
+
+def _deliver(session: Session, reminder: Reminder, case: Case, referral: Referral | None,
+             policy: Policy, now: datetime) -> None:
+    if reminder.kind in PARTNER_KINDS:
+        # Through the referral outbox, so the reminder inherits retries, signing and ids.
+        from caseapp.services.referrals.lifecycle import (
+            smtp_configured,  # referrals imports this module
+        )
+
+        for channel in referral.partner.channels(email_enabled=smtp_configured()):
+            session.add(Delivery(referral_id=referral.id, channel=channel,
+                                 event_type="referral.reminder", reminder_id=reminder.id,
+                                 message_id="msg_" + secrets.token_hex(16),
+                                 next_attempt_at=now))
+        return
+    to = _staff_recipients(session, reminder, case, policy)
+    subject, body = _staff_text(reminder, case, referral, policy)
+    session.add(StaffNotice(reminder_id=reminder.id, recipients=to, subject=subject, body=body,
+                            message_id="ntc_" + secrets.token_hex(16),
+                            state="pending" if to else "no_recipient", next_attempt_at=now))
+
+
+def _supervisor_emails(session: Session, policy: Policy) -> list[str]:
+    emails = list(session.scalars(select(User.email).where(
+        User.role == "supervisor", User.active.is_(True), User.email.is_not(None))
+        .order_by(User.id)))
+    if not emails and policy.supervisor_email:
+        emails = [policy.supervisor_email]
+    return emails
+
+
+def _staff_recipients(session: Session, reminder: Reminder, case: Case,
+                      policy: Policy) -> list[str]:
+    if reminder.kind != "escalation":
+        owner = session.get(User, case.owner_id) if case.owner_id else None
+        if owner is not None and owner.active and owner.email:
+            return [owner.email]
+    # Escalations, and a case nobody can be reached for, go to the supervisors.
+    return _supervisor_emails(session, policy)
+
+
+def _staff_text(reminder: Reminder, case: Case, referral: Referral | None,
+                policy: Policy) -> tuple[str, str]:
+    """A notice and a link; never the client's name or details (e-mail is not a safe place)."""
+    link = f"{policy.base_url}/api/v1/cases/{case.id}"
+    partner = f"（{referral.partner.name}）" if referral is not None else ""
+    if reminder.kind == "escalation":
+        what = _LABELS[reminder.escalates]
+        subject = (f"【エスカレーション】ケース #{case.id}: {what}{partner}を"
+                   f"{reminder.seq - 1}回督促しましたが応答がありません")
+    elif reminder.kind == "client_followup":
+        subject = (f"【フォローアップ】ケース #{case.id}: "
+                   f"つなぎ先{partner}につないだ方の様子を確認してください")
+    else:
+        subject = f"【督促】ケース #{case.id}: 次の対応の期限が過ぎています"
+    body = (f"{subject}\n\nケース: {link}\n督促番号: {reminder.id}（{reminder.kind}）\n"
+            "このメールには相談者の個人情報は含まれていません。内容はシステムで確認してください。\n")
+    return subject, body
+
+
+def _follow_up(session: Session, reminder: Reminder, policy: Policy, now: datetime) -> None:
+    """Unanswered: remind again, and after ``escalate_after`` reminders escalate instead."""
+    if reminder.kind not in CHAINED_KINDS:
+        return
+    base = dict(case_id=reminder.case_id, referral_id=reminder.referral_id,
+                stage=reminder.stage, anchor_at=reminder.anchor_at,
+                due_at=business_due(now, policy.repeat_days))
+    if reminder.seq < policy.escalate_after:
+        _schedule(session, kind=reminder.kind, seq=reminder.seq + 1, **base)
+    else:
+        _schedule(session, kind="escalation", escalates=reminder.kind, seq=reminder.seq + 1,
+                  **base)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def listing(session: Session, actor: Actor, *, status: str | None = None,
+            kind: str | None = None, case_id: int | None = None,
+            referral_id: int | None = None, mine: bool = False, page: int = 1,
+            per_page: int = 50):
+    query = select(Reminder)
+    if status:
+        query = query.where(Reminder.status == status)
+    if kind:
+        query = query.where(Reminder.kind == kind)
+    if case_id is not None:
+        query = query.where(Reminder.case_id == case_id)
+    if referral_id is not None:
+        query = query.where(Reminder.referral_id == referral_id)
+    if mine:
+        query = query.join(Case, Case.id == Reminder.case_id).where(
+            Case.owner_id == actor.user_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    order = (Reminder.due_at.asc(), Reminder.id.asc()) if status == "due" else \
+        (Reminder.due_at.desc(), Reminder.id.desc())
+    items = list(session.scalars(query.order_by(*order).limit(per_page)
+                                 .offset((page - 1) * per_page)))
+    audit.record(session, actor, "list", "reminder", None,
+                 detail={"results": [r.id for r in items]})
+    return items, total

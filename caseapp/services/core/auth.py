@@ -1,0 +1,79 @@
+import hashlib
+import secrets
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, joinedload
+
+from caseapp.models import ApiToken, Partner, User
+from caseapp.models.types import utcnow
+from caseapp.permissions import ROLES, STAFF_ROLES
+from caseapp.services.core.errors import Invalid, NotFound
+
+TOKEN_PREFIX = "cat_"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: User) -> str:
+    """Make a token; only its hash is kept, so the caller must show it now or never."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user=user, token_hash=_digest(token), prefix=token[:12]))
+    return token
+
+
+def create_user(session: Session, name: str, role: str,
+                email: str | None = None) -> tuple[User, str]:
+    if role not in STAFF_ROLES:
+        raise Invalid(f"role must be one of {', '.join(STAFF_ROLES)}",
+                      errors={"role": ["unknown role"]})
+    if session.scalar(select(User).where(User.name == name)):
+        raise Invalid(f"user {name!r} exists already", errors={"name": ["already taken"]})
+    user = User(name=name, role=role, email=email)
+    session.add(user)
+    token = issue_token(session, user)
+    session.commit()
+    return user, token
+
+
+def partner_token(session: Session, code: str) -> str:
+    partner = session.scalar(select(Partner).where(Partner.code == code))
+    if partner is None:
+        raise NotFound(f"no partner with code {code!r}")
+    name = f"partner:{code}"
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        user = User(name=name, role="partner", partner=partner)
+        session.add(user)
+    token = issue_token(session, user)
+    session.commit()
+    return token
+
+
+def revoke_user(session: Session, name: str) -> int:
+    """Revoke every live token of a user at once; returns how many were live."""
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise NotFound(f"no user named {name!r}")
+    result = session.execute(update(ApiToken)
+                             .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                             .values(revoked_at=utcnow()))
+    session.commit()
+    return result.rowcount
+
+
+def authenticate(session: Session, token: str) -> User | None:
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = session.scalar(
+        select(ApiToken).options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+    )
+    if row is None or not row.user.active or row.user.role not in ROLES:
+        return None
+    now = utcnow()
+    # Written at most once a minute per token, so reads do not all become writes.
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    return row.user

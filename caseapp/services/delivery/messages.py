@@ -1,0 +1,107 @@
+"""What each channel carries for one referral, and the list of items it discloses."""
+
+from __future__ import annotations
+
+import json
+from email.message import EmailMessage
+from urllib.parse import urlsplit
+
+from caseapp.config import Config
+from caseapp.domain import signing
+from caseapp.models import Delivery, Referral
+from caseapp.models.types import utcnow
+from caseapp.services.delivery.gateways import MailRequest, WebhookRequest, mail_date
+from caseapp.services.referrals import ack_links
+
+# The client fields a partner needs to make contact; nothing about income, debts or health.
+PARTNER_CLIENT_FIELDS = ("name", "name_kana", "birth_date", "phone", "address", "district")
+REFERRAL_FIELDS = ("referral_id", "partner", "reason", "method", "urgency", "topics")
+
+
+def inbox_url(referral: Referral, config: Config) -> str:
+    return f"{config.base_url}/api/v1/partner/referrals/{referral.id}"
+
+
+def client_of(referral: Referral):
+    if referral.consultation is not None and referral.consultation.client is not None:
+        return referral.consultation.client
+    return referral.case.client
+
+
+def topics_of(referral: Referral) -> list[str]:
+    if referral.consultation is not None:
+        return referral.consultation.topics
+    return list(dict.fromkeys(t for c in referral.case.consultations for t in c.topics))
+
+
+def partner_data(referral: Referral, config: Config) -> tuple[dict, list[str]]:
+    """The webhook ``data`` object and the names of the items in it."""
+    client = client_of(referral)
+    person = None
+    fields = list(REFERRAL_FIELDS)
+    if client is not None:
+        person = {"id": client.id}
+        for name in PARTNER_CLIENT_FIELDS:
+            value = getattr(client, name)
+            if value is not None:
+                person[name] = value.isoformat() if hasattr(value, "isoformat") else value
+                fields.append(f"client.{name}")
+    data = {
+        "referral_id": referral.id,
+        "partner": referral.partner.code,
+        "case_id": referral.case_id,
+        "reason": referral.reason,
+        "method": referral.method,
+        "urgency": referral.urgency,
+        "topics": topics_of(referral),
+        "client": person,
+        "inbox_url": inbox_url(referral, config),
+        "created_at": referral.created_at.isoformat(),
+    }
+    return data, [*fields, "inbox_url"]
+
+
+def webhook(delivery: Delivery, referral: Referral, config: Config,
+            timestamp: int | None = None) -> tuple[WebhookRequest, list[str]]:
+    data, fields = partner_data(referral, config)
+    body = json.dumps({"type": delivery.event_type, "timestamp": referral.created_at.isoformat(),
+                       "data": data}, ensure_ascii=False, separators=(",", ":")).encode()
+    timestamp = int(utcnow().timestamp()) if timestamp is None else timestamp
+    partner = referral.partner
+    headers = signing.headers(partner.webhook_secret, delivery.message_id, timestamp, body)
+    return WebhookRequest(url=partner.webhook_url, body=body, headers=headers), fields
+
+
+def mail_domain(config: Config) -> str:
+    sender = config.smtp_from.rsplit("@", 1)
+    return sender[1] if len(sender) == 2 else (urlsplit(config.base_url).hostname or "caseapp")
+
+
+def email(delivery: Delivery, referral: Referral, config: Config
+          ) -> tuple[MailRequest, list[str]]:
+    """A notice and links: never the client's details, which stay behind the partner login."""
+    reminder = delivery.event_type == "referral.reminder"
+    message = EmailMessage()
+    message["From"] = config.smtp_from
+    message["To"] = referral.partner.email
+    message["Subject"] = (
+        f"【確認のお願い】つなぎ No. {referral.id} の受理・対応状況をお知らせください" if reminder
+        else f"【つなぎ】新しい紹介が届いています（No. {referral.id}）")
+    message["Date"] = mail_date(utcnow())
+    # Stable across retries, so a mail client or the partner can spot a duplicate.
+    message["Message-ID"] = f"<{delivery.message_id}@{mail_domain(config)}>"
+    lead = (f"つなぎ No. {referral.id} について、まだ受理・対応のご連絡をいただいていません。\n"
+            if reminder else
+            f"相談窓口から新しい紹介（つなぎ No. {referral.id}）が届いています。\n")
+    items = ["referral_id", "inbox_url"]
+    ack = ""
+    if referral.status in ("requested", "sent"):
+        # Lets a partner without an account say "received"; signed, expiring, single-use.
+        ack = f"受け取りのご連絡（ログイン不要）:\n{ack_links.make_ack_link(referral, config)}\n\n"
+        items.append("ack_link")
+    message.set_content(
+        f"{referral.partner.name} ご担当者様\n\n{lead}"
+        "内容は受信箱でログインしてご確認ください。\n\n"
+        f"{inbox_url(referral, config)}\n\n{ack}"
+        "このメールには相談者の個人情報は含まれていません。\n")
+    return MailRequest(to=referral.partner.email, message=message), items

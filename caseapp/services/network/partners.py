@@ -1,0 +1,94 @@
+"""The partner directory (連携機関): staff read it, admins edit it."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from caseapp.config import Config
+from caseapp.domain import signing
+from caseapp.models import Partner
+from caseapp.models.types import utcnow
+from caseapp.services.core import audit
+from caseapp.services.core.actors import Actor
+from caseapp.services.core.errors import Conflict, Invalid, NotFound
+from caseapp.services.delivery import netguard
+
+EDITABLE = ("name", "kind", "description", "service_area", "email", "webhook_url",
+            "ack_sla_days", "active")
+
+
+def listing(session: Session, *, active: bool | None, page: int, per_page: int):
+    query = select(Partner)
+    if active is not None:
+        query = query.where(Partner.active.is_(active))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    items = list(session.scalars(query.order_by(Partner.code)
+                                 .limit(per_page).offset((page - 1) * per_page)))
+    return items, total
+
+
+def get(session: Session, code: str) -> Partner:
+    partner = session.scalar(select(Partner).where(Partner.code == code))
+    if partner is None:
+        raise NotFound(f"no partner with code {code!r}")
+    return partner
+
+
+def create(session: Session, actor: Actor, data: dict,
+           config: Config) -> tuple[Partner, str | None]:
+    if session.scalar(select(Partner.id).where(Partner.code == data["code"])):
+        raise Conflict(f"partner {data['code']!r} exists already",
+                       errors={"code": ["このコードは使われています"]})
+    partner = Partner(code=data["code"], name=data["name"], kind=data["kind"])
+    shown = _apply(partner, data, config)
+    session.add(partner)
+    session.flush()
+    audit.record(session, actor, "create", "partner", partner.code,
+                 detail={"fields": sorted(k for k in data if k != "webhook_secret"),
+                         "secret_set": "webhook_secret" in data or shown is not None})
+    session.commit()
+    return partner, shown
+
+
+def update(session: Session, actor: Actor, code: str, data: dict,
+           config: Config) -> tuple[Partner, str | None]:
+    partner = get(session, code)
+    shown = _apply(partner, data, config)
+    audit.record(session, actor, "update", "partner", partner.code,
+                 detail={"fields": sorted(k for k in data if k != "webhook_secret"),
+                         "secret_set": "webhook_secret" in data or shown is not None})
+    session.commit()
+    return partner, shown
+
+
+def _apply(partner: Partner, data: dict, config: Config) -> str | None:
+    """Copy the changes; returns a generated secret, which the caller shows once."""
+    errors = {}
+    url = data.get("webhook_url")
+    if url:
+        problems = netguard.url_problems(url, config.webhook_allow_private)
+        if problems:
+            errors["webhook_url"] = problems
+    if data.get("webhook_secret"):
+        problem = signing.secret_problem(data["webhook_secret"])
+        if problem:
+            errors["webhook_secret"] = [problem]
+    if errors:
+        raise Invalid("invalid partner settings", errors=errors)
+    for key in EDITABLE:
+        if key in data:
+            setattr(partner, key, data[key])
+    if "webhook_url" in data:
+        # A new (or removed) URL is a new start: an endpoint disabled by 410 is tried again.
+        partner.webhook_disabled_at = None
+    shown = None
+    if "webhook_secret" in data:
+        if data["webhook_secret"]:
+            partner.webhook_secret = data["webhook_secret"]
+        else:  # null asks for a fresh one
+            partner.webhook_secret = shown = signing.generate_secret()
+    if partner.webhook_url and not partner.webhook_secret:
+        partner.webhook_secret = shown = signing.generate_secret()
+    partner.updated_at = utcnow()
+    return shown

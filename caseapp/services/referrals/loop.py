@@ -1,0 +1,204 @@
+"""Closing the loop: status moves checked against the workflow, and the staff side of it.
+
+``transition`` is the one door for a checked status change (partner inbox, acknowledgement
+links, staff cancel); it adds no commit so callers keep their transaction. The staff use cases
+here (listing, manual referral, cancel, marking a rejection handled) own theirs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from caseapp.domain import workflow
+from caseapp.models import Case, Consultation, Delivery, Partner, Referral
+from caseapp.models.referrals import OPEN_STATUSES
+from caseapp.models.types import utcnow
+from caseapp.rules.calendar import TOKYO
+from caseapp.services.core import audit
+from caseapp.services.core.actors import Actor
+from caseapp.services.core.errors import Conflict, Forbidden, Invalid, NotFound
+from caseapp.services.delivery import outbox
+from caseapp.services.legal import consents
+from caseapp.services.referrals import lifecycle
+
+SUPPORT_MEETING = "support_meeting"  # 生活困窮者自立支援法 §9 / 社会福祉法 §106-6
+EXCEPTIONS = (consents.LIFE_SAFETY, SUPPORT_MEETING)
+NEEDS_REROUTING = ("rejected", "failed")
+
+
+def _conflict(referral_id: int, current: str, decision: workflow.Decision) -> Conflict:
+    return Conflict(decision.reason, extra={"referral_id": referral_id, "current_status": current,
+                                            "allowed": list(decision.allowed)})
+
+
+def transition(session: Session, referral: Referral, new: str, actor: Actor, *,
+               note: str | None = None, reason: str | None = None, outcome: str | None = None,
+               now: datetime | None = None) -> Referral:
+    """Move a referral one step if the workflow lets this actor do it; else Conflict (409)."""
+    now = now or utcnow()
+    current = referral.status
+    decision = workflow.check(current, new, actor.role)
+    if not decision.ok:
+        raise _conflict(referral.id, current, decision)
+    required = workflow.REQUIRED.get(new)
+    if required == "reason" and not (reason or "").strip():
+        raise Invalid(f"{new} needs a reason", errors={"reason": ["理由を入力してください"]})
+    if required == "outcome" and outcome not in workflow.OUTCOMES:
+        raise Invalid("completed needs an outcome", errors={"outcome": [
+            f"結果を次から選んでください: {', '.join(workflow.OUTCOMES)}"]})
+    # Compare-and-set: of two concurrent moves from the same status only one finds it; the
+    # other is told what happened instead of writing a second, contradictory history entry.
+    moved = session.execute(
+        update(Referral).where(Referral.id == referral.id, Referral.status == current)
+        .values(status=new).execution_options(synchronize_session=False))
+    if moved.rowcount != 1:
+        session.rollback()
+        fresh = session.scalar(select(Referral.status).where(Referral.id == referral.id))
+        raise _conflict(referral.id, fresh, workflow.check(fresh, new, actor.role))
+    history_note = reason if required == "reason" else note
+    if required == "reason" and note:
+        history_note = f"{reason}\n{note}"
+    lifecycle.move(referral, new, actor, note=history_note, at=now)
+    if required == "reason":
+        referral.status_reason = reason
+    if new == "completed":
+        referral.outcome, referral.outcome_note = outcome, note
+    if new == "cancelled":
+        # Nothing more goes out for a cancelled referral; a send already in flight finishes.
+        session.execute(update(Delivery)
+                        .where(Delivery.referral_id == referral.id, Delivery.state == "pending")
+                        .values(state="cancelled", leased_until=None)
+                        .execution_options(synchronize_session=False))
+    return referral
+
+
+def is_overdue(referral: Referral, now: datetime) -> bool:
+    return (referral.status in workflow.ACK_PENDING and referral.ack_due_at is not None
+            and referral.ack_due_at < now)
+
+
+def _load(session: Session, referral_id: int) -> Referral:
+    referral = session.get(Referral, referral_id)
+    if referral is None:
+        raise NotFound(f"referral {referral_id} not found")
+    return referral
+
+
+def listing(session: Session, actor: Actor, *, statuses=None, partner: str | None = None,
+            case_id: int | None = None, overdue: bool | None = None, open_before=None,
+            page: int = 1, per_page: int = 50, now: datetime | None = None):
+    """Staff view of the loop: who has what, what is overdue, what came back."""
+    now = now or utcnow()
+    query = select(Referral)
+    if statuses:
+        query = query.where(Referral.status.in_(statuses))
+    if partner:
+        query = (query.join(Partner, Partner.id == Referral.partner_id)
+                 .where(Partner.code == partner))
+    if case_id is not None:
+        query = query.where(Referral.case_id == case_id)
+    overdue_clause = (Referral.status.in_(workflow.ACK_PENDING) & (Referral.ack_due_at < now))
+    if overdue is True:
+        query = query.where(overdue_clause)
+    elif overdue is False:
+        query = query.where(~overdue_clause | Referral.ack_due_at.is_(None))
+    if open_before is not None:
+        cutoff = datetime.combine(open_before, time(), TOKYO)
+        query = query.where(Referral.status.in_(OPEN_STATUSES), Referral.created_at < cutoff)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    items = list(session.scalars(
+        query.options(selectinload(Referral.partner))
+        .order_by(Referral.ack_due_at.asc().nulls_last(), Referral.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)))
+    audit.record(session, actor, "list", "referral", None,
+                 detail={"results": [r.id for r in items],
+                         "filters": {"status": list(statuses or []), "partner": partner,
+                                     "overdue": overdue, "case_id": case_id,
+                                     "open_before": str(open_before) if open_before else None}})
+    session.commit()
+    return items, total
+
+
+def create_manual(session: Session, actor: Actor, data: dict,
+                  now: datetime | None = None) -> Referral:
+    """A referral staff make by hand; the legal basis is found exactly as at intake."""
+    now = now or utcnow()
+    case = session.get(Case, data["case_id"])
+    if case is None:
+        raise Invalid("unknown case", errors={"case_id": ["このケースは登録されていません"]})
+    partner = session.scalar(select(Partner).where(Partner.code == data["partner"]))
+    if partner is None or not partner.active:
+        raise Invalid("unknown or inactive partner",
+                      errors={"partner": ["有効な連携機関のコードを指定してください"]})
+    if case.status != "open":
+        raise Conflict("the case is closed; reopen it before referring",
+                       extra={"case_id": case.id, "case_status": case.status})
+    consultation = _consultation(session, case, data.get("consultation_id"))
+    existing = session.scalar(select(Referral.id).where(
+        Referral.case_id == case.id, Referral.partner_id == partner.id,
+        Referral.status.in_(OPEN_STATUSES)).limit(1))
+    if existing is not None:
+        raise Conflict(f"referral {existing} to {partner.code} is still open for this case",
+                       extra={"referral_id": existing})
+    sensitive = bool(consultation) and consents.is_sensitive(consultation.topics,
+                                                             consultation.facts)
+    exception = data.get("exception")
+    basis = consents.basis_for(case.client, partner.code, now, sensitive=sensitive,
+                               decision_basis=exception)
+    if exception == SUPPORT_MEETING:
+        basis = SUPPORT_MEETING
+    urgency = data.get("urgency") or (consultation.urgency if consultation else "normal")
+    referral = lifecycle.create(session, actor, case=case, partner=partner,
+                                reason=data["reason"], method=data["method"], urgency=urgency,
+                                basis=basis, consultation=consultation, rule_id="manual", now=now)
+    session.flush()
+    audit.record(session, actor, "create", "referral", referral.id,
+                 detail={"case_id": case.id, "partner": partner.code, "basis": basis,
+                         "exception": exception})
+    session.commit()
+    outbox.enqueue([d.id for d in referral.deliveries])
+    return referral
+
+
+def _consultation(session: Session, case: Case, consultation_id: int | None):
+    if consultation_id is not None:
+        consultation = session.get(Consultation, consultation_id)
+        if consultation is None or consultation.case_id != case.id:
+            raise Invalid("consultation not in this case",
+                          errors={"consultation_id": ["このケースの相談ではありません"]})
+        return consultation
+    # The latest consultation is what the partner is being asked to help with.
+    return session.scalar(select(Consultation).where(Consultation.case_id == case.id)
+                          .order_by(Consultation.received_at.desc(), Consultation.id.desc())
+                          .limit(1))
+
+
+def cancel(session: Session, actor: Actor, referral_id: int, reason: str,
+           now: datetime | None = None) -> Referral:
+    referral = _load(session, referral_id)
+    transition(session, referral, "cancelled", actor, reason=reason, now=now)
+    audit.record(session, actor, "cancel", "referral", referral.id)
+    session.commit()
+    return referral
+
+
+def mark_handled(session: Session, actor: Actor, referral_id: int, note: str,
+                 now: datetime | None = None) -> Referral:
+    """The owner has dealt with a rejection or failure without a new referral (e.g. declined)."""
+    referral = _load(session, referral_id)
+    if referral.status not in NEEDS_REROUTING:
+        raise Conflict(f"only a rejected or failed referral is handled, not {referral.status}",
+                       extra={"current_status": referral.status})
+    if referral.handled_at is not None and referral.handled_at >= referral.status_at:
+        raise Conflict("already marked handled",
+                       extra={"handled_at": referral.handled_at.isoformat()})
+    if referral.case.owner_id != actor.user_id and actor.role not in ("supervisor", "admin"):
+        raise Forbidden("only the case owner or a supervisor can mark this handled")
+    referral.handled_at, referral.handled_by_id = now or utcnow(), actor.user_id
+    referral.handled_note = note
+    audit.record(session, actor, "handled", "referral", referral.id)
+    session.commit()
+    return referral

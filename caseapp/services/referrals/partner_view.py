@@ -1,0 +1,120 @@
+"""What a partner may see of a referral (data minimisation; docs/partner-view.md).
+
+Pure: takes loaded rows and the time, returns plain dicts and the list of personal items
+disclosed (for the §29 disclosure log). The legal basis is re-checked at every read: a consent
+withdrawn or expired since the referral was sent stops further disclosure of the person's
+name, contact and summary, while the referral itself stays visible so the loop can close.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from caseapp.domain import workflow
+from caseapp.models import Referral, ReferralEvent
+from caseapp.services.legal.consents import is_sensitive
+
+# The statuses a partner ever sees: before a legal basis exists nothing reaches the partner.
+HIDDEN_STATUSES = ("awaiting_consent",)
+VISIBLE_STATUSES = tuple(s for s in workflow.TRANSITIONS if s not in HIDDEN_STATUSES)
+
+LIST_FIELDS = ("id", "status", "method", "urgency", "reason", "topics", "referred_at",
+               "status_at", "ack_due_at", "client", "next_statuses")
+DETAIL_FIELDS = (*LIST_FIELDS, "basis", "contact", "summary", "withheld", "outcome",
+                 "outcome_note", "rejection_reason", "history")
+CLIENT_FIELDS = ("name", "name_kana")
+CONTACT_FIELDS = ("phone", "postal_code", "address")
+HISTORY_FIELDS = ("from_status", "status", "at", "by", "note")
+
+# Bases under which the person is identified to the partner without a current consent.
+_IDENTIFY_WITHOUT_CONSENT = ("life_safety", "support_meeting")
+
+
+def basis_kind(legal_basis: str | None) -> str | None:
+    """``consent:12`` → ``consent``: the partner learns the kind of basis, not our record ids."""
+    return legal_basis.split(":", 1)[0] if legal_basis else None
+
+
+def is_visible(referral: Referral) -> bool:
+    return referral.status not in HIDDEN_STATUSES and referral.legal_basis is not None
+
+
+def _consented_now(referral: Referral, sensitive: bool, now: datetime) -> bool:
+    client = referral.case.client
+    if client is None:
+        return False
+    code = referral.partner.code
+    return any(c.covers(code, now) and (c.covers_sensitive or not sensitive)
+               for c in client.consents)
+
+
+def _by(event: ReferralEvent, roles: dict[int, str]) -> str:
+    if event.actor_id is None:
+        return "partner" if event.actor_label.startswith("ack-link:") else "system"
+    role = roles.get(event.actor_id)
+    return "partner" if role == "partner" else "counter"
+
+
+def build(referral: Referral, *, detail: bool, now: datetime,
+          roles: dict[int, str] | None = None) -> tuple[dict, list[str]]:
+    """The partner's view and the personal items it discloses."""
+    client = referral.case.client
+    consultation = referral.consultation
+    sensitive = bool(consultation) and is_sensitive(consultation.topics, consultation.facts)
+    kind = basis_kind(referral.legal_basis)
+    consented = _consented_now(referral, sensitive, now)
+    identify = client is not None and (consented or kind in _IDENTIFY_WITHOUT_CONSENT)
+    show_summary = consultation is not None and (
+        consented or kind == "support_meeting" or (kind == "anonymous" and client is None))
+
+    view = {
+        "id": referral.id,
+        "status": referral.status,
+        "method": referral.method,
+        "urgency": referral.urgency,
+        "reason": referral.reason,
+        "topics": list(consultation.topics) if consultation else [],
+        "referred_at": referral.created_at,
+        "status_at": referral.status_at,
+        "ack_due_at": referral.ack_due_at,
+        "client": ({k: getattr(client, k) for k in CLIENT_FIELDS} if identify else None),
+        "next_statuses": workflow.allowed_next(referral.status, workflow.PARTNER),
+    }
+    disclosed = ["reason", "topics"]
+    if identify:
+        disclosed += [f"client.{k}" for k in CLIENT_FIELDS]
+    if not detail:
+        return view, disclosed
+
+    contact = None
+    if client is not None and consented:
+        contact = {k: getattr(client, k) for k in CONTACT_FIELDS}
+        disclosed += [f"contact.{k}" for k, v in contact.items() if v]
+    if show_summary:
+        disclosed.append("summary")
+    withheld = []
+    if client is not None and not identify:
+        withheld.append("client")
+    if client is not None and contact is None:
+        withheld.append("contact")
+    if consultation is not None and not show_summary:
+        withheld.append("summary")
+    roles = roles or {}
+    view.update({
+        "basis": kind,
+        "contact": contact,
+        "summary": consultation.summary if show_summary else None,
+        "withheld": withheld,
+        "outcome": referral.outcome,
+        "outcome_note": referral.outcome_note,
+        # the partner's own words; a staff cancellation reason is an internal note and stays home
+        "rejection_reason": referral.status_reason if referral.status == "rejected" else None,
+        "history": [_event(e, roles) for e in referral.history],
+    })
+    return view, disclosed
+
+
+def _event(event: ReferralEvent, roles: dict[int, str]) -> dict:
+    by = _by(event, roles)
+    return {"from_status": event.from_status, "status": event.to_status, "at": event.at,
+            "by": by, "note": event.note if by == "partner" else None}

@@ -46,5 +46,4 @@ AuditPage = page_schema(AuditOut, "AuditPage")
 def listing(args):
     """Audit entries, newest first; filter by resource, actor, outcome and time."""
     page = audit_queries.search(db.session, current_actor(), args)
-    db.session.commit()
     return page

@@ -25,7 +25,6 @@ blp = Blueprint("consents", __name__, url_prefix="/api/v1",
 def give(data, client_id):
     """Record a consent; referrals waiting for it are released and sent."""
     consent, released = consents.give(db.session, current_actor(), client_id, data)
-    _enqueue(released)
     consent.released_referrals = released
     return consent
 
@@ -48,12 +47,5 @@ def support_meeting(data, case_id):
     """Record a 支援会議 (law, date, members): the case's referrals to members are released."""
     meeting, released = consents.record_support_meeting(db.session, current_actor(), case_id,
                                                         data)
-    _enqueue(released)
     meeting.released_referrals = released
     return meeting
-
-
-def _enqueue(released) -> None:
-    from caseapp.services.delivery import outbox
-
-    outbox.enqueue([d.id for r in released for d in r.deliveries if d.state == "pending"])

@@ -35,7 +35,6 @@ def listing(args):
     """Consultations, newest first; filter by case, client, event, channel, urgency or time."""
     page, per_page = args.pop("page"), args.pop("per_page")
     result = consultations.listing(db.session, current_actor(), args, page, per_page)
-    db.session.commit()
     return result
 
 
@@ -45,5 +44,4 @@ def listing(args):
 def get(consultation_id):
     """One consultation with its routing decisions and referrals (audited read)."""
     consultation = consultations.get(db.session, current_actor(), consultation_id)
-    db.session.commit()
     return consultation

@@ -80,7 +80,6 @@ def queue(args, event_id):
     """The evening's queue: consultations in arrival order with team outcome and referrals."""
     items, total = events.queue(db.session, current_actor(), event_id, page=args["page"],
                                 per_page=args["per_page"])
-    db.session.commit()
     return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
 
 
@@ -118,5 +117,4 @@ def get_team(consultation_id):
     """The team record of one consultation (audited read)."""
     team = teams.get(db.session, current_actor(), consultation_id)
     team.new_referral_ids = []
-    db.session.commit()
     return team

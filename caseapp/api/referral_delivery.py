@@ -18,7 +18,6 @@ blp = Blueprint("referral_delivery", __name__, url_prefix="/api/v1/referrals",
 def get(referral_id):
     """One referral with `history`, `deliveries` (each with its attempts) and disclosures."""
     referral = staff_view.get(db.session, current_actor(), referral_id)
-    db.session.commit()
     return referral
 
 
@@ -27,7 +26,4 @@ def get(referral_id):
 @requires(Permission.REFERRALS_WRITE)
 def retry(referral_id):
     """Deliver a `failed` referral again (409 for any other status)."""
-    staff_view.retry(db.session, current_actor(), referral_id)
-    referral = staff_view.get(db.session, current_actor(), referral_id)
-    db.session.commit()
-    return referral
+    return staff_view.retry(db.session, current_actor(), referral_id)

@@ -7,10 +7,10 @@ together, so a field added here without a decision about disclosure fails the bu
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from caseapp.api.fields import PageArgs, page_schema
-from caseapp.domain import workflow
+from caseapp.domain import partner_view, workflow
 from caseapp.models.referrals import STATUSES
 from caseapp.models.types import utcnow
-from caseapp.services.referrals import loop, partner_view
+from caseapp.services.referrals import loop
 
 METHODS = ("info_only", "intro_letter", "accompany", "formal_request")
 URGENCIES = ("normal", "urgent", "emergency")

@@ -55,5 +55,4 @@ def listing(args):
     page, per_page = args.pop("page"), args.pop("per_page")
     items, total = reminders.listing(db.session, current_actor(), page=page, per_page=per_page,
                                      **args)
-    db.session.commit()
     return {"items": items, "total": total, "page": page, "per_page": per_page}

@@ -10,7 +10,6 @@ from caseapp.extensions import db
 from caseapp.models.types import utcnow
 from caseapp.permissions import Permission
 from caseapp.rules.calendar import TOKYO
-from caseapp.services.core import audit
 from caseapp.services.reports import monthly as monthly_report
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports",
@@ -59,10 +58,8 @@ def monthly(args):
     period = monthly_report.Period.months(args.get("from_") or this_month,
                                          args.get("to") or this_month)
     population = current_app.config["CASEAPP"].population
-    data = monthly_report.monthly(db.session, period, population, utcnow())
-    audit.record(db.session, current_actor(), "read", "report", "monthly",
-                 detail={"from": period.first, "to": period.last, "format": args["format"]})
-    db.session.commit()
+    data = monthly_report.read(db.session, current_actor(), period, population, utcnow(),
+                               format=args["format"])
     if args["format"] == "csv":
         return _csv(data, args["table"], period)
     return data

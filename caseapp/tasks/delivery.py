@@ -5,7 +5,8 @@ from flask import current_app
 
 from caseapp.extensions import db
 from caseapp.services.casework import alerts
-from caseapp.services.delivery import gateways, outbox
+from caseapp.services.delivery import gateways
+from caseapp.services.referrals import sending
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +16,7 @@ def deliver(delivery_id: int) -> str:
     """Send one outbox row if it is still due; a duplicate message finds it claimed and stops."""
     config = current_app.config["CASEAPP"]
     try:
-        return outbox.process(db.session, delivery_id, config, gateways.for_app(current_app))
+        return sending.process(db.session, delivery_id, config, gateways.for_app(current_app))
     finally:
         db.session.remove()
 
@@ -29,7 +30,7 @@ def sweep() -> int:
     sweep_reminders()
     config = current_app.config["CASEAPP"]
     try:
-        sent = outbox.sweep(db.session, config)
+        sent = sending.sweep(db.session, config)
         if config.smtp_host:
             alerts.mail_pending(db.session, gateways.for_app(current_app).mail, config)
         return len(sent)

@@ -27,10 +27,10 @@ from caseapp.rules.calendar import TOKYO
 from caseapp.services.casework import cases, reminders
 from caseapp.services.core import auth
 from caseapp.services.core.actors import SYSTEM, Actor
-from caseapp.services.delivery import gateways, notices, outbox
+from caseapp.services.delivery import gateways, notices
 from caseapp.services.delivery.notifier import EXTENSION_KEY, NotifyError, RecordingNotifier
 from caseapp.services.delivery.notifier import current as notifier_for_app
-from caseapp.services.referrals import lifecycle
+from caseapp.services.referrals import lifecycle, sending
 
 
 def tokyo(y, m, d, hh=10, mm=0):
@@ -100,7 +100,7 @@ def deliver_due(session, app):
     recording = gateways.Gateways(gateways.RecordingWebhookGateway(),
                                   gateways.RecordingMailGateway())
     for delivery_id in due_delivery_ids(session, utcnow()):
-        outbox.process(session, delivery_id, config, recording)
+        sending.process(session, delivery_id, config, recording)
 
 
 def sent_referral(session, app, owner, **kwargs):

@@ -15,7 +15,10 @@ from caseapp.services.core.pagination import paginate
 
 
 def open_for(session: Session, client: Client | None, actor: Actor, at: datetime) -> Case:
-    """A returning client's open case, or a new case owned by whoever took the consultation."""
+    """A returning client's open case, or a new case owned by whoever took the consultation.
+
+    A step of intake: it does not commit (the use cases below do).
+    """
     if client is not None and client.id is not None:
         case = session.scalar(select(Case).where(Case.client_id == client.id,
                                                  Case.status == "open")
@@ -32,6 +35,7 @@ def get(session: Session, actor: Actor, case_id: int) -> Case:
     if case is None:
         raise NotFound(f"case {case_id} not found")
     audit.record(session, actor, "read", "case", case.id)
+    session.commit()
     return case
 
 
@@ -120,4 +124,5 @@ def listing(session: Session, actor: Actor, *, lost: bool, status: str | None, p
                       page, per_page)
     audit.record(session, actor, "list", "case", None,
                  detail={"lost": lost, "results": [c.id for c in result.items]})
+    session.commit()
     return result

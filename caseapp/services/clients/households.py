@@ -1,4 +1,7 @@
-"""Households (世帯): clients living together, each with a relationship (続柄)."""
+"""Households (世帯): clients living together, each with a relationship (続柄).
+
+Each public function is one use case and commits its transaction.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ def create(session: Session, actor: Actor, data: dict) -> Household:
     _flush(session)
     audit.record(session, actor, "create", "household", household.id,
                  detail={"members": [m.client_id for m in household.members]})
+    session.commit()
     return household
 
 
@@ -41,6 +45,7 @@ def get(session: Session, actor: Actor, household_id: int) -> Household:
     household = _get(session, household_id)
     session.expire(household, ["members", "cases"])  # read afresh: cases link themselves
     audit.record(session, actor, "read", "household", household.id)
+    session.commit()
     return household
 
 
@@ -51,6 +56,7 @@ def update(session: Session, actor: Actor, household_id: int, changes: dict) -> 
             setattr(household, key, changes[key])
     audit.record(session, actor, "update", "household", household.id,
                  detail={"fields": sorted(changes)})
+    session.commit()
     return household
 
 
@@ -64,6 +70,7 @@ def add_member(session: Session, actor: Actor, household_id: int, client_id: int
     _flush(session)
     audit.record(session, actor, "add_member", "household", household.id,
                  detail={"client_id": client_id, "relationship": relationship})
+    session.commit()
     return household
 
 
@@ -76,6 +83,7 @@ def change_member(session: Session, actor: Actor, household_id: int, client_id: 
     member.relationship = relationship
     audit.record(session, actor, "change_member", "household", household.id,
                  detail={"client_id": client_id, "relationship": relationship})
+    session.commit()
     return household
 
 
@@ -89,6 +97,7 @@ def remove_member(session: Session, actor: Actor, household_id: int, client_id: 
                  detail={"client_id": client_id})
     session.flush()
     session.expire(client, ["membership"])
+    session.commit()
     return household
 
 

@@ -91,8 +91,6 @@ def build(session: Session, actor: Actor, event_id: int) -> dict:
     partners = {p.id: p for p in session.scalars(
         select(Partner).where(or_(Partner.id.in_(partner_ids),
                                   Partner.code.in_(event.partners or []))))}
-    audit.record(session, actor, "report", "event", event.id)
-    session.commit()
 
     referrals = {"total": 0, "from_routing": 0, "from_team": 0, "open": 0,
                  "consultations_with_referrals": referred_consultations,
@@ -121,7 +119,7 @@ def build(session: Session, actor: Actor, event_id: int) -> dict:
     by_partner.sort(key=lambda p: (code_order.get(p["partner"], len(code_order)), p["partner"]))
 
     recorded = sum(by_outcome.values())
-    return {
+    report = {
         "event": {"id": event.id, "name": event.name, "date": event.date.isoformat(),
                   "venue": event.venue, "partners": present},
         "consultations": {"total": total, "named": named, "anonymous": total - named,
@@ -134,6 +132,9 @@ def build(session: Session, actor: Actor, event_id: int) -> dict:
         "by_partner": by_partner,
         "referrals": referrals,
     }
+    audit.record(session, actor, "report", "event", event.id)
+    session.commit()
+    return report
 
 
 def to_csv(report: dict) -> bytes:

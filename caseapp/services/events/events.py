@@ -85,6 +85,7 @@ def queue(session: Session, actor: Actor, event_id: int, *, page: int, per_page:
     # The queue shows names: a read of personal data, so it is audited like a search.
     audit.record(session, actor, "list", "consultation", None,
                  detail={"event_id": event.id, "results": [c.id for c in items]})
+    session.commit()
     return items, total
 
 

@@ -25,10 +25,8 @@ from caseapp.rules.calendar import add_business_days
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Invalid, NotFound
-from caseapp.services.delivery import outbox
 from caseapp.services.events import events
-from caseapp.services.legal import consents
-from caseapp.services.referrals import lifecycle
+from caseapp.services.referrals import consent_gate, lifecycle
 
 FOLLOW_UP_BUSINESS_DAYS = 2
 CONSENT_BUSINESS_DAYS = 1
@@ -70,7 +68,6 @@ def record(session: Session, actor: Actor, consultation_id: int, data: dict, *,
                      "outcome": team.outcome, "referrals": [r.id for r in new_referrals],
                      "previous": previous})
     session.commit()
-    outbox.enqueue([d.id for r in new_referrals for d in r.deliveries])
     return TeamResult(team, created, new_referrals)
 
 
@@ -109,6 +106,7 @@ def get(session: Session, actor: Actor, consultation_id: int) -> ConsultationTea
     if consultation.team is None:
         raise NotFound(f"consultation {consultation_id} has no team record")
     audit.record(session, actor, "read", "consultation_team", consultation.id)
+    session.commit()
     return consultation.team
 
 
@@ -146,7 +144,7 @@ def _refer(session: Session, actor: Actor, consultation: Consultation, event, me
     case = consultation.case
     # A failed referral is retried by staff, not doubled here.
     waiting_on = {r.partner_id for r in case.referrals if r.status in (*OPEN_STATUSES, "failed")}
-    sensitive = consents.is_sensitive(consultation.topics, consultation.facts)
+    sensitive = consent_gate.is_sensitive(consultation.topics, consultation.facts)
     reason = f"{event.name}（{event.date.isoformat()}）のチーム対応でつなぐことになりました"
     if note:
         reason += f"：{note}"
@@ -154,7 +152,7 @@ def _refer(session: Session, actor: Actor, consultation: Consultation, event, me
     for partner in members:
         if partner.id in waiting_on:
             continue
-        basis = consents.basis_for(consultation.client, partner.code, now, sensitive=sensitive)
+        basis = consent_gate.basis_for(consultation.client, partner.code, now, sensitive=sensitive)
         made.append(lifecycle.create(session, actor, case=case, partner=partner, reason=reason,
                                      method=method, urgency=consultation.urgency, basis=basis,
                                      consultation=consultation, rule_id=team_rule_id(event.id),

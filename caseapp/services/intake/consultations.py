@@ -23,10 +23,9 @@ from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid, NotFound
 from caseapp.services.core.pagination import paginate
-from caseapp.services.delivery import outbox
 from caseapp.services.intake import routing
 from caseapp.services.legal import consents
-from caseapp.services.referrals import lifecycle
+from caseapp.services.referrals import consent_gate, lifecycle
 
 FALLBACK_PARTNER = "jiritsu"
 FOLLOW_UP_BUSINESS_DAYS = 5
@@ -36,7 +35,6 @@ FOLLOW_UP_BUSINESS_DAYS = 5
 class IntakeResult:
     consultation: Consultation
     possible_duplicates: list = field(default_factory=list)
-    delivery_ids: list[int] = field(default_factory=list)
 
 
 def record(session: Session, actor: Actor, data: dict, *, now: datetime | None = None
@@ -51,7 +49,6 @@ def _record(session: Session, actor: Actor, data: dict, now: datetime) -> Intake
     received_at = data.get("received_at") or now
     client, duplicates = _client(session, actor, data)
     event = _event(session, data.get("event_id"))
-    released = []
     if data.get("consent") is not None:
         if client is None:
             raise Invalid("consent needs a client", errors={"consent": [
@@ -59,9 +56,8 @@ def _record(session: Session, actor: Actor, data: dict, now: datetime) -> Intake
         consents.record(session, actor, client, data["consent"])
         if client.id is not None:
             # A returning client's earlier referrals that waited for this consent go too.
-            released = consents.release(session, actor,
-                                        consents.waiting_for_client(session, client), now,
-                                        note="同意の記録により送付")
+            consent_gate.release(session, actor, consent_gate.waiting_for_client(session, client),
+                                 now, note="同意の記録により送付")
 
     topics = list(dict.fromkeys(data.get("topics") or ["other"]))
     case = cases.open_for(session, client, actor, received_at)
@@ -89,11 +85,10 @@ def _record(session: Session, actor: Actor, data: dict, now: datetime) -> Intake
     reminders.on_case_change(session, case, now=now)
     audit.record(session, actor, "create", "consultation", consultation.id,
                  detail={"client_id": client.id if client else None, "case_id": case.id})
+    # The outbox rows of this consultation's referrals (and of any it released) go to the
+    # broker once this commits.
     session.commit()
-    delivery_ids = [d.id for r in [*released, *consultation.referrals] for d in r.deliveries
-                    if d.state == "pending"]
-    outbox.enqueue(delivery_ids)
-    return IntakeResult(consultation, duplicates, delivery_ids)
+    return IntakeResult(consultation, duplicates)
 
 
 def _client(session: Session, actor: Actor, data: dict) -> tuple[Client | None, list]:
@@ -127,8 +122,8 @@ def _refer(session: Session, actor: Actor, consultation: Consultation, decisions
            now: datetime) -> None:
     codes = {d.partner for d in decisions} | {FALLBACK_PARTNER}
     partners = {p.code: p for p in session.scalars(select(Partner).where(Partner.code.in_(codes)))}
-    sensitive = consents.is_sensitive(consultation.topics, consultation.facts)
-    meetings = consents.meetings_for(session, consultation.case)
+    sensitive = consent_gate.is_sensitive(consultation.topics, consultation.facts)
+    meetings = consent_gate.meetings_for(session, consultation.case)
     referred = False
     for decision in decisions:
         consultation.decisions.append(RoutingDecision(
@@ -156,7 +151,7 @@ def _make_referral(session, actor, consultation, partner, reason, method, urgenc
                    decision_basis, sensitive, meetings, now) -> Referral:
     if urgency == "emergency" and consultation.urgency != "emergency":
         consultation.urgency = "emergency"
-    basis = consents.basis_for(consultation.client, partner.code, now, sensitive=sensitive,
+    basis = consent_gate.basis_for(consultation.client, partner.code, now, sensitive=sensitive,
                                decision_basis=decision_basis, meetings=meetings)
     return lifecycle.create(session, actor, case=consultation.case, partner=partner,
                             reason=reason, method=method,
@@ -179,6 +174,7 @@ def get(session: Session, actor: Actor, consultation_id: int) -> Consultation:
     if consultation is None:
         raise NotFound(f"consultation {consultation_id} not found")
     audit.record(session, actor, "read", "consultation", consultation.id)
+    session.commit()
     return consultation
 
 
@@ -195,4 +191,5 @@ def listing(session: Session, actor: Actor, filters: dict, page: int, per_page: 
                                               Consultation.id.desc()), page, per_page)
     audit.record(session, actor, "list", "consultation", None,
                  detail={"results": [c.id for c in result.items]})
+    session.commit()
     return result

@@ -1,9 +1,8 @@
-"""The legal basis for sharing a client's data with a partner, and the gate built on it.
+"""Recording and withdrawing the legal basis for sharing: consents and support meetings (支援会議).
 
-A referral leaves only with a basis that holds *when it is sent*: a consent covering that
-partner now, the life-and-safety exception, or a supervisor-recorded support meeting (支援会議).
-Without one it waits in ``awaiting_consent`` with its outbox rows ``held``; recording a basis
-releases it, withdrawing one returns what was not yet sent.
+Recording a basis releases the referrals that waited for it, withdrawing one returns what was
+not yet sent (the gate itself is caseapp.services.referrals.consent_gate). Each use case here
+commits its own transaction.
 """
 
 from datetime import datetime
@@ -11,132 +10,20 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caseapp.domain.legal_basis import SUPPORT_MEETING_LAWS
+from caseapp.domain.vocab import DeliveryState, LegalBasis, ReferralStatus
 from caseapp.models import Case, Client, Consent, Partner, Referral, SupportMeeting
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import TOKYO
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Invalid, NotFound
-from caseapp.services.referrals import lifecycle
-
-LIFE_SAFETY = "life_safety"  # 個人情報保護法 §27(1)(ii)
-ANONYMOUS = "anonymous"  # nothing identifies a person, so nothing personal is disclosed
-CONSENT = "consent:"
-SUPPORT_MEETING = "support_meeting:"
-# The laws under which a support meeting lets its members share without consent.
-SUPPORT_MEETING_LAWS = {
-    "seikatsu_konkyu_9": "生活困窮者自立支援法 第9条（支援会議）",
-    "shakai_fukushi_106_6": "社会福祉法 第106条の6（支援会議）",
-}
-
-# Topics and facts that make a consultation 要配慮個人情報 (health, disability, criminal record,
-# abuse): sharing them needs a consent that says it covers sensitive data.
-SENSITIVE_TOPICS = frozenset({"health_disability", "dv_abuse"})
-SENSITIVE_FACTS = ("disability_certificate", "criminal_proceedings", "reduced_cognitive_capacity")
-
-
-def is_sensitive(topics, facts: dict) -> bool:
-    return bool(SENSITIVE_TOPICS.intersection(topics)) or any(facts.get(k) for k in SENSITIVE_FACTS)
-
-
-def basis_for(client: Client | None, partner_code: str, at: datetime, *, sensitive: bool,
-              decision_basis: str | None = None, meetings=()) -> str | None:
-    if decision_basis == LIFE_SAFETY:
-        return LIFE_SAFETY
-    if client is None:
-        return ANONYMOUS
-    for consent in client.consents:
-        if consent.covers(partner_code, at) and (consent.covers_sensitive or not sensitive):
-            return f"{CONSENT}{consent.id}"
-    for meeting in meetings:
-        if meeting.covers(partner_code):
-            return f"{SUPPORT_MEETING}{meeting.id}"
-    return None
-
-
-def meetings_for(session: Session, case: Case | None) -> list[SupportMeeting]:
-    if case is None or case.id is None:
-        return []
-    return list(session.scalars(select(SupportMeeting).where(SupportMeeting.case_id == case.id)
-                                .order_by(SupportMeeting.id)))
-
-
-def _client_of(referral: Referral) -> Client | None:
-    if referral.consultation is not None and referral.consultation.client is not None:
-        return referral.consultation.client
-    return referral.case.client
-
-
-def _sensitive(referral: Referral) -> bool:
-    consultations = ([referral.consultation] if referral.consultation is not None
-                     else referral.case.consultations)
-    return any(is_sensitive(c.topics, c.facts or {}) for c in consultations)
-
-
-def basis_holds(session: Session, referral: Referral, at: datetime) -> bool:
-    """Whether the basis the referral was released on is still good at ``at``."""
-    basis = referral.legal_basis or ""
-    code = referral.partner.code
-    if basis == LIFE_SAFETY:
-        return True
-    if basis == ANONYMOUS:
-        return _client_of(referral) is None
-    if basis.startswith(CONSENT):
-        consent = session.get(Consent, _id(basis))
-        return (consent is not None and consent.covers(code, at)
-                and (consent.covers_sensitive or not _sensitive(referral)))
-    if basis.startswith(SUPPORT_MEETING):
-        meeting = session.get(SupportMeeting, _id(basis))
-        return meeting is not None and meeting.case_id == referral.case_id and meeting.covers(code)
-    return False
-
-
-def _id(basis: str) -> int:
-    try:
-        return int(basis.split(":", 1)[1])
-    except (IndexError, ValueError):
-        return 0
-
-
-def current_basis(session: Session, referral: Referral, at: datetime) -> str | None:
-    """The referral's basis if it still holds, else another one that does, else None."""
-    if referral.legal_basis and basis_holds(session, referral, at):
-        return referral.legal_basis
-    return basis_for(_client_of(referral), referral.partner.code, at,
-                     sensitive=_sensitive(referral),
-                     meetings=meetings_for(session, referral.case))
-
-
-def release(session: Session, actor: Actor, waiting, at: datetime, note: str) -> list[Referral]:
-    """Move each waiting referral that now has a basis to ``requested`` with its outbox rows."""
-    released = []
-    for referral in waiting:
-        if referral.status != "awaiting_consent":
-            continue
-        basis = current_basis(session, referral, at)
-        if basis is None:
-            continue
-        referral.legal_basis = basis
-        lifecycle.move(referral, "requested", actor, note=f"{note} ({basis})")
-        lifecycle.add_deliveries(session, referral, now=at)
-        released.append(referral)
-    return released
-
-
-def waiting_for_client(session: Session, client: Client) -> list[Referral]:
-    return list(session.scalars(
-        select(Referral).join(Case, Referral.case_id == Case.id)
-        .where(Case.client_id == client.id, Referral.status == "awaiting_consent")
-        .order_by(Referral.id)))
-
-
-def hold(referral: Referral, actor: Actor, note: str) -> None:
-    """Back to ``awaiting_consent``: nothing of it leaves until a basis is recorded again."""
-    referral.legal_basis = None
-    lifecycle.move(referral, "awaiting_consent", actor, note=note)
-    for delivery in referral.deliveries:
-        if delivery.state == "pending":
-            delivery.state, delivery.enqueued_at = "held", None
+from caseapp.services.referrals.consent_gate import (
+    current_basis,
+    hold,
+    release,
+    waiting_for_client,
+)
 
 
 def give(session: Session, actor: Actor, client_id: int, data: dict,
@@ -168,10 +55,10 @@ def withdraw(session: Session, actor: Actor, consent_id: int,
     session.flush()
     returned = []
     relying = list(session.scalars(select(Referral).where(
-        Referral.legal_basis == f"{CONSENT}{consent.id}").order_by(Referral.id)))
+        Referral.legal_basis == LegalBasis.CONSENT.on(consent.id)).order_by(Referral.id)))
     for referral in relying:
         other = current_basis(session, referral, now)
-        if referral.status == "requested":
+        if referral.status == ReferralStatus.REQUESTED:
             if other is not None:
                 referral.legal_basis = other
             else:
@@ -180,8 +67,9 @@ def withdraw(session: Session, actor: Actor, consent_id: int,
         elif other is None:
             # Sent already on one channel; what has not left yet stays here.
             for delivery in referral.deliveries:
-                if delivery.state in ("pending", "held"):
-                    delivery.state, delivery.last_error = "cancelled", "consent withdrawn"
+                if delivery.state in (DeliveryState.PENDING, DeliveryState.HELD):
+                    delivery.state = DeliveryState.CANCELLED
+                    delivery.last_error = "consent withdrawn"
     audit.record(session, actor, "withdraw", "consent", consent.id,
                  detail={"client_id": consent.client_id,
                          "returned_referrals": [r.id for r in returned]})
@@ -211,7 +99,7 @@ def record_support_meeting(session: Session, actor: Actor, case_id: int, data: d
     session.flush()
     audit.record(session, actor, "create", "support_meeting", meeting.id,
                  detail={"case_id": case.id, "law": meeting.law, "partners": meeting.partners})
-    waiting = [r for r in case.referrals if r.status == "awaiting_consent"]
+    waiting = [r for r in case.referrals if r.status == ReferralStatus.AWAITING_CONSENT]
     released = release(session, actor, waiting, now, note="支援会議の記録により送付")
     session.commit()
     return meeting, released
@@ -223,7 +111,6 @@ def _check_partner_codes(session: Session, codes, field: str) -> None:
     if unknown:
         raise Invalid("unknown partner codes",
                       errors={field: [f"登録されていない連携機関です: {', '.join(unknown)}"]})
-
 
 
 def record(session: Session, actor: Actor, client: Client, data: dict, *,

@@ -11,12 +11,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from caseapp.domain import partner_view
 from caseapp.models import Case, Client, Consultation, Referral, User
 from caseapp.models.types import utcnow
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import DomainError, NotFound
-from caseapp.services.referrals import loop, partner_view
+from caseapp.services.referrals import loop
 
 PURPOSE = "partner_inbox"
 
@@ -101,7 +102,7 @@ def set_status(session: Session, actor: Actor, referral_id: int, data: dict,
     referral = _own(session, actor, referral_id, "update")
     try:
         loop.transition(session, referral, data["status"], actor, note=data.get("note"),
-                                 reason=data.get("reason"), outcome=data.get("outcome"), now=now)
+                        reason=data.get("reason"), outcome=data.get("outcome"), now=now)
     except DomainError as exc:
         session.rollback()
         audit.record(session, actor, "update", "referral", referral_id, purpose=PURPOSE,

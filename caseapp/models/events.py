@@ -5,10 +5,11 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
+from caseapp.domain.vocab import TeamOutcome, values
 from caseapp.extensions import db
 from caseapp.models.types import JSONType, UTCDateTime, utcnow
 
-TEAM_OUTCOMES = ("resolved_on_site", "referred", "follow_up")
+TEAM_OUTCOMES = values(TeamOutcome)
 
 
 class Event(db.Model):

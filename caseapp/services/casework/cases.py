@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from caseapp.domain.vocab import NEEDS_REROUTING, CaseStatus, ReferralStatus
 from caseapp.models import Case, Client, Household, Referral, User
 from caseapp.models.types import utcnow
 from caseapp.services.casework import reminders
@@ -21,11 +22,11 @@ def open_for(session: Session, client: Client | None, actor: Actor, at: datetime
     """
     if client is not None and client.id is not None:
         case = session.scalar(select(Case).where(Case.client_id == client.id,
-                                                 Case.status == "open")
+                                                 Case.status == CaseStatus.OPEN)
                               .order_by(Case.id.desc()).limit(1))
         if case is not None:
             return case
-    case = Case(client=client, owner_id=actor.user_id, status="open", created_at=at)
+    case = Case(client=client, owner_id=actor.user_id, status=CaseStatus.OPEN, created_at=at)
     session.add(case)
     return case
 
@@ -58,8 +59,8 @@ def update(session: Session, actor: Actor, case_id: int, changes: dict) -> Case:
             setattr(case, key, changes[key])
     if "status" in changes and changes["status"] != case.status:
         case.status = changes["status"]
-        case.closed_at = utcnow() if case.status == "closed" else None
-    if case.status == "open" and (case.owner_id is None or case.next_action_at is None):
+        case.closed_at = utcnow() if case.status == CaseStatus.CLOSED else None
+    if case.status == CaseStatus.OPEN and (case.owner_id is None or case.next_action_at is None):
         # 迷子にさせない: an open case may not be left without an owner and a date.
         raise Invalid("an open case needs an owner and a next action date",
                       errors={key: ["未設定にはできません"]
@@ -71,7 +72,7 @@ def update(session: Session, actor: Actor, case_id: int, changes: dict) -> Case:
     return case
 
 
-DEAD_END = ("rejected", "failed")
+DEAD_END = NEEDS_REROUTING
 
 
 def needs_rerouting():
@@ -84,7 +85,8 @@ def needs_rerouting():
     back, newer = aliased(Referral), aliased(Referral)
     rerouted = select(newer.id).where(newer.case_id == back.case_id, newer.id != back.id,
                                       newer.created_at >= back.status_at,
-                                      newer.status.not_in((*DEAD_END, "cancelled"))).exists()
+                                      newer.status.not_in((*DEAD_END, ReferralStatus.CANCELLED))
+                                      ).exists()
     # A handling older than the current status (e.g. a retried referral that failed again)
     # does not count.
     handled = back.handled_at >= back.status_at
@@ -109,7 +111,7 @@ def _check_household(session: Session, case: Case, household_id: int | None) -> 
 def lost_query(now: datetime):
     """Open cases with no owner, no or an overdue next action, or a dead-end referral."""
     return select(Case).where(
-        Case.status == "open",
+        Case.status == CaseStatus.OPEN,
         or_(Case.owner_id.is_(None), Case.next_action_at.is_(None), Case.next_action_at < now,
             needs_rerouting()),
     )

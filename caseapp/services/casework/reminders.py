@@ -261,6 +261,8 @@ def fire(session: Session, reminder_id: int, now: datetime,
             _deliver(session, reminder, case, referral, policy, now)
             _follow_up(session, reminder, policy, now)
             outcome = "sent"
+        # The sweep that fires reminders hands every due outbox row to the broker right after.
+        outbox.leave_to_sweeper(session)
         session.commit()
     except Exception:
         session.rollback()

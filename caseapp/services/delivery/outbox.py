@@ -41,6 +41,7 @@ _broker_down_until = 0.0
 
 _WRITTEN = "caseapp.outbox.written"
 _DUE = "caseapp.outbox.due"
+_HOLD = "caseapp.outbox.hold"
 # A row that leaves one of these states for "pending" was released or retried by a person.
 _MADE_DUE_FROM = frozenset({DeliveryState.HELD, DeliveryState.FAILED, DeliveryState.CANCELLED})
 
@@ -126,6 +127,11 @@ def enqueue(delivery_ids: list[int]) -> list[int]:
     return hint(DELIVER_TASK, delivery_ids)
 
 
+def leave_to_sweeper(session: Session) -> None:
+    """Hint nothing when this transaction commits (a bulk load; the sweeper finds the rows)."""
+    session.info[_HOLD] = True
+
+
 def _written(session: Session, _flush_context) -> None:
     """After each flush: remember the outbox rows this transaction wrote or made due again."""
     found = [obj for obj in session.new if isinstance(obj, Delivery | StaffNotice)]
@@ -141,7 +147,7 @@ def _written(session: Session, _flush_context) -> None:
 def _collect(session: Session) -> None:
     """Before commit: the ids of those rows that are still due."""
     written = session.info.pop(_WRITTEN, None)
-    if not written:
+    if session.info.pop(_HOLD, False) or not written:
         return
     if any(obj.id is None for obj in written):
         session.flush()
@@ -166,8 +172,8 @@ def _hand_over(session: Session) -> None:
 
 
 def _discard(session: Session, *_args) -> None:
-    session.info.pop(_WRITTEN, None)
-    session.info.pop(_DUE, None)
+    for key in (_WRITTEN, _DUE, _HOLD):
+        session.info.pop(key, None)
 
 
 def install(session_class) -> None:

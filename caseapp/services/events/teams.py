@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from caseapp.domain.vocab import OPEN_STATUSES, CaseStatus, ReferralStatus, TeamOutcome
 from caseapp.models import (
     Case,
     Consultation,
@@ -19,7 +20,6 @@ from caseapp.models import (
     Partner,
     Referral,
 )
-from caseapp.models.referrals import OPEN_STATUSES
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import add_business_days
 from caseapp.services.core import audit
@@ -90,10 +90,10 @@ def _write(session: Session, actor: Actor, consultation: Consultation, event, me
                         for i, p in enumerate(members))
 
     new_referrals: list[Referral] = []
-    if outcome == "referred":
+    if outcome == TeamOutcome.REFERRED:
         new_referrals = _refer(session, actor, consultation, event, members, note,
                                data.get("method") or DEFAULT_METHOD, now)
-    elif outcome == "follow_up":
+    elif outcome == TeamOutcome.FOLLOW_UP:
         _follow_up(consultation.case, actor, event, note, data.get("follow_up_at"), now)
     session.flush()
     return team, created, previous, new_referrals
@@ -143,7 +143,8 @@ def _refer(session: Session, actor: Actor, consultation: Consultation, event, me
     """A referral to each team partner the case is not already waiting on."""
     case = consultation.case
     # A failed referral is retried by staff, not doubled here.
-    waiting_on = {r.partner_id for r in case.referrals if r.status in (*OPEN_STATUSES, "failed")}
+    waiting_on = {r.partner_id for r in case.referrals
+                  if r.status in (*OPEN_STATUSES, ReferralStatus.FAILED)}
     sensitive = consent_gate.is_sensitive(consultation.topics, consultation.facts)
     reason = f"{event.name}（{event.date.isoformat()}）のチーム対応でつなぐことになりました"
     if note:
@@ -158,7 +159,7 @@ def _refer(session: Session, actor: Actor, consultation: Consultation, event, me
                                      consultation=consultation, rule_id=team_rule_id(event.id),
                                      now=now))
     _reopen(case, actor)
-    if any(r.status == "awaiting_consent" for r in made):
+    if any(r.status == ReferralStatus.AWAITING_CONSENT for r in made):
         _bring_forward(case, add_business_days(now, CONSENT_BUSINESS_DAYS),
                        "情報共有の同意を取得し、つなぎを送る")
     elif case.next_action_at is None:
@@ -189,7 +190,7 @@ def _bring_forward(case: Case, due: datetime, text: str) -> bool:
 
 def _reopen(case: Case, actor: Actor) -> None:
     # 迷子にさせない: work decided at the event needs an open case with an owner.
-    if case.status != "open":
-        case.status, case.closed_at = "open", None
+    if case.status != CaseStatus.OPEN:
+        case.status, case.closed_at = CaseStatus.OPEN, None
     if case.owner_id is None:
         case.owner_id = actor.user_id

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caseapp.domain.vocab import ReferralStatus, Urgency
 from caseapp.models import (
     Client,
     Consultation,
@@ -63,7 +64,7 @@ def _record(session: Session, actor: Actor, data: dict, now: datetime) -> Intake
     case = cases.open_for(session, client, actor, received_at)
     consultation = Consultation(
         case=case, client=client, event=event, received_at=received_at,
-        channel=data["channel"], urgency=data.get("urgency") or "normal",
+        channel=data["channel"], urgency=data.get("urgency") or Urgency.NORMAL,
         summary=data.get("summary") or "", facts=data.get("facts") or {},
         taken_by_id=actor.user_id,
         topic_rows=[ConsultationTopic(topic=t, position=i) for i, t in enumerate(topics)],
@@ -149,8 +150,8 @@ def _refer(session: Session, actor: Actor, consultation: Consultation, decisions
 
 def _make_referral(session, actor, consultation, partner, reason, method, urgency, rule_id,
                    decision_basis, sensitive, meetings, now) -> Referral:
-    if urgency == "emergency" and consultation.urgency != "emergency":
-        consultation.urgency = "emergency"
+    if urgency == Urgency.EMERGENCY and consultation.urgency != Urgency.EMERGENCY:
+        consultation.urgency = Urgency.EMERGENCY
     basis = consent_gate.basis_for(consultation.client, partner.code, now, sensitive=sensitive,
                                decision_basis=decision_basis, meetings=meetings)
     return lifecycle.create(session, actor, case=consultation.case, partner=partner,
@@ -160,8 +161,8 @@ def _make_referral(session, actor, consultation, partner, reason, method, urgenc
 
 
 def _schedule_next_action(case, consultation: Consultation, received_at: datetime) -> None:
-    waiting = any(r.status == "awaiting_consent" for r in consultation.referrals)
-    days = 1 if waiting or consultation.urgency != "normal" else FOLLOW_UP_BUSINESS_DAYS
+    waiting = any(r.status == ReferralStatus.AWAITING_CONSENT for r in consultation.referrals)
+    days = 1 if waiting or consultation.urgency != Urgency.NORMAL else FOLLOW_UP_BUSINESS_DAYS
     due = add_business_days(received_at, days)
     if case.next_action_at is None or due < case.next_action_at:
         case.next_action_at = due

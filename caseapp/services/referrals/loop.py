@@ -12,9 +12,8 @@ from datetime import datetime, time
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from caseapp.domain import workflow
+from caseapp.domain import vocab, workflow
 from caseapp.domain.vocab import (
-    EXCEPTIONS,
     NEEDS_REROUTING,
     OPEN_STATUSES,
     CaseStatus,
@@ -30,6 +29,9 @@ from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Forbidden, Invalid, NotFound
 from caseapp.services.referrals import consent_gate, lifecycle
+
+# The exceptions to consent staff may declare for a manual referral.
+EXCEPTIONS = tuple(basis.value for basis in vocab.EXCEPTIONS)
 
 __all__ = ["EXCEPTIONS", "NEEDS_REROUTING", "cancel", "create_manual", "is_overdue", "listing",
            "mark_handled", "transition"]

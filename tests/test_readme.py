@@ -1,0 +1,132 @@
+"""The README and docs/ stay true: their examples run in order, and their links resolve in a clone.
+
+Each document's shell examples run top to bottom against a freshly seeded app, as a reader with
+`caseapp up` running would type them: the README's first, since every page builds on its $TOKEN
+and $B. Between commands the worker catches up, as it does a second later in a real terminal.
+"""
+
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from caseapp.models import Delivery
+from caseapp.models.types import utcnow
+from caseapp.services.delivery import gateways, outbox
+from tests.doc_shell import Answer, Block, Shell, ShellError, shell_blocks
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+PAGES = [README, *DOCS]
+RUNNABLE = [page for page in DOCS if shell_blocks(page)]
+
+# The examples tell one story: intake in late November, the night session on Friday 4 December
+# 2026, its follow-up the next week. Pinning the clock keeps dates such as a support meeting
+# "held already" true whatever day the suite runs.
+STORY_TIME = datetime(2026, 12, 7, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+
+
+def _shell(app, session, tmp_path) -> Shell:
+    client, runner = app.test_client(), app.test_cli_runner()
+    config = app.config["CASEAPP"]
+
+    def send(request):
+        response = client.open(request.url, method=request.method, headers=request.headers,
+                               data=request.body)
+        return Answer(response.status_code, response.get_data(as_text=True))
+
+    def cli(args):
+        result = runner.invoke(args=args)
+        return result.exit_code, result.output
+
+    def worker():
+        ids = list(session.scalars(select(Delivery.id).where(
+            Delivery.state == "pending", Delivery.next_attempt_at <= utcnow())))
+        session.commit()
+        for delivery_id in ids:
+            outbox.process(session, delivery_id, config, gateways.for_app(app))
+
+    return Shell(send, cli, tmp_path, after=worker)
+
+
+def _run(shell: Shell, blocks: list[Block]) -> None:
+    for block in blocks:
+        shell.run(block)
+
+
+def test_the_readme_examples_run_in_order(app, seeded, tmp_path):
+    shell = _shell(app, seeded, tmp_path)
+    with time_machine.travel(STORY_TIME, tick=True):
+        _run(shell, shell_blocks(README))
+    # What the README says of its answers: routed with reasons, delivered a moment later.
+    intake = json.loads(shell.requests[0][1].text)
+    assert {d["partner"] for d in intake["routing"]["decisions"]} >= {
+        "houkatsu", "houterasu", "shihoshoshi"}
+    assert all(d["reason"] for d in intake["routing"]["decisions"])
+    (read,) = [answer for request, answer in shell.requests
+               if request.method == "GET"
+               and request.url == f"/api/v1/consultations/{shell.vars['CONSULTATION']}"]
+    assert {r["status"] for r in json.loads(read.text)["referrals"]} == {"sent"}
+
+
+@pytest.mark.parametrize("page", RUNNABLE, ids=[p.name for p in RUNNABLE])
+def test_each_page_of_docs_runs_after_the_readme(app, seeded, tmp_path, page):
+    shell = _shell(app, seeded, tmp_path)
+    with time_machine.travel(STORY_TIME, tick=True):
+        _run(shell, shell_blocks(README))
+        before = len(shell.requests)
+        _run(shell, shell_blocks(page))
+    assert len(shell.requests) > before
+
+
+# -- links -------------------------------------------------------------------------------------
+
+INLINE = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+REFERENCE = re.compile(r"^\s*\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)", re.M)
+HREF = re.compile(r"""\b(?:href|src)=["']([^"']+)["']""")
+CODE = re.compile(r"```.*?```|`[^`\n]*`", re.S)
+
+
+def _targets(page: Path) -> list[str]:
+    text = CODE.sub("", page.read_text(encoding="utf-8"))
+    return [*INLINE.findall(text), *REFERENCE.findall(text), *HREF.findall(text)]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_every_relative_link_resolves_in_a_clone(page):
+    broken = []
+    for target in _targets(page):
+        if re.match(r"[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
+            continue  # a web address, or a heading of the same page
+        path = (page.parent / target.split("#", 1)[0]).resolve()
+        if not path.is_relative_to(ROOT) or not path.exists():
+            broken.append(target)
+    assert not broken, f"{page.name} links to what a clone does not have: {broken}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_no_page_points_outside_the_repository(page):
+    text = page.read_text(encoding="utf-8")
+    assert "../shared" not in text and "shared/DESIGN" not in text and "shared/API" not in text
+
+
+def test_the_readme_fits_a_screenful_and_leads_to_every_page():
+    text = README.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 160
+    linked = {(README.parent / t.split("#", 1)[0]).resolve() for t in _targets(README)}
+    assert not [p.name for p in DOCS if p.resolve() not in linked]
+
+
+def test_the_runner_refuses_what_it_cannot_run(tmp_path):
+    shell = Shell(send=None, cli=None, cwd=tmp_path)
+    page = tmp_path / "page.md"
+    for text in ("rm -rf instance", "curl -s $UNSET/x", 'H="a b"; curl -H $H http://x/y'):
+        page.write_text(f"```sh\n{text}\n```\n")
+        with pytest.raises(ShellError):
+            _run(shell, shell_blocks(page))

@@ -8,7 +8,7 @@ the Flask test client), ``caseapp`` (through the Flask CLI runner), and ``jq`` (
 cannot show a command this runner silently skips.
 
 A request is expected to succeed (2xx) unless the comment after it names the status, as in
-``# → 409``.
+``# → 409``; a comment ``# ⇒ "sent"`` says what the command prints, and is checked too.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 EXPECT = re.compile(r"(?:→|->)\s*(\d{3})")
+PRINTS = re.compile(r"⇒\s*(.+?)\s*$")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.S)
 FENCE = re.compile(r"^```(\S*)\s*$")
@@ -101,8 +102,12 @@ class Shell:
         parser = _Parser(block.text, self, block)
         while (pipeline := parser.read()) is not None:
             where = f"{block.path.name}:{block.line + pipeline.line}"
-            self.execute(pipeline, where)
+            output = self.execute(pipeline, where)
             self._check(where, pipeline)
+            prints = PRINTS.search(pipeline.comment)
+            if prints and output.strip() != prints.group(1):
+                raise ShellError(f"{where}: printed {output.strip()[:500]!r}, the document "
+                                 f"says {prints.group(1)!r}")
             if self.after is not None:
                 self.after()
 
@@ -167,12 +172,12 @@ class Shell:
 
 
 def _parse_curl(args: list[str], where: str) -> Request:
-    method, headers, data, output, url = None, {}, [], None, None
+    method, headers, data, output, url, get = None, {}, [], None, None, False
     i = 0
     while i < len(args):
         arg = args[i]
         if arg in {"-X", "--request", "-H", "--header", "-d", "--data", "--data-raw",
-                   "-o", "--output"}:
+                   "--data-urlencode", "-o", "--output"}:
             if i + 1 >= len(args):
                 raise ShellError(f"{where}: curl {arg} needs a value")
             value = args[i + 1]
@@ -184,8 +189,15 @@ def _parse_curl(args: list[str], where: str) -> Request:
                 headers[name.strip()] = text.strip()
             elif arg in {"-o", "--output"}:
                 output = value
+            elif arg == "--data-urlencode":
+                name, eq, content = value.partition("=")
+                data.append(f"{name}={quote(content, safe='')}" if eq else quote(name, safe=""))
             else:
                 data.append(value)
+            continue
+        if arg in {"-G", "--get"}:
+            get = True
+            i += 1
             continue
         if arg.startswith("-") and not arg.startswith("--") and set(arg[1:]) <= set("sSf"):
             i += 1  # -s, -S, -f and their combinations change nothing here
@@ -204,20 +216,25 @@ def _parse_curl(args: list[str], where: str) -> Request:
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ShellError(f"{where}: {url!r} is not a URL (is a variable unset?)")
-    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    query = [parts.query] if parts.query else []
     body = None
-    if data:
+    if data and get:
+        query.extend(data)
+    elif data:
         body = "&".join(data).encode()
         headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-    return Request(method or ("POST" if data else "GET"), path, headers, body, output)
+    path = parts.path + ("?" + "&".join(query) if query else "")
+    return Request(method or ("POST" if body is not None else "GET"), path, headers, body, output)
 
 
 def _jq(args: list[str], stdin: str, where: str) -> str:
-    raw = False
+    raw = compact = False
     filters = []
     for arg in args:
         if arg in {"-r", "--raw-output"}:
             raw = True
+        elif arg in {"-c", "--compact-output"}:
+            compact = True
         elif arg.startswith("-"):
             raise ShellError(f"{where}: jq option {arg} is not supported by the runner")
         else:
@@ -240,6 +257,8 @@ def _jq(args: list[str], stdin: str, where: str) -> str:
         raise ShellError(f"{where}: jq {filters[0]} found nothing in {stdin[:500]}")
     if raw and isinstance(value, str):
         return value + "\n"
+    if compact:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n"
     return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
 
 

@@ -7,7 +7,7 @@ and $B. Between commands the worker catches up, as it does a second later in a r
 
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,8 +16,6 @@ import time_machine
 from sqlalchemy import select
 
 from caseapp.models import Delivery
-from caseapp.models.types import utcnow
-from caseapp.services.delivery import gateways, outbox
 from tests.doc_shell import Answer, Block, Shell, ShellError, shell_blocks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,9 +32,11 @@ STORY_TIME = datetime(2026, 12, 7, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
 
 def _shell(app, session, tmp_path) -> Shell:
     client, runner = app.test_client(), app.test_cli_runner()
-    config = app.config["CASEAPP"]
 
     def send(request):
+        # Each request gets a session of its own, as it does in a served app: the test
+        # client would otherwise share the fixture's, and with it objects read before.
+        session.remove()
         response = client.open(request.url, method=request.method, headers=request.headers,
                                data=request.body)
         return Answer(response.status_code, response.get_data(as_text=True))
@@ -46,11 +46,13 @@ def _shell(app, session, tmp_path) -> Shell:
         return result.exit_code, result.output
 
     def worker():
+        """What a worker does a moment later: each due delivery, through the task itself."""
+        deliver = app.extensions["celery"].tasks["caseapp.deliver"]
         ids = list(session.scalars(select(Delivery.id).where(
-            Delivery.state == "pending", Delivery.next_attempt_at <= utcnow())))
-        session.commit()
+            Delivery.state == "pending", Delivery.next_attempt_at <= datetime.now(UTC))))
+        session.remove()
         for delivery_id in ids:
-            outbox.process(session, delivery_id, config, gateways.for_app(app))
+            deliver(delivery_id)
 
     return Shell(send, cli, tmp_path, after=worker)
 

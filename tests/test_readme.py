@@ -5,6 +5,7 @@ Each document's shell examples run top to bottom against a freshly seeded app, a
 and $B. Between commands the worker catches up, as it does a second later in a real terminal.
 """
 
+import ast
 import json
 import re
 from datetime import UTC, datetime
@@ -123,6 +124,29 @@ def test_the_readme_fits_a_screenful_and_leads_to_every_page():
     assert len(text.splitlines()) <= 160
     linked = {(README.parent / t.split("#", 1)[0]).resolve() for t in _targets(README)}
     assert not [p.name for p in DOCS if p.resolve() not in linked]
+
+
+def _environment_read_by_config() -> set[str]:
+    """The variables config.py reads: string arguments of env.get(...) and of calls given env."""
+    names = set()
+    for node in ast.walk(ast.parse((ROOT / "caseapp" / "config.py").read_text())):
+        if not isinstance(node, ast.Call):
+            continue
+        reads_env = any(isinstance(a, ast.Name) and a.id in {"env", "environ"} for a in node.args)
+        if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+            reads_env |= node.func.value.id in {"env", "environ"} and node.func.attr == "get"
+        if reads_env:
+            names |= {a.value for a in node.args if isinstance(a, ast.Constant)
+                      and isinstance(a.value, str) and re.fullmatch(r"[A-Z][A-Z0-9_]+", a.value)}
+    return names
+
+
+def test_every_environment_variable_is_documented():
+    read = _environment_read_by_config()
+    assert "DATABASE_URL" in read and "CASEAPP_WEBHOOK_TIMEOUT" in read
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", (ROOT / "docs" / "configuration.md")
+                                .read_text(encoding="utf-8")))
+    assert not read - documented, f"not in docs/configuration.md: {sorted(read - documented)}"
 
 
 def test_the_runner_refuses_what_it_cannot_run(tmp_path):

@@ -150,6 +150,37 @@ def test_every_environment_variable_is_documented():
     assert not read - documented, f"not in docs/configuration.md: {sorted(read - documented)}"
 
 
+def test_the_readme_command_table_is_the_cli(tmp_path):
+    """Each command the table names exists, and each of caseapp's own commands is in it."""
+    import click
+
+    from caseapp import create_app
+    from tests.conftest import make_config
+
+    cli = create_app(make_config(f"sqlite:///{tmp_path / 'cli.sqlite3'}", tmp_path)).cli
+    ctx = click.Context(cli)
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("| command | does |"):]
+    table = table[:table.index("\n\n")]
+    named = set()
+    for cell in re.findall(r"^\| (`.+?) \| ", table, re.M):
+        for usage in re.findall(r"`caseapp ([a-z]+(?: [a-z]+)?)", cell):
+            words = usage.split()
+            command = cli.get_command(ctx, words[0])
+            assert command is not None, f"README names caseapp {words[0]}"
+            if isinstance(command, click.Group) and len(words) > 1:
+                assert command.get_command(ctx, words[1]) is not None, f"caseapp {usage}"
+            named.add(words[0] if not isinstance(command, click.Group) else usage)
+    ours = {"up", "api", "worker", "beat", "seed", "users", "partners", "rules", "audit"}
+    for name in ours & set(cli.list_commands(ctx)):
+        command = cli.get_command(ctx, name)
+        if isinstance(command, click.Group):
+            missing = {f"{name} {sub}" for sub in command.list_commands(ctx)} - named
+            assert not missing, f"the README's command table lacks {sorted(missing)}"
+        else:
+            assert name in named, f"the README's command table lacks caseapp {name}"
+
+
 def test_the_runner_refuses_what_it_cannot_run(tmp_path):
     shell = Shell(send=None, cli=None, cwd=tmp_path)
     page = tmp_path / "page.md"

@@ -18,6 +18,7 @@ from caseapp.models.referrals import (
     ReferralEvent,
 )
 from caseapp.models.reminders import Reminder, StaffNotice
+from caseapp.models.reports import ReportMonthRollup
 from caseapp.models.rules import RuleSetVersion
 from caseapp.models.users import ApiToken, User
 
@@ -43,6 +44,7 @@ __all__ = [
     "Referral",
     "ReferralEvent",
     "Reminder",
+    "ReportMonthRollup",
     "RoutingDecision",
     "RuleSetVersion",
     "StaffAlert",

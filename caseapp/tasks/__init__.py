@@ -31,6 +31,8 @@ def celery_settings(config: Config) -> dict:
         "worker_hijack_root_logger": False,
         "beat_schedule": {
             "sweep": {"task": "caseapp.sweep", "schedule": timedelta(seconds=config.sweep_seconds)},
+            # Closed months change only by late entries; an hour's delay costs only speed.
+            "report_rollup": {"task": "caseapp.report_rollup", "schedule": timedelta(hours=1)},
         },
     }
     # A delivery task must end before its database lease does, or a second worker could claim
@@ -76,7 +78,7 @@ def init_celery(app: Flask) -> Celery:
     celery.config_from_object(celery_settings(config))
     celery.set_default()
     app.extensions["celery"] = celery
-    from caseapp.tasks import delivery, reminders  # noqa: F401  (registers the tasks)
+    from caseapp.tasks import delivery, reminders, reports  # noqa: F401  (registers the tasks)
 
     return celery
 

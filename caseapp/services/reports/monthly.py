@@ -1,65 +1,33 @@
 """Monthly statistics for supervisors, the city and the network's meetings.
 
-Every figure is one GROUP BY in the database; Python only shapes the rows. Months are
-counted on the counter's calendar (Asia/Tokyo, which has no daylight saving, so +9 h is exact).
+Every figure is one GROUP BY in the database; Python only shapes the rows. The consultation
+figures of a closed month come from its rollup (services/reports/rollup.py) while that is up to
+date, so past months cost a row each; the current month is read from the base tables.
+Months are counted on the counter's calendar (Asia/Tokyo).
 """
 
 import itertools
-from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, or_, select, text, tuple_
+from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from caseapp import rules
-from caseapp.models import (
-    Case,
-    Client,
-    Consultation,
-    ConsultationTopic,
-    Event,
-    Partner,
-    Referral,
-    ReferralEvent,
-)
-from caseapp.rules.calendar import TOKYO
+from caseapp.models import Event, Partner, Referral, ReferralEvent
 from caseapp.services.casework.cases import lost_query
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
+from caseapp.services.reports import rollup
+from caseapp.services.reports.figures import (  # noqa: F401  (Period is this module's API)
+    UNKNOWN_DISTRICT,
+    Figures,
+    Period,
+    from_base,
+    month_name,
+)
 
 FUNNEL = ("requested", "sent", "received", "accepted", "completed")
-UNKNOWN_DISTRICT = "（不明・匿名）"
-
-
-@dataclass(frozen=True)
-class Period:
-    start: datetime  # inclusive, aware
-    end: datetime  # exclusive, aware
-    first: str
-    last: str
-
-    @classmethod
-    def months(cls, first: str, last: str) -> "Period":
-        start_year, start_month = (int(x) for x in first.split("-"))
-        end_year, end_month = (int(x) for x in last.split("-"))
-        end_year, end_month = (end_year + 1, 1) if end_month == 12 else (end_year, end_month + 1)
-        return cls(datetime(start_year, start_month, 1, tzinfo=TOKYO),
-                   datetime(end_year, end_month, 1, tzinfo=TOKYO), first, last)
-
-    def month_list(self) -> list[str]:
-        out, year, month = [], self.start.year, self.start.month
-        while (year, month) < (self.end.year, self.end.month):
-            out.append(f"{year:04d}-{month:02d}")
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        return out
-
-
-def _month(column, dialect: str) -> ColumnElement:
-    """Group by its label: PostgreSQL does not match two copies with separate parameters."""
-    if dialect == "postgresql":
-        return func.to_char(func.timezone("Asia/Tokyo", column), "YYYY-MM")
-    return func.strftime("%Y-%m", column, "+9 hours")
 
 
 def _days(start, end, dialect: str) -> ColumnElement:
@@ -81,46 +49,6 @@ def _median(session: Session, values) -> float | None:
     return None if result is None else round(float(result), 2)
 
 
-def _dimensions(dialect: str) -> dict[str, ColumnElement]:
-    return {
-        "month": _month(Consultation.received_at, dialect),
-        "channel": Consultation.channel,
-        "district": func.coalesce(Client.district, UNKNOWN_DISTRICT),
-        "event": Consultation.event_id,
-    }
-
-
-def _consultation_counts(session, in_period, dialect) -> dict[str, dict]:
-    """``{dimension: {key: (consultations, named, fallback_only)}}`` for the period.
-
-    PostgreSQL does it in one scan with GROUPING SETS; SQLite, which has none, with one
-    GROUP BY per dimension over the same select.
-    """
-    dims = _dimensions(dialect)
-    measures = (func.count(), func.count(Consultation.client_id),
-                func.count(case((Consultation.fallback_only, 1))))
-    base = (select().select_from(Consultation)
-            .outerjoin(Client, Client.id == Consultation.client_id).where(in_period))
-    out: dict[str, dict] = {name: {} for name in dims}
-    if dialect == "postgresql":
-        columns = list(dims.values())
-        query = base.add_columns(*columns, func.grouping(*columns), *measures).group_by(
-            func.grouping_sets(*(tuple_(column) for column in columns)))
-        names = list(dims)
-        for row in session.execute(query):
-            keys, mask, counts = row[:len(names)], row[len(names)], tuple(row[len(names) + 1:])
-            # GROUPING() sets a bit for each column left out of the row's set.
-            index = next(i for i in range(len(names))
-                         if not mask & (1 << (len(names) - 1 - i)))
-            out[names[index]][keys[index]] = counts
-    else:
-        for name, column in dims.items():
-            for key, *counts in session.execute(base.add_columns(column, *measures)
-                                                .group_by(column)):
-                out[name][key] = tuple(counts)
-    return out
-
-
 def read(session: Session, actor: Actor, period: Period, population: int, now: datetime, *,
          format: str = "json") -> dict:
     """GET /reports/monthly: the figures, and an audit entry saying who read them."""
@@ -131,31 +59,34 @@ def read(session: Session, actor: Actor, period: Period, population: int, now: d
     return data
 
 
+def _figures(session: Session, period: Period, now: datetime, dialect: str) -> Figures:
+    """Closed months from their rollup where it is up to date, the rest from the base tables."""
+    months = period.month_list()
+    current = month_name(now)
+    stored = rollup.fresh(session, [m for m in months if m < current])
+    ranges: list[tuple[datetime, datetime]] = []
+    for month in months:  # the months left over, as runs of consecutive months
+        if month in stored:
+            continue
+        one = Period.months(month, month)
+        if ranges and ranges[-1][1] == one.start:
+            ranges[-1] = (ranges[-1][0], one.end)
+        else:
+            ranges.append((one.start, one.end))
+    figures = from_base(session, ranges, dialect)
+    for month_figures in stored.values():
+        figures.add(month_figures)
+    return figures
+
+
 def monthly(session: Session, period: Period, population: int, now: datetime) -> dict:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         # The month's groupings are hashed; with the default 4 MB they spill to disk.
         session.execute(text("SET LOCAL work_mem = '64MB'"))
-    in_period = and_(Consultation.received_at >= period.start,
-                     Consultation.received_at < period.end)
-    counts = _consultation_counts(session, in_period, dialect)
-    month = _month(Consultation.received_at, dialect).label("month")
-    pairs = (select(month, Consultation.client_id).where(in_period,
-                                                         Consultation.client_id.is_not(None))
-             .group_by(month, Consultation.client_id).subquery())
-    clients_by_month = dict(session.execute(
-        select(pairs.c.month, func.count()).group_by(pairs.c.month)).all())
-    opened_month = _month(Case.created_at, dialect).label("m")
-    new_cases = dict(session.execute(
-        select(opened_month, func.count())
-        .where(Case.created_at >= period.start, Case.created_at < period.end)
-        .group_by(opened_month)).all())
-    # A new client is one registered that month; everyone else who consulted is returning.
-    registered = _month(Client.created_at, dialect).label("m")
-    new_clients = dict(session.execute(
-        select(registered, func.count())
-        .where(Client.created_at >= period.start, Client.created_at < period.end)
-        .group_by(registered)).all())
+    figures = _figures(session, period, now, dialect)
+    counts, clients_by_month = figures.counts, figures.clients
+    new_cases, new_clients = figures.new_cases, figures.new_clients
 
     months = []
     for m in period.month_list():
@@ -176,7 +107,7 @@ def monthly(session: Session, period: Period, population: int, now: datetime) ->
     return {
         "from": period.first, "to": period.last, "population": population,
         "by_month": months,
-        "by_topic": _by_topic(session, in_period),
+        "by_topic": _by_topic(figures.topics),
         "by_channel": _ranked(counts["channel"], "channel"),
         "by_district": _ranked(counts["district"], "district"),
         "by_event": _by_event(session, counts["event"]),
@@ -203,12 +134,8 @@ def _counts(session, column, where, name) -> list[dict]:
     return [{name: row[0], "count": row[1]} for row in rows]
 
 
-def _by_topic(session, in_period) -> list[dict]:
-    rows = session.execute(
-        select(ConsultationTopic.topic, func.count())
-        .join(Consultation, Consultation.id == ConsultationTopic.consultation_id)
-        .where(in_period).group_by(ConsultationTopic.topic)
-        .order_by(func.count().desc(), ConsultationTopic.topic))
+def _by_topic(topics: dict[str, int]) -> list[dict]:
+    rows = sorted(topics.items(), key=lambda item: (-item[1], item[0]))
     return [{"topic": t, "label": rules.TOPICS.get(t, t), "count": n} for t, n in rows]
 
 

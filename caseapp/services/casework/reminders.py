@@ -5,10 +5,10 @@ What stalls is reminded, then escalated, and never reminded twice for the same t
 * A state change schedules reminders as rows (``on_referral_change``, ``on_case_change``);
   ``dedup_key`` makes scheduling idempotent, and a change that makes a reminder moot withdraws
   it at once.
-* Beat's sweep fires what is due (``sweep``). Each reminder is taken with a conditional UPDATE
-  (``due`` → ``sent``) in the same transaction that writes its outbox rows and schedules its
-  successor, so two sweeps, a rerun or a crash mid-sweep send it once: a second sweep's UPDATE
-  matches nothing, and a crash rolls the whole reminder back to ``due``.
+* Beat's sweep fires what is due (``sweep``), a batch per transaction. Reminders are taken
+  with a conditional UPDATE (``due`` → ``sent``) in the same transaction that writes their
+  outbox rows and schedules their successors, so two sweeps, a rerun or a crash mid-sweep send
+  each once: a second sweep's UPDATE matches nothing, and a crash rolls the batch back to ``due``.
 * Whether a reminder still matters is one function, ``still_waiting``, used both to withdraw on
   change and to check again when it is due (a path that changed state without the hook cannot
   make the sweep send a moot reminder).
@@ -48,6 +48,9 @@ from caseapp.services.delivery import outbox
 log = logging.getLogger(__name__)
 
 SWEEP_BATCH = 200
+# Reminders per transaction: large enough to amortise the commit, small enough that a
+# failure retried one by one stays cheap.
+SEND_BATCH = 50
 K, S = ReminderKind, ReferralStatus
 PARTNER_KINDS = frozenset({K.PARTNER_ACK, K.PARTNER_PROGRESS})
 # Kinds that repeat while unanswered and are escalated after ``escalate_after`` reminders.
@@ -232,6 +235,18 @@ def due_ids(session: Session, now: datetime, limit: int = SWEEP_BATCH) -> list[i
     return ids
 
 
+def _fire_one(session: Session, reminder: Reminder, case: Case | None,
+              referral: Referral | None, policy: Policy, now: datetime) -> str:
+    """Write what a claimed reminder needs (or withdraw it); the caller commits."""
+    if not still_waiting(reminder, case, referral):
+        reminder.status, reminder.sent_at = ReminderStatus.WITHDRAWN, None
+        reminder.withdrawn_at, reminder.withdrawn_reason = now, "moot when due"
+        return "withdrawn"
+    _deliver(session, reminder, case, referral, policy, now)
+    _follow_up(session, reminder, policy, now)
+    return "sent"
+
+
 def fire(session: Session, reminder_id: int, now: datetime,
          policy: Policy | None = None) -> str | None:
     """Send one reminder if it is still due; returns what happened, or None if taken already.
@@ -253,14 +268,7 @@ def fire(session: Session, reminder_id: int, now: datetime,
         reminder = session.get(Reminder, reminder_id, populate_existing=True)
         case = session.get(Case, reminder.case_id)
         referral = session.get(Referral, reminder.referral_id) if reminder.referral_id else None
-        if not still_waiting(reminder, case, referral):
-            reminder.status, reminder.sent_at = ReminderStatus.WITHDRAWN, None
-            reminder.withdrawn_at, reminder.withdrawn_reason = now, "moot when due"
-            outcome = "withdrawn"
-        else:
-            _deliver(session, reminder, case, referral, policy, now)
-            _follow_up(session, reminder, policy, now)
-            outcome = "sent"
+        outcome = _fire_one(session, reminder, case, referral, policy, now)
         # The sweep that fires reminders hands every due outbox row to the broker right after.
         outbox.leave_to_sweeper(session)
         session.commit()
@@ -270,13 +278,63 @@ def fire(session: Session, reminder_id: int, now: datetime,
     return outcome
 
 
-def sweep(session: Session, now: datetime | None = None, *, limit: int = SWEEP_BATCH,
-          policy: Policy | None = None) -> dict[str, int]:
-    """Fire every due reminder (up to ``limit``); safe to run any number of times at once."""
-    now = now or utcnow()
+def fire_batch(session: Session, reminder_ids: list[int], now: datetime,
+               policy: Policy | None = None) -> Counter[str]:
+    """Send those of ``reminder_ids`` still due, all in one transaction.
+
+    The claim is the same conditional UPDATE as ``fire``'s, for the whole batch: a reminder
+    another sweep holds or has sent is not taken, and nothing is marked sent unless its
+    messages commit with it. If anything in the batch fails, the whole transaction rolls back
+    (every reminder of it is due again, nothing was handed over) and each is fired on its own,
+    so one bad row costs its neighbours a retry, never a loss or a second message.
+    """
     policy = policy or current_policy()
+    if not reminder_ids:
+        return Counter()
+    claim = select(Reminder.id).where(Reminder.id.in_(reminder_ids),
+                                      Reminder.status == ReminderStatus.DUE,
+                                      Reminder.due_at <= now)
+    if session.get_bind().dialect.name == "postgresql":
+        claim = claim.with_for_update(skip_locked=True)  # another sweep's rows: leave them
     counts: Counter[str] = Counter()
-    for reminder_id in due_ids(session, now, limit):
+    try:
+        taken = list(session.scalars(
+            update(Reminder)
+            .where(Reminder.id.in_(claim.scalar_subquery()),
+                   Reminder.status == ReminderStatus.DUE)
+            .values(status=ReminderStatus.SENT, sent_at=now)
+            .returning(Reminder.id)
+            .execution_options(synchronize_session=False)))
+        counts["skipped"] = len(reminder_ids) - len(taken)
+        batch = list(session.scalars(select(Reminder).where(Reminder.id.in_(taken))
+                                     .order_by(Reminder.due_at, Reminder.id)
+                                     .execution_options(populate_existing=True)))
+        # One query per table for the batch; the loop below then finds them in the session.
+        cases = {c.id: c for c in session.scalars(
+            select(Case).where(Case.id.in_({r.case_id for r in batch})))}
+        referral_ids = {r.referral_id for r in batch if r.referral_id}
+        referrals = {r.id: r for r in session.scalars(
+            select(Referral).where(Referral.id.in_(referral_ids)))} if referral_ids else {}
+        owners = {c.owner_id for c in cases.values() if c.owner_id}
+        if owners:
+            list(session.scalars(select(User).where(User.id.in_(owners))))
+        for reminder in batch:
+            counts[_fire_one(session, reminder, cases.get(reminder.case_id),
+                             referrals.get(reminder.referral_id), policy, now)] += 1
+        outbox.leave_to_sweeper(session)
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.warning("reminder batch failed; firing its %d reminders one by one",
+                    len(reminder_ids), exc_info=True)
+        return _fire_each(session, reminder_ids, now, policy)
+    return +counts  # drop the zero counts
+
+
+def _fire_each(session: Session, reminder_ids: list[int], now: datetime,
+               policy: Policy) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for reminder_id in reminder_ids:
         try:
             outcome = fire(session, reminder_id, now, policy)
         except Exception:  # one bad row must not stop the rest; it stays due and is retried
@@ -284,7 +342,20 @@ def sweep(session: Session, now: datetime | None = None, *, limit: int = SWEEP_B
             counts["error"] += 1
             continue
         counts[outcome or "skipped"] += 1
-    return dict(counts)
+    return counts
+
+
+def sweep(session: Session, now: datetime | None = None, *, limit: int = SWEEP_BATCH,
+          policy: Policy | None = None, batch: int = SEND_BATCH) -> dict[str, int]:
+    """Fire every due reminder (up to ``limit``), ``batch`` per transaction; safe to run any
+    number of times at once."""
+    now = now or utcnow()
+    policy = policy or current_policy()
+    counts: Counter[str] = Counter()
+    ids = due_ids(session, now, limit)
+    for start in range(0, len(ids), batch):
+        counts.update(fire_batch(session, ids[start:start + batch], now, policy))
+    return dict(+counts)
 
 
 def _deliver(session: Session, reminder: Reminder, case: Case, referral: Referral | None,

@@ -1,12 +1,16 @@
 """The monthly report over many consultations on PostgreSQL (goal: 1,000,000 in ≤ 1 s).
 
 The floor is one bare ``SELECT count(*) … GROUP BY month`` over the same table: the least any
-monthly report must do.
+monthly report must do. Measured twice: with every month read from the base tables (no rollup
+built), and after beat's rollup has built the closed months (January to November; December,
+the current month, empty, from the base tables). Also reported: bytes per row of each loaded
+table with its indexes (``pg_total_relation_size``), for the sizing in bench/README.md.
 """
 
 import logging
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,7 +66,7 @@ def run(quick: bool) -> dict:
     rows = 100_000 if quick else 1_000_000
     from caseapp.extensions import db
     from caseapp.services.network.seed import seed_nankoku
-    from caseapp.services.reports import monthly
+    from caseapp.services.reports import monthly, rollup
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
     with pg_database() as url, tempfile.TemporaryDirectory() as tmp:
@@ -76,14 +80,33 @@ def run(quick: bool) -> dict:
             db.session.commit()
             period = monthly.Period.months("2026-01", "2026-12")
             now = datetime(2026, 12, 31, tzinfo=UTC)
-            caseapp = timed(lambda: monthly.monthly(db.session, period, 46000, now), 3)
+            report = lambda: monthly.monthly(db.session, period, 46000, now)  # noqa: E731
+            base = timed(report, 3)
+            start = time.perf_counter()
+            rollup.refresh(db.session, now)
+            build_s = time.perf_counter() - start
+            caseapp = timed(report, 3)
+            sizes = _bytes_per_row(db.session)
             floor_sql = text("SELECT to_char(received_at AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM'), "
                              "count(*) FROM consultations GROUP BY 1")
             floor = timed(lambda: db.session.execute(floor_sql).all(), 3)
             db.session.remove()
     return {"report_rows": rows, "report_s": round(median(caseapp), 3),
+            "report_base_s": round(median(base), 3), "rollup_build_s": round(build_s, 2),
+            "bytes_per_row": sizes,
             "report_floor_s": round(median(floor), 3),
             "report_ratio": round(median(floor) / median(caseapp), 3)}
+
+
+def _bytes_per_row(session) -> dict:
+    """Table + TOAST + indexes, per row, of every table the fill loaded."""
+    rows = session.execute(text(
+        "SELECT c.relname, pg_total_relation_size(c.oid), pg_indexes_size(c.oid), s.n_live_tup "
+        "FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid "
+        "WHERE s.n_live_tup >= 1000")).all()
+    session.commit()
+    return {name: {"rows": live, "total_per_row": round(total / live),
+                   "index_per_row": round(index / live)} for name, total, index, live in rows}
 
 
 if __name__ == "__main__":

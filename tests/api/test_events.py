@@ -442,6 +442,7 @@ def test_the_example_intake_can_belong_to_an_event(api):
     assert created.json["team"] is None
 
 
+@pytest.mark.real_commits  # two request threads, two connections
 def test_two_staff_saving_the_same_team_at_once_leave_one_record(app, api, session, tokens):
     from concurrent.futures import ThreadPoolExecutor
     from threading import Barrier

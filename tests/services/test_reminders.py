@@ -431,6 +431,7 @@ def test_a_crash_mid_sweep_leaves_the_reminder_due_and_it_is_sent_once(session, 
     assert len(reminder_deliveries(session, ack.id)) == 1
 
 
+@pytest.mark.real_commits  # two threads, two connections
 def test_two_concurrent_sweeps_send_each_reminder_once(session, app, people, policy, clock):
     """Both sweeps see the same due rows; the conditional UPDATE lets only one take each."""
     clock.move_to(tokyo(2026, 11, 16, 9))

@@ -19,7 +19,7 @@ from caseapp.services.delivery.gateways import (
 )
 from tests.helpers import EXAMPLE, assert_problem
 from tests.http_sink import SilentServer
-from tests.services.delivery_helpers import ELDER, hook, make_due, referral_to, run_due
+from tests.services.delivery.helpers import ELDER, hook, make_due, referral_to, run_due
 
 
 @pytest.fixture

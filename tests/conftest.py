@@ -171,7 +171,7 @@ class JoinedSession(FlaskSession):
 
 
 @pytest.fixture
-def session(request, app, monkeypatch):
+def session(request, app):
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             delete_rows()
@@ -190,10 +190,13 @@ def session(request, app, monkeypatch):
                 sessionmaker(class_=JoinedSession, db=db, bind=connection,
                              join_transaction_mode="create_savepoint", query_cls=db.Query),
                 scopefunc=lambda: id(app_ctx._get_current_object()))
-            monkeypatch.setattr(db, "session", joined)
+            # Swapped by hand, not with monkeypatch: a test's monkeypatch.undo() must not
+            # put the engine's session back in the middle of the test.
+            engine_session, db.session = db.session, joined
             try:
                 yield joined
             finally:
+                db.session = engine_session
                 joined.remove()
                 outer.rollback()
                 connection.close()

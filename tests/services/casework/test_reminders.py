@@ -32,6 +32,8 @@ from caseapp.services.delivery.notifier import EXTENSION_KEY, NotifyError, Recor
 from caseapp.services.delivery.notifier import current as notifier_for_app
 from caseapp.services.referrals import lifecycle
 
+pytestmark = pytest.mark.calendar  # every test runs on the `clock` fixture
+
 
 def tokyo(y, m, d, hh=10, mm=0):
     return datetime(y, m, d, hh, mm, tzinfo=TOKYO)

@@ -2,6 +2,8 @@
 
 import logging
 
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow import resolver as class_name
 from flask import Flask, request
 from flask_smorest import Api
 from marshmallow import INCLUDE, Schema, fields
@@ -9,6 +11,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.routing import IntegerConverter
 
 from caseapp.api import auth, errors, limits
+from caseapp.api.schemas.common import ViewSchema
 from caseapp.extensions import db
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,13 @@ class ProblemApi(Api):
             self.DEFAULT_RESPONSE_CONTENT_TYPE = content_type
 
 
+def component_name(schema) -> str:
+    """Each view of a schema (``only=``) is its own component; others keep their class name."""
+    if isinstance(schema, ViewSchema):
+        return schema.component_name
+    return class_name(schema)
+
+
 def register_api(app: Flask) -> Api:
     app.config.setdefault("API_SPEC_OPTIONS", {
         "info": {"description": "caseapp — 断らない・迷子にさせない one-stop counter API"},
@@ -48,7 +58,8 @@ def register_api(app: Flask) -> Api:
         "security": [{"bearerAuth": []}],
     })
     app.url_map.converters["int"] = DatabaseId
-    api = ProblemApi(app)
+    api = ProblemApi(app, spec_kwargs={
+        "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=component_name)})
     limiter = limits.init(app, app.config["CASEAPP"])
     from caseapp.api import (
         ack,

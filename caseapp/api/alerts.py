@@ -1,7 +1,7 @@
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.delivery_schemas import AlertListArgs, AlertOut, AlertPage
+from caseapp.api.schemas.alerts import AlertListArgs, AlertOut, AlertPage
 from caseapp.extensions import db
 from caseapp.permissions import Permission
 from caseapp.services.casework import alerts

@@ -1,18 +1,16 @@
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.client_schemas import (
+from caseapp.api.schemas.clients import (
+    ClientCreatedOut,
+    ClientDetailOut,
+    ClientIn,
     ClientPatch,
+    ClientSearchArgs,
     ClientSearchPage,
     ClientUpdatedOut,
     DuplicatesOut,
     MergeIn,
-)
-from caseapp.api.schemas import (
-    ClientCreatedOut,
-    ClientDetailOut,
-    ClientIn,
-    ClientSearchArgs,
 )
 from caseapp.extensions import db
 from caseapp.permissions import Permission

@@ -3,13 +3,13 @@
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.delivery_schemas import (
+from caseapp.api.schemas.consents import (
     ConsentGivenOut,
+    ConsentIn,
     ConsentWithdrawnOut,
     SupportMeetingIn,
     SupportMeetingOut,
 )
-from caseapp.api.schemas import ConsentIn
 from caseapp.extensions import db
 from caseapp.permissions import Permission
 from caseapp.services.legal import consents

@@ -2,7 +2,8 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.event_schemas import (
+from caseapp.api.schemas.common import PageArgs
+from caseapp.api.schemas.events import (
     EventIn,
     EventListArgs,
     EventOut,
@@ -14,7 +15,6 @@ from caseapp.api.event_schemas import (
     TeamIn,
     TeamOut,
 )
-from caseapp.api.fields import PageArgs
 from caseapp.extensions import db
 from caseapp.permissions import Permission
 from caseapp.services.events import event_report, events, teams

@@ -1,8 +1,8 @@
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.referral_schemas import (
-    PartnerListArgs,
+from caseapp.api.schemas.referrals import (
+    InboxListArgs,
     PartnerReferralOut,
     PartnerReferralPage,
     PartnerStatusIn,
@@ -17,7 +17,7 @@ blp = Blueprint("partner_inbox", __name__, url_prefix="/api/v1/partner",
 
 
 @blp.route("/referrals", methods=["GET"])
-@blp.arguments(PartnerListArgs, location="query")
+@blp.arguments(InboxListArgs, location="query")
 @blp.response(200, PartnerReferralPage)
 @requires(Permission.PARTNER_REFERRALS_READ)
 def listing(args):

@@ -2,9 +2,9 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.delivery_schemas import (
+from caseapp.api.schemas.partners import (
+    PartnerDirectoryArgs,
     PartnerIn,
-    PartnerListArgs,
     PartnerPage,
     PartnerPatch,
     PartnerWrittenOut,
@@ -18,7 +18,7 @@ blp = Blueprint("partners", __name__, url_prefix="/api/v1/partners",
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(PartnerListArgs, location="query")
+@blp.arguments(PartnerDirectoryArgs, location="query")
 @blp.response(200, PartnerPage)
 @requires(Permission.PARTNERS_READ)
 def listing(args):

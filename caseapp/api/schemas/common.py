@@ -1,4 +1,6 @@
-"""Fields shared by the schemas: Japanese dates, and one pagination shape for every list."""
+"""What every resource shares: Japanese dates, paging arguments, the page shape, and views."""
+
+from typing import ClassVar
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -22,10 +24,29 @@ class PageArgs(Schema):
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
+def page_schema(item_schema: type[Schema] | Schema, name: str) -> type[Schema]:
+    """The one shape every listing answers with; services fill it with a ``Page``."""
     return Schema.from_dict({
         "items": fields.List(fields.Nested(item_schema)),
         "page": fields.Integer(),
         "per_page": fields.Integer(),
         "total": fields.Integer(),
     }, name=name)
+
+
+class ViewSchema(Schema):
+    """One resource shown through named views: each view is the field list one answer carries.
+
+    ``Thing(view="brief")`` is ``Thing(only=VIEWS["brief"])``; in the OpenAPI document each view
+    is its own component, ``ThingBrief``, so a client sees exactly the fields it gets.
+    """
+
+    VIEWS: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    def __init__(self, *, view: str, **kwargs):
+        super().__init__(only=self.VIEWS[view], **kwargs)
+        self.view = view
+
+    @property
+    def component_name(self) -> str:
+        return type(self).__name__ + self.view.title().replace("_", "")

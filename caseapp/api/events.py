@@ -49,10 +49,8 @@ def create(data):
 @requires(Permission.EVENTS_READ)
 def listing(args):
     """Events, latest first; `from` and `to` limit the dates."""
-    items, total = events.listing(db.session, page=args["page"], per_page=args["per_page"],
-                                  since=args.get("date_from"), until=args.get("date_to"))
-    return {"items": _with_details(items), "total": total, "page": args["page"],
-            "per_page": args["per_page"]}
+    return events.listing(db.session, page=args["page"], per_page=args["per_page"],
+                          since=args.get("date_from"), until=args.get("date_to"))
 
 
 @blp.route("/events/<int:event_id>", methods=["GET"])
@@ -78,10 +76,10 @@ def patch(data, event_id):
 @requires(Permission.EVENTS_READ)
 def queue(args, event_id):
     """The evening's queue: consultations in arrival order with team outcome and referrals."""
-    items, total = events.queue(db.session, current_actor(), event_id, page=args["page"],
-                                per_page=args["per_page"])
+    result = events.queue(db.session, current_actor(), event_id, page=args["page"],
+                          per_page=args["per_page"])
     db.session.commit()
-    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+    return result
 
 
 @blp.route("/events/<int:event_id>/report", methods=["GET"])

@@ -22,11 +22,9 @@ blp = Blueprint("partner_inbox", __name__, url_prefix="/api/v1/partner",
 @requires(Permission.PARTNER_REFERRALS_READ)
 def listing(args):
     """The calling partner's referrals, newest first; filter by `status`, `updated_since`."""
-    items, total = inbox.listing(db.session, current_actor(),
-                                         statuses=args.get("status"),
-                                         updated_since=args.get("updated_since"),
-                                         page=args["page"], per_page=args["per_page"])
-    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+    return inbox.listing(db.session, current_actor(), statuses=args.get("status"),
+                         updated_since=args.get("updated_since"), page=args["page"],
+                         per_page=args["per_page"])
 
 
 @blp.route("/referrals/<int:referral_id>", methods=["GET"])

@@ -23,9 +23,8 @@ blp = Blueprint("partners", __name__, url_prefix="/api/v1/partners",
 @requires(Permission.PARTNERS_READ)
 def listing(args):
     """The directory; webhook secrets are never shown."""
-    items, total = partners.listing(db.session, active=args.get("active"), page=args["page"],
-                                    per_page=args["per_page"])
-    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+    return partners.listing(db.session, active=args.get("active"), page=args["page"],
+                            per_page=args["per_page"])
 
 
 @blp.route("", methods=["POST"])

@@ -24,11 +24,10 @@ blp = Blueprint("referral_loop", __name__, url_prefix="/api/v1/referrals",
 @requires(Permission.REFERRALS_READ)
 def listing(args):
     """Referrals by `status`, `partner`, `case_id`, `overdue`, `open_before`; overdue first."""
-    items, total = loop.listing(
+    return loop.listing(
         db.session, current_actor(), statuses=args.get("status"), partner=args.get("partner"),
         case_id=args.get("case_id"), overdue=args.get("overdue"),
         open_before=args.get("open_before"), page=args["page"], per_page=args["per_page"])
-    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
 
 
 @blp.route("", methods=["POST"])

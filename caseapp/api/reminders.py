@@ -17,7 +17,6 @@ blp = Blueprint("reminders", __name__, url_prefix="/api/v1/reminders",
 def listing(args):
     """Reminders: due, sent and withdrawn; filter by status, kind, case, referral or `mine`."""
     page, per_page = args.pop("page"), args.pop("per_page")
-    items, total = reminders.listing(db.session, current_actor(), page=page, per_page=per_page,
-                                     **args)
+    result = reminders.listing(db.session, current_actor(), page=page, per_page=per_page, **args)
     db.session.commit()
-    return {"items": items, "total": total, "page": page, "per_page": per_page}
+    return result

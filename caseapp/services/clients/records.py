@@ -21,6 +21,7 @@ from caseapp.rules.calendar import TOKYO
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid, NotFound
+from caseapp.services.core.pagination import Page
 
 CLIENT_FIELDS = ("name", "name_kana", "birth_date", "sex", "phone", "postal_code", "address",
                  "district", "small_area")
@@ -335,19 +336,11 @@ class Hit:
         return getattr(self.client, name)
 
 
-@dataclass(frozen=True)
-class SearchPage:
-    items: list[Hit]
-    total: int
-    page: int
-    per_page: int
-
-
 MATCH_NAMES = ("exact", "prefix", "substring")
 
 
 def search(session: Session, actor: Actor, q: str, page: int, per_page: int, *,
-           birth_date: date | None = None) -> SearchPage:
+           birth_date: date | None = None) -> Page:
     """Ranked, paginated client search by name, reading or phone (audited)."""
     query = parse_query(q)
     where, rank = search_query(query, dialect=session.get_bind().dialect.name,
@@ -365,5 +358,5 @@ def search(session: Session, actor: Actor, q: str, page: int, per_page: int, *,
     hits = [Hit(row[0], MATCH_NAMES[row.rank]) for row in rows]
     audit.record(session, actor, "search", "client", None,
                  detail={"results": [h.client.id for h in hits], "total": total})
-    return SearchPage(hits, total or 0, page, per_page)
+    return Page(hits, total or 0, page, per_page)
 

@@ -1,5 +1,6 @@
 """Consultation events (相談会, e.g. the night session 夜間相談会): the event and its queue."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ from caseapp.rules.calendar import TOKYO
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Invalid, NotFound
+from caseapp.services.core.pagination import Page, paginate
 
 # One sitting: a typo in the end time (wrong day or month) is caught rather than stored.
 MAX_LENGTH = timedelta(hours=24)
@@ -47,16 +49,14 @@ def get(session: Session, event_id: int) -> Event:
 
 
 def listing(session: Session, *, page: int, per_page: int, since: date | None = None,
-            until: date | None = None) -> tuple[list[Event], int]:
+            until: date | None = None) -> Page:
     query = select(Event)
     if since is not None:
         query = query.where(Event.date >= since)
     if until is not None:
         query = query.where(Event.date <= until)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    items = list(session.scalars(query.order_by(Event.date.desc(), Event.id.desc())
-                                 .limit(per_page).offset((page - 1) * per_page)))
-    return items, total
+    result = paginate(session, query.order_by(Event.date.desc(), Event.id.desc()), page, per_page)
+    return replace(result, items=add_details(session, result.items))
 
 
 def consultation_counts(session: Session, event_ids: list[int]) -> dict[int, int]:
@@ -69,23 +69,21 @@ def consultation_counts(session: Session, event_ids: list[int]) -> dict[int, int
 
 
 def queue(session: Session, actor: Actor, event_id: int, *, page: int, per_page: int
-          ) -> tuple[list[Consultation], int]:
+          ) -> Page:
     """The evening's consultations in the order they came in, with team and referrals."""
     event = _load(session, event_id)
     query = select(Consultation).where(Consultation.event_id == event.id)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    items = list(session.scalars(
-        query.options(selectinload(Consultation.client), selectinload(Consultation.topic_rows),
-                      selectinload(Consultation.case),
-                      selectinload(Consultation.team).selectinload(ConsultationTeam.members)
-                      .selectinload(ConsultationTeamPartner.partner),
-                      selectinload(Consultation.referrals).selectinload(Referral.partner))
-        .order_by(Consultation.received_at, Consultation.id)
-        .limit(per_page).offset((page - 1) * per_page)))
+    result = paginate(session, query.options(
+        selectinload(Consultation.client), selectinload(Consultation.topic_rows),
+        selectinload(Consultation.case),
+        selectinload(Consultation.team).selectinload(ConsultationTeam.members)
+        .selectinload(ConsultationTeamPartner.partner),
+        selectinload(Consultation.referrals).selectinload(Referral.partner))
+        .order_by(Consultation.received_at, Consultation.id), page, per_page)
     # The queue shows names: a read of personal data, so it is audited like a search.
     audit.record(session, actor, "list", "consultation", None,
-                 detail={"event_id": event.id, "results": [c.id for c in items]})
-    return items, total
+                 detail={"event_id": event.id, "results": [c.id for c in result.items]})
+    return result
 
 
 def add_details(session: Session, items: list[Event]) -> list[Event]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseapp.config import Config
@@ -12,20 +12,18 @@ from caseapp.models.types import utcnow
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Invalid, NotFound
+from caseapp.services.core.pagination import Page, paginate
 from caseapp.services.delivery import netguard
 
 EDITABLE = ("name", "kind", "description", "service_area", "email", "webhook_url",
             "ack_sla_days", "active")
 
 
-def listing(session: Session, *, active: bool | None, page: int, per_page: int):
+def listing(session: Session, *, active: bool | None, page: int, per_page: int) -> Page:
     query = select(Partner)
     if active is not None:
         query = query.where(Partner.active.is_(active))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    items = list(session.scalars(query.order_by(Partner.code)
-                                 .limit(per_page).offset((page - 1) * per_page)))
-    return items, total
+    return paginate(session, query.order_by(Partner.code), page, per_page)
 
 
 def get(session: Session, code: str) -> Partner:

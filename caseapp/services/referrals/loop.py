@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from caseapp.domain import workflow
@@ -20,6 +20,7 @@ from caseapp.rules.calendar import TOKYO
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Forbidden, Invalid, NotFound
+from caseapp.services.core.pagination import Page, paginate
 from caseapp.services.delivery import outbox
 from caseapp.services.legal import consents
 from caseapp.services.referrals import lifecycle
@@ -89,7 +90,7 @@ def _load(session: Session, referral_id: int) -> Referral:
 
 def listing(session: Session, actor: Actor, *, statuses=None, partner: str | None = None,
             case_id: int | None = None, overdue: bool | None = None, open_before=None,
-            page: int = 1, per_page: int = 50, now: datetime | None = None):
+            page: int = 1, per_page: int = 50, now: datetime | None = None) -> Page:
     """Staff view of the loop: who has what, what is overdue, what came back."""
     now = now or utcnow()
     query = select(Referral)
@@ -108,18 +109,16 @@ def listing(session: Session, actor: Actor, *, statuses=None, partner: str | Non
     if open_before is not None:
         cutoff = datetime.combine(open_before, time(), TOKYO)
         query = query.where(Referral.status.in_(OPEN_STATUSES), Referral.created_at < cutoff)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    items = list(session.scalars(
-        query.options(selectinload(Referral.partner))
-        .order_by(Referral.ack_due_at.asc().nulls_last(), Referral.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)))
+    result = paginate(session, query.options(selectinload(Referral.partner))
+                      .order_by(Referral.ack_due_at.asc().nulls_last(), Referral.id.desc()),
+                      page, per_page)
     audit.record(session, actor, "list", "referral", None,
-                 detail={"results": [r.id for r in items],
+                 detail={"results": [r.id for r in result.items],
                          "filters": {"status": list(statuses or []), "partner": partner,
                                      "overdue": overdue, "case_id": case_id,
                                      "open_before": str(open_before) if open_before else None}})
     session.commit()
-    return items, total
+    return result
 
 
 def create_manual(session: Session, actor: Actor, data: dict,

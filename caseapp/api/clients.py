@@ -26,10 +26,9 @@ blp = Blueprint("clients", __name__, url_prefix="/api/v1/clients", description="
 @requires(Permission.CLIENTS_WRITE)
 def create(data):
     """Register a client; likely duplicates are proposed, never merged."""
-    client = records.create(db.session, current_actor(), data)
-    client.possible_duplicates = records.possible_duplicates(db.session, client)
+    written = records.create(db.session, current_actor(), data)
     db.session.commit()
-    return client
+    return written
 
 
 @blp.route("", methods=["GET"])
@@ -60,10 +59,9 @@ def get(client_id):
 @requires(Permission.CLIENTS_WRITE)
 def patch(changes, client_id):
     """Correct a client's details; the answer proposes duplicates the fix reveals."""
-    client = records.update(db.session, current_actor(), client_id, changes)
-    client.possible_duplicates = records.possible_duplicates(db.session, client)
+    written = records.update(db.session, current_actor(), client_id, changes)
     db.session.commit()
-    return client
+    return written
 
 
 @blp.route("/<int:client_id>/duplicates", methods=["GET"])

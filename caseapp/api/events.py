@@ -30,17 +30,13 @@ _REPORT_DOC = {"200": {"description": "OK", "content": {
 }}}
 
 
-def _with_details(items):
-    return events.add_details(db.session, items)
-
-
 @blp.route("/events", methods=["POST"])
 @blp.arguments(EventIn)
 @blp.response(201, EventOut)
 @requires(Permission.EVENTS_WRITE)
 def create(data):
     """Register an event with the partners (and specialists) present."""
-    return _with_details([events.create(db.session, current_actor(), data)])[0]
+    return events.create(db.session, current_actor(), data)
 
 
 @blp.route("/events", methods=["GET"])
@@ -58,7 +54,7 @@ def listing(args):
 @requires(Permission.EVENTS_READ)
 def get(event_id):
     """One event with the partners present and how many consultations it has."""
-    return _with_details([events.get(db.session, event_id)])[0]
+    return events.get(db.session, event_id)
 
 
 @blp.route("/events/<int:event_id>", methods=["PATCH"])
@@ -67,7 +63,7 @@ def get(event_id):
 @requires(Permission.EVENTS_WRITE)
 def patch(data, event_id):
     """Change an event, e.g. add a partner who turned up; `partners` replaces the list."""
-    return _with_details([events.update(db.session, current_actor(), event_id, data)])[0]
+    return events.update(db.session, current_actor(), event_id, data)
 
 
 @blp.route("/events/<int:event_id>/consultations", methods=["GET"])
@@ -105,8 +101,7 @@ def report(args, event_id):
 def record_team(data, consultation_id):
     """Record the on-the-spot team and outcome; re-posting replaces the record."""
     result = teams.record(db.session, current_actor(), consultation_id, data)
-    result.team.new_referral_ids = [r.id for r in result.new_referrals]
-    return result.team, 201 if result.created else 200
+    return result, 201 if result.created else 200
 
 
 @blp.route("/consultations/<int:consultation_id>/team", methods=["GET"])
@@ -115,6 +110,5 @@ def record_team(data, consultation_id):
 def get_team(consultation_id):
     """The team record of one consultation (audited read)."""
     team = teams.get(db.session, current_actor(), consultation_id)
-    team.new_referral_ids = []
     db.session.commit()
     return team

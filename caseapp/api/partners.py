@@ -33,10 +33,7 @@ def listing(args):
 @requires(Permission.PARTNERS_ADMIN)
 def create(data):
     """Add a partner; a webhook secret is generated and shown once if not given."""
-    partner, shown = partners.create(db.session, current_actor(), data,
-                                     current_app.config["CASEAPP"])
-    partner.shown_secret = shown
-    return partner
+    return partners.create(db.session, current_actor(), data, current_app.config["CASEAPP"])
 
 
 @blp.route("/<code>", methods=["PATCH"])
@@ -45,7 +42,5 @@ def create(data):
 @requires(Permission.PARTNERS_ADMIN)
 def patch(data, code):
     """Change a partner; `webhook_secret: null` makes a new secret, shown once."""
-    partner, shown = partners.update(db.session, current_actor(), code, data,
-                                     current_app.config["CASEAPP"])
-    partner.shown_secret = shown
-    return partner
+    return partners.update(db.session, current_actor(), code, data,
+                           current_app.config["CASEAPP"])

@@ -22,6 +22,7 @@ from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid, NotFound
 from caseapp.services.core.pagination import Page
+from caseapp.services.core.results import ReadsThrough
 
 CLIENT_FIELDS = ("name", "name_kana", "birth_date", "sex", "phone", "postal_code", "address",
                  "district", "small_area")
@@ -62,17 +63,25 @@ def clean(data: dict, prefix: str = "", *, today: date | None = None) -> dict:
     return out
 
 
-def create(session: Session, actor: Actor, data: dict, *, prefix: str = "") -> Client:
+@dataclass
+class ClientWritten(ReadsThrough):
+    """A client as registered or corrected, and the records that may be the same person."""
+
+    client: Client
+    possible_duplicates: list[dict]
+
+
+def create(session: Session, actor: Actor, data: dict, *, prefix: str = "") -> ClientWritten:
     fields = clean(data, prefix)
     client = Client(**fields, created_by_id=actor.user_id)
     set_keys(client)
     session.add(client)
     session.flush()
     audit.record(session, actor, "create", "client", client.id)
-    return client
+    return ClientWritten(client, possible_duplicates(session, client))
 
 
-def update(session: Session, actor: Actor, client_id: int, changes: dict) -> Client:
+def update(session: Session, actor: Actor, client_id: int, changes: dict) -> ClientWritten:
     """Correct a client's details (typos); only the fields of ``CLIENT_FIELDS`` can change."""
     client = _live(session, client_id)
     if "name" in changes and changes["name"] is None:
@@ -85,7 +94,7 @@ def update(session: Session, actor: Actor, client_id: int, changes: dict) -> Cli
         set_keys(client)
     audit.record(session, actor, "update", "client", client.id, detail={"fields": changed})
     session.flush()
-    return client
+    return ClientWritten(client, possible_duplicates(session, client))
 
 
 def index_grams(*keys: str | None) -> list[str]:
@@ -326,14 +335,11 @@ def search_query(query: Query, *, dialect: str, birth_date: date | None = None):
 
 
 @dataclass
-class Hit:
-    """A found client and how it matched; reads through to the client's own attributes."""
+class Hit(ReadsThrough):
+    """A found client and how it matched."""
 
     client: Client
     match: str
-
-    def __getattr__(self, name: str):
-        return getattr(self.client, name)
 
 
 MATCH_NAMES = ("exact", "prefix", "substring")

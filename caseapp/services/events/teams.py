@@ -25,6 +25,7 @@ from caseapp.rules.calendar import add_business_days
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Invalid, NotFound
+from caseapp.services.core.results import ReadsThrough
 from caseapp.services.delivery import outbox
 from caseapp.services.events import events
 from caseapp.services.legal import consents
@@ -41,10 +42,14 @@ def team_rule_id(event_id: int) -> str:
 
 
 @dataclass
-class TeamResult:
+class TeamResult(ReadsThrough):
     team: ConsultationTeam
     created: bool
     new_referrals: list[Referral] = field(default_factory=list)
+
+    @property
+    def new_referral_ids(self) -> list[int]:
+        return [r.id for r in self.new_referrals]
 
 
 def record(session: Session, actor: Actor, consultation_id: int, data: dict, *,
@@ -102,14 +107,14 @@ def _write(session: Session, actor: Actor, consultation: Consultation, event, me
     return team, created, previous, new_referrals
 
 
-def get(session: Session, actor: Actor, consultation_id: int) -> ConsultationTeam:
+def get(session: Session, actor: Actor, consultation_id: int) -> TeamResult:
     consultation = session.get(Consultation, consultation_id)
     if consultation is None:
         raise NotFound(f"consultation {consultation_id} not found")
     if consultation.team is None:
         raise NotFound(f"consultation {consultation_id} has no team record")
     audit.record(session, actor, "read", "consultation_team", consultation.id)
-    return consultation.team
+    return TeamResult(consultation.team, created=False)
 
 
 def _lock(session: Session, consultation_id: int) -> Consultation:

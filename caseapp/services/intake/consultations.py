@@ -23,6 +23,7 @@ from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid, NotFound
 from caseapp.services.core.pagination import paginate
+from caseapp.services.core.results import ReadsThrough
 from caseapp.services.delivery import outbox
 from caseapp.services.intake import routing
 from caseapp.services.legal import consents
@@ -33,7 +34,7 @@ FOLLOW_UP_BUSINESS_DAYS = 5
 
 
 @dataclass
-class IntakeResult:
+class IntakeResult(ReadsThrough):
     consultation: Consultation
     possible_duplicates: list = field(default_factory=list)
     delivery_ids: list[int] = field(default_factory=list)
@@ -109,8 +110,8 @@ def _client(session: Session, actor: Actor, data: dict) -> tuple[Client | None, 
         audit.record(session, actor, "read", "client", client.id, purpose="intake")
         return client, []
     if data.get("client"):
-        client = records.create(session, actor, data["client"], prefix="client.")
-        return client, records.possible_duplicates(session, client)
+        written = records.create(session, actor, data["client"], prefix="client.")
+        return written.client, written.possible_duplicates
     return None, []
 
 

@@ -6,6 +6,7 @@ Without one it waits in ``awaiting_consent`` with its outbox rows ``held``; reco
 releases it, withdrawing one returns what was not yet sent.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from caseapp.rules.calendar import TOKYO
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Invalid, NotFound
+from caseapp.services.core.results import ReadsThrough
 from caseapp.services.referrals import lifecycle
 
 LIFE_SAFETY = "life_safety"  # 個人情報保護法 §27(1)(ii)
@@ -139,8 +141,26 @@ def hold(referral: Referral, actor: Actor, note: str) -> None:
             delivery.state, delivery.enqueued_at = "held", None
 
 
+@dataclass
+class ConsentGiven(ReadsThrough):
+    consent: Consent
+    released_referrals: list[Referral]
+
+
+@dataclass
+class ConsentWithdrawn(ReadsThrough):
+    consent: Consent
+    returned_referrals: list[Referral]
+
+
+@dataclass
+class MeetingRecorded(ReadsThrough):
+    meeting: SupportMeeting
+    released_referrals: list[Referral]
+
+
 def give(session: Session, actor: Actor, client_id: int, data: dict,
-         now: datetime | None = None) -> tuple[Consent, list[Referral]]:
+         now: datetime | None = None) -> ConsentGiven:
     """POST /clients/{id}/consents: record the consent, release what was waiting for it."""
     now = now or utcnow()
     client = session.get(Client, client_id)
@@ -151,11 +171,11 @@ def give(session: Session, actor: Actor, client_id: int, data: dict,
     released = release(session, actor, waiting_for_client(session, client), now,
                        note="同意の記録により送付")
     session.commit()
-    return consent, released
+    return ConsentGiven(consent, released)
 
 
 def withdraw(session: Session, actor: Actor, consent_id: int,
-             now: datetime | None = None) -> tuple[Consent, list[Referral]]:
+             now: datetime | None = None) -> ConsentWithdrawn:
     """POST /consents/{id}/withdraw: referrals not yet sent on it wait for consent again."""
     now = now or utcnow()
     consent = session.get(Consent, consent_id)
@@ -186,11 +206,11 @@ def withdraw(session: Session, actor: Actor, consent_id: int,
                  detail={"client_id": consent.client_id,
                          "returned_referrals": [r.id for r in returned]})
     session.commit()
-    return consent, returned
+    return ConsentWithdrawn(consent, returned)
 
 
 def record_support_meeting(session: Session, actor: Actor, case_id: int, data: dict,
-                           now: datetime | None = None) -> tuple[SupportMeeting, list[Referral]]:
+                           now: datetime | None = None) -> MeetingRecorded:
     """A supervisor records that a 支援会議 was held with these members: sharing may proceed."""
     now = now or utcnow()
     case = session.get(Case, case_id)
@@ -214,7 +234,7 @@ def record_support_meeting(session: Session, actor: Actor, case_id: int, data: d
     waiting = [r for r in case.referrals if r.status == "awaiting_consent"]
     released = release(session, actor, waiting, now, note="支援会議の記録により送付")
     session.commit()
-    return meeting, released
+    return MeetingRecorded(meeting, released)
 
 
 def _check_partner_codes(session: Session, codes, field: str) -> None:

@@ -10,6 +10,7 @@ from caseapp.models.households import RELATIONSHIPS
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Invalid, NotFound
+from caseapp.services.core.lookup import get_or_404
 
 
 def create(session: Session, actor: Actor, data: dict) -> Household:
@@ -38,14 +39,14 @@ def create(session: Session, actor: Actor, data: dict) -> Household:
 
 
 def get(session: Session, actor: Actor, household_id: int) -> Household:
-    household = _get(session, household_id)
+    household = get_or_404(session, Household, household_id)
     session.expire(household, ["members", "cases"])  # read afresh: cases link themselves
     audit.record(session, actor, "read", "household", household.id)
     return household
 
 
 def update(session: Session, actor: Actor, household_id: int, changes: dict) -> Household:
-    household = _get(session, household_id)
+    household = get_or_404(session, Household, household_id)
     for key in ("name", "address", "note"):
         if key in changes:
             setattr(household, key, changes[key])
@@ -56,7 +57,7 @@ def update(session: Session, actor: Actor, household_id: int, changes: dict) -> 
 
 def add_member(session: Session, actor: Actor, household_id: int, client_id: int,
                relationship: str) -> Household:
-    household = _get(session, household_id)
+    household = get_or_404(session, Household, household_id)
     client = _joinable(session, household, client_id, relationship, field="client_id")
     _one_head([*(m.relationship for m in household.members), relationship], "relationship")
     household.members.append(HouseholdMember(client=client, relationship=relationship,
@@ -69,7 +70,7 @@ def add_member(session: Session, actor: Actor, household_id: int, client_id: int
 
 def change_member(session: Session, actor: Actor, household_id: int, client_id: int,
                   relationship: str) -> Household:
-    household = _get(session, household_id)
+    household = get_or_404(session, Household, household_id)
     member = _member(household, client_id)
     _one_head([relationship if m is member else m.relationship for m in household.members],
               "relationship")
@@ -81,7 +82,7 @@ def change_member(session: Session, actor: Actor, household_id: int, client_id: 
 
 def remove_member(session: Session, actor: Actor, household_id: int, client_id: int
                   ) -> Household:
-    household = _get(session, household_id)
+    household = get_or_404(session, Household, household_id)
     member = _member(household, client_id)
     client = member.client
     household.members.remove(member)
@@ -89,13 +90,6 @@ def remove_member(session: Session, actor: Actor, household_id: int, client_id: 
                  detail={"client_id": client_id})
     session.flush()
     session.expire(client, ["membership"])
-    return household
-
-
-def _get(session: Session, household_id: int) -> Household:
-    household = session.get(Household, household_id)
-    if household is None:
-        raise NotFound(f"household {household_id} not found")
     return household
 
 

@@ -21,6 +21,7 @@ from caseapp.rules.calendar import TOKYO
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid, NotFound
+from caseapp.services.core.lookup import get_or_404
 from caseapp.services.core.pagination import Page
 from caseapp.services.core.results import ReadsThrough
 
@@ -131,9 +132,7 @@ def get(session: Session, actor: Actor, client_id: int, *, purpose: str | None =
 
 def _live(session: Session, client_id: int) -> Client:
     """A client that exists and was not merged away; a merged one names its survivor."""
-    client = session.get(Client, client_id)
-    if client is None:
-        raise NotFound(f"client {client_id} not found")
+    client = get_or_404(session, Client, client_id)
     if client.merged_into_id is not None:
         raise NotFound(
             f"相談者 {client_id} は {client.merged_into_id} に統合されました / "

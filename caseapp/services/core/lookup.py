@@ -9,13 +9,12 @@ from caseapp.services.core.errors import NotFound
 Row = TypeVar("Row")
 
 
-def get_or_404(session: Session, model: type[Row], ident: int, *, what: str | None = None,
-               **options) -> Row:
+def get_or_404(session: Session, model: type[Row], ident: int, **options) -> Row:
     """The row with this id, or :class:`NotFound` naming it ("case 7 not found").
 
     ``options`` go to :meth:`Session.get` (``with_for_update``, ``populate_existing``, ...).
     """
     row = session.get(model, ident, **options)
     if row is None:
-        raise NotFound(f"{what or model.__name__.lower()} {ident} not found")
+        raise NotFound(f"{model.__name__.lower()} {ident} not found")
     return row

@@ -25,6 +25,7 @@ from caseapp.rules.calendar import add_business_days
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Invalid, NotFound
+from caseapp.services.core.lookup import get_or_404
 from caseapp.services.core.results import ReadsThrough
 from caseapp.services.delivery import outbox
 from caseapp.services.events import events
@@ -108,9 +109,7 @@ def _write(session: Session, actor: Actor, consultation: Consultation, event, me
 
 
 def get(session: Session, actor: Actor, consultation_id: int) -> TeamResult:
-    consultation = session.get(Consultation, consultation_id)
-    if consultation is None:
-        raise NotFound(f"consultation {consultation_id} not found")
+    consultation = get_or_404(session, Consultation, consultation_id)
     if consultation.team is None:
         raise NotFound(f"consultation {consultation_id} has no team record")
     audit.record(session, actor, "read", "consultation_team", consultation.id)
@@ -119,11 +118,7 @@ def get(session: Session, actor: Actor, consultation_id: int) -> TeamResult:
 
 def _lock(session: Session, consultation_id: int) -> Consultation:
     # PostgreSQL: the row lock makes a second save wait and then see the first one's team.
-    consultation = session.scalar(select(Consultation).where(Consultation.id == consultation_id)
-                                  .with_for_update())
-    if consultation is None:
-        raise NotFound(f"consultation {consultation_id} not found")
-    return consultation
+    return get_or_404(session, Consultation, consultation_id, with_for_update=True)
 
 
 def _members(session: Session, event, codes: list[str]) -> list[Partner]:

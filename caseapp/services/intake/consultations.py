@@ -21,7 +21,8 @@ from caseapp.services.casework import cases, reminders
 from caseapp.services.clients import records
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import Invalid, NotFound
+from caseapp.services.core.errors import Invalid
+from caseapp.services.core.lookup import get_or_404
 from caseapp.services.core.pagination import paginate
 from caseapp.services.core.results import ReadsThrough
 from caseapp.services.delivery import outbox
@@ -176,9 +177,7 @@ def _schedule_next_action(case, consultation: Consultation, received_at: datetim
 
 
 def get(session: Session, actor: Actor, consultation_id: int) -> Consultation:
-    consultation = session.get(Consultation, consultation_id)
-    if consultation is None:
-        raise NotFound(f"consultation {consultation_id} not found")
+    consultation = get_or_404(session, Consultation, consultation_id)
     audit.record(session, actor, "read", "consultation", consultation.id)
     return consultation
 

@@ -17,7 +17,8 @@ from caseapp.models.types import utcnow
 from caseapp.rules.calendar import TOKYO
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import Conflict, Invalid, NotFound
+from caseapp.services.core.errors import Conflict, Invalid
+from caseapp.services.core.lookup import get_or_404
 from caseapp.services.core.results import ReadsThrough
 from caseapp.services.referrals import lifecycle
 
@@ -163,9 +164,7 @@ def give(session: Session, actor: Actor, client_id: int, data: dict,
          now: datetime | None = None) -> ConsentGiven:
     """POST /clients/{id}/consents: record the consent, release what was waiting for it."""
     now = now or utcnow()
-    client = session.get(Client, client_id)
-    if client is None:
-        raise NotFound(f"client {client_id} not found")
+    client = get_or_404(session, Client, client_id)
     _check_partner_codes(session, data.get("partners") or [], "partners")
     consent = record(session, actor, client, data, prefix="")
     released = release(session, actor, waiting_for_client(session, client), now,
@@ -178,9 +177,7 @@ def withdraw(session: Session, actor: Actor, consent_id: int,
              now: datetime | None = None) -> ConsentWithdrawn:
     """POST /consents/{id}/withdraw: referrals not yet sent on it wait for consent again."""
     now = now or utcnow()
-    consent = session.get(Consent, consent_id)
-    if consent is None:
-        raise NotFound(f"consent {consent_id} not found")
+    consent = get_or_404(session, Consent, consent_id)
     if consent.withdrawn_at is not None:
         raise Conflict("this consent was withdrawn already",
                        extra={"withdrawn_at": consent.withdrawn_at.isoformat()})
@@ -213,9 +210,7 @@ def record_support_meeting(session: Session, actor: Actor, case_id: int, data: d
                            now: datetime | None = None) -> MeetingRecorded:
     """A supervisor records that a 支援会議 was held with these members: sharing may proceed."""
     now = now or utcnow()
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound(f"case {case_id} not found")
+    case = get_or_404(session, Case, case_id)
     errors = {}
     if data["law"] not in SUPPORT_MEETING_LAWS:
         errors["law"] = [f"次のいずれかを指定してください: {', '.join(SUPPORT_MEETING_LAWS)}"]

@@ -19,7 +19,8 @@ from caseapp.models.types import utcnow
 from caseapp.rules.calendar import TOKYO
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import Conflict, Forbidden, Invalid, NotFound
+from caseapp.services.core.errors import Conflict, Forbidden, Invalid
+from caseapp.services.core.lookup import get_or_404
 from caseapp.services.core.pagination import Page, paginate
 from caseapp.services.delivery import outbox
 from caseapp.services.legal import consents
@@ -79,13 +80,6 @@ def transition(session: Session, referral: Referral, new: str, actor: Actor, *,
 def is_overdue(referral: Referral, now: datetime) -> bool:
     return (referral.status in workflow.ACK_PENDING and referral.ack_due_at is not None
             and referral.ack_due_at < now)
-
-
-def _load(session: Session, referral_id: int) -> Referral:
-    referral = session.get(Referral, referral_id)
-    if referral is None:
-        raise NotFound(f"referral {referral_id} not found")
-    return referral
 
 
 def listing(session: Session, actor: Actor, *, statuses=None, partner: str | None = None,
@@ -177,7 +171,7 @@ def _consultation(session: Session, case: Case, consultation_id: int | None):
 
 def cancel(session: Session, actor: Actor, referral_id: int, reason: str,
            now: datetime | None = None) -> Referral:
-    referral = _load(session, referral_id)
+    referral = get_or_404(session, Referral, referral_id)
     transition(session, referral, "cancelled", actor, reason=reason, now=now)
     audit.record(session, actor, "cancel", "referral", referral.id)
     session.commit()
@@ -187,7 +181,7 @@ def cancel(session: Session, actor: Actor, referral_id: int, reason: str,
 def mark_handled(session: Session, actor: Actor, referral_id: int, note: str,
                  now: datetime | None = None) -> Referral:
     """The owner has dealt with a rejection or failure without a new referral (e.g. declined)."""
-    referral = _load(session, referral_id)
+    referral = get_or_404(session, Referral, referral_id)
     if referral.status not in NEEDS_REROUTING:
         raise Conflict(f"only a rejected or failed referral is handled, not {referral.status}",
                        extra={"current_status": referral.status})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -11,20 +12,27 @@ from caseapp.models import Disclosure, Referral
 from caseapp.models.types import utcnow
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import Conflict, NotFound
+from caseapp.services.core.errors import Conflict
+from caseapp.services.core.lookup import get_or_404
+from caseapp.services.core.results import ReadsThrough
 from caseapp.services.delivery import outbox
 from caseapp.services.legal import consents
 from caseapp.services.referrals import lifecycle
 
 
-def get(session: Session, actor: Actor, referral_id: int) -> Referral:
-    referral = session.get(Referral, referral_id)
-    if referral is None:
-        raise NotFound(f"referral {referral_id} not found")
+@dataclass
+class ReferralDetail(ReadsThrough):
+    """A referral and the disclosures its deliveries made."""
+
+    referral: Referral
+    disclosures: list[Disclosure]
+
+
+def get(session: Session, actor: Actor, referral_id: int) -> ReferralDetail:
+    referral = get_or_404(session, Referral, referral_id)
     audit.record(session, actor, "read", "referral", referral.id)
-    referral.disclosures = list(session.scalars(
-        select(Disclosure).where(Disclosure.referral_id == referral.id).order_by(Disclosure.id)))
-    return referral
+    return ReferralDetail(referral, list(session.scalars(
+        select(Disclosure).where(Disclosure.referral_id == referral.id).order_by(Disclosure.id))))
 
 
 def retry(session: Session, actor: Actor, referral_id: int,
@@ -35,9 +43,7 @@ def retry(session: Session, actor: Actor, referral_id: int,
     earlier attempt sees the same ``webhook-id`` again, never a second referral.
     """
     now = now or utcnow()
-    referral = session.get(Referral, referral_id)
-    if referral is None:
-        raise NotFound(f"referral {referral_id} not found")
+    referral = get_or_404(session, Referral, referral_id)
     if referral.status != "failed":
         raise Conflict(f"only a failed referral can be retried (this one is {referral.status})",
                        extra={"referral_status": referral.status})

@@ -6,28 +6,14 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow import resolver as class_name
 from flask import Flask, request
 from flask_smorest import Api
-from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.routing import IntegerConverter
 
 from caseapp.api import auth, errors, limits
-from caseapp.api.schemas.common import ViewSchema
+from caseapp.api.schemas.common import ProblemSchema, ViewSchema
 from caseapp.extensions import db
 
 log = logging.getLogger(__name__)
-
-
-class ProblemSchema(Schema):
-    """RFC 9457 problem details, as every error is answered."""
-
-    class Meta:
-        unknown = INCLUDE
-
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
 
 
 class ProblemApi(Api):

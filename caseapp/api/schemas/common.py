@@ -1,8 +1,21 @@
-"""What every resource shares: Japanese dates, paging arguments, the page shape, and views."""
+"""What every resource shares: the problem, Japanese dates, paging, the page shape, views."""
 
 from typing import ClassVar
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, as every error is answered."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
 
 
 class JapaneseDate(fields.Date):

@@ -184,3 +184,10 @@ class ReportOut(Schema):
 
 EventPage = page_schema(EventOut, "EventPage")
 QueuePage = page_schema(QueueItemOut, "EventQueuePage")
+
+
+# The report's 200 answer in both forms; it replaces the one @blp.response would write.
+REPORT_RESPONSES = {"200": {"description": "OK", "content": {
+    "application/json": {"schema": ReportOut},
+    "text/csv": {"schema": {"type": "string"}},
+}}}

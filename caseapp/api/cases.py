@@ -1,7 +1,7 @@
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.schemas import CaseListArgs, CaseOut, CasePage, CasePatch
+from caseapp.api.schemas.cases import CaseListArgs, CaseOut, CasePage, CasePatch
 from caseapp.extensions import db
 from caseapp.permissions import Permission
 from caseapp.services.casework import cases

@@ -1,18 +1,16 @@
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.client_schemas import (
+from caseapp.api.schemas.clients import (
+    ClientCreatedOut,
+    ClientDetailOut,
+    ClientIn,
     ClientPatch,
+    ClientSearchArgs,
     ClientSearchPage,
     ClientUpdatedOut,
     DuplicatesOut,
     MergeIn,
-)
-from caseapp.api.schemas import (
-    ClientCreatedOut,
-    ClientDetailOut,
-    ClientIn,
-    ClientSearchArgs,
 )
 from caseapp.extensions import db
 from caseapp.permissions import Permission
@@ -28,9 +26,7 @@ blp = Blueprint("clients", __name__, url_prefix="/api/v1/clients", description="
 @requires(Permission.CLIENTS_WRITE)
 def create(data):
     """Register a client; likely duplicates are proposed, never merged."""
-    result = records.register(db.session, current_actor(), data)
-    result.client.possible_duplicates = result.possible_duplicates
-    return result.client
+    return records.register(db.session, current_actor(), data)
 
 
 @blp.route("", methods=["GET"])
@@ -59,9 +55,7 @@ def get(client_id):
 @requires(Permission.CLIENTS_WRITE)
 def patch(changes, client_id):
     """Correct a client's details; the answer proposes duplicates the fix reveals."""
-    result = records.correct(db.session, current_actor(), client_id, changes)
-    result.client.possible_duplicates = result.possible_duplicates
-    return result.client
+    return records.correct(db.session, current_actor(), client_id, changes)
 
 
 @blp.route("/<int:client_id>/duplicates", methods=["GET"])

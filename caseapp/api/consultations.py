@@ -1,7 +1,7 @@
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.schemas import (
+from caseapp.api.schemas.consultations import (
     ConsultationIn,
     ConsultationListArgs,
     ConsultationOut,
@@ -22,9 +22,7 @@ blp = Blueprint("consultations", __name__, url_prefix="/api/v1/consultations",
 @requires(Permission.CONSULTATIONS_WRITE)
 def create(data):
     """Record a consultation; it is routed and its referrals stored before the reply."""
-    result = consultations.record(db.session, current_actor(), data)
-    result.consultation.possible_duplicates = result.possible_duplicates
-    return result.consultation
+    return consultations.record(db.session, current_actor(), data)
 
 
 @blp.route("", methods=["GET"])

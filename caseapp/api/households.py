@@ -1,7 +1,7 @@
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.client_schemas import (
+from caseapp.api.schemas.households import (
     HouseholdIn,
     HouseholdMemberIn,
     HouseholdOut,

@@ -3,7 +3,7 @@
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.delivery_schemas import ReferralDetailOut
+from caseapp.api.schemas.referrals import ReferralDeliveryOut
 from caseapp.extensions import db
 from caseapp.permissions import Permission
 from caseapp.services.referrals import staff_view
@@ -13,7 +13,7 @@ blp = Blueprint("referral_delivery", __name__, url_prefix="/api/v1/referrals",
 
 
 @blp.route("/<int:referral_id>", methods=["GET"])
-@blp.response(200, ReferralDetailOut)
+@blp.response(200, ReferralDeliveryOut)
 @requires(Permission.REFERRALS_READ)
 def get(referral_id):
     """One referral with `history`, `deliveries` (each with its attempts) and disclosures."""
@@ -22,7 +22,7 @@ def get(referral_id):
 
 
 @blp.route("/<int:referral_id>/retry", methods=["POST"])
-@blp.response(200, ReferralDetailOut)
+@blp.response(200, ReferralDeliveryOut)
 @requires(Permission.REFERRALS_WRITE)
 def retry(referral_id):
     """Deliver a `failed` referral again (409 for any other status)."""

@@ -2,11 +2,10 @@ import json
 
 from flask import request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
 
 from caseapp import rules
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.schemas import ConsultationIn, DecisionOut
+from caseapp.api.schemas.rules import RULESET_BODY, EvaluateIn, EvaluateOut, RuleSetOut
 from caseapp.extensions import db
 from caseapp.permissions import Permission
 from caseapp.services.core.errors import Invalid
@@ -14,28 +13,6 @@ from caseapp.services.intake import routing
 
 blp = Blueprint("rules", __name__, url_prefix="/api/v1/rules",
                 description="ルール: the versioned routing rule set")
-
-
-class RuleSetOut(Schema):
-    version = fields.Integer(allow_none=True)
-    rules = fields.List(fields.Dict())
-    tables = fields.Dict()
-
-
-class EvaluateOut(Schema):
-    ruleset_version = fields.Integer(allow_none=True)
-    decisions = fields.List(fields.Nested(DecisionOut))
-
-
-class EvaluateIn(ConsultationIn):
-    class Meta:
-        exclude = ("consent",)
-
-
-_RULESET_BODY = {"required": True, "content": {
-    "application/json": {"schema": {"type": "object"}},
-    "application/yaml": {"schema": {"type": "string"}},
-}}
 
 
 @blp.route("", methods=["GET"])
@@ -47,7 +24,7 @@ def get_rules():
 
 
 @blp.route("", methods=["PUT"])
-@blp.doc(requestBody=_RULESET_BODY)
+@blp.doc(requestBody=RULESET_BODY)
 @blp.response(200, RuleSetOut)
 @requires(Permission.RULES_ADMIN)
 def put_rules():

@@ -11,7 +11,8 @@ from caseapp.models.types import utcnow
 from caseapp.services.casework import reminders
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import Invalid, NotFound
+from caseapp.services.core.errors import Invalid
+from caseapp.services.core.lookup import get_or_404
 from caseapp.services.core.pagination import paginate
 
 
@@ -32,18 +33,14 @@ def open_for(session: Session, client: Client | None, actor: Actor, at: datetime
 
 
 def get(session: Session, actor: Actor, case_id: int) -> Case:
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound(f"case {case_id} not found")
+    case = get_or_404(session, Case, case_id)
     audit.record(session, actor, "read", "case", case.id)
     session.commit()
     return case
 
 
 def update(session: Session, actor: Actor, case_id: int, changes: dict) -> Case:
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound(f"case {case_id} not found")
+    case = get_or_404(session, Case, case_id)
     if "owner_id" in changes:
         owner_id = changes["owner_id"]
         owner = session.get(User, owner_id) if owner_id is not None else None

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, object_session
@@ -43,6 +43,7 @@ from caseapp.models.types import utcnow
 from caseapp.rules.calendar import add_business_days, next_business_morning
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
+from caseapp.services.core.pagination import Page, paginate
 from caseapp.services.delivery import outbox
 
 log = logging.getLogger(__name__)
@@ -431,7 +432,7 @@ def _follow_up(session: Session, reminder: Reminder, policy: Policy, now: dateti
 def listing(session: Session, actor: Actor, *, status: str | None = None,
             kind: str | None = None, case_id: int | None = None,
             referral_id: int | None = None, mine: bool = False, page: int = 1,
-            per_page: int = 50):
+            per_page: int = 50) -> Page:
     query = select(Reminder)
     if status:
         query = query.where(Reminder.status == status)
@@ -444,12 +445,10 @@ def listing(session: Session, actor: Actor, *, status: str | None = None,
     if mine:
         query = query.join(Case, Case.id == Reminder.case_id).where(
             Case.owner_id == actor.user_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
     order = (Reminder.due_at.asc(), Reminder.id.asc()) if status == ReminderStatus.DUE else \
         (Reminder.due_at.desc(), Reminder.id.desc())
-    items = list(session.scalars(query.order_by(*order).limit(per_page)
-                                 .offset((page - 1) * per_page)))
+    result = paginate(session, query.order_by(*order), page, per_page)
     audit.record(session, actor, "list", "reminder", None,
-                 detail={"results": [r.id for r in items]})
+                 detail={"results": [r.id for r in result.items]})
     session.commit()
-    return items, total
+    return result

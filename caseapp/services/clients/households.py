@@ -13,6 +13,7 @@ from caseapp.models.households import RELATIONSHIPS
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Invalid, NotFound
+from caseapp.services.core.lookup import get_or_404
 
 
 def create(session: Session, actor: Actor, data: dict) -> Household:
@@ -42,7 +43,7 @@ def create(session: Session, actor: Actor, data: dict) -> Household:
 
 
 def get(session: Session, actor: Actor, household_id: int) -> Household:
-    household = _get(session, household_id)
+    household = get_or_404(session, Household, household_id)
     session.expire(household, ["members", "cases"])  # read afresh: cases link themselves
     audit.record(session, actor, "read", "household", household.id)
     session.commit()
@@ -50,7 +51,7 @@ def get(session: Session, actor: Actor, household_id: int) -> Household:
 
 
 def update(session: Session, actor: Actor, household_id: int, changes: dict) -> Household:
-    household = _get(session, household_id)
+    household = get_or_404(session, Household, household_id)
     for key in ("name", "address", "note"):
         if key in changes:
             setattr(household, key, changes[key])
@@ -62,7 +63,7 @@ def update(session: Session, actor: Actor, household_id: int, changes: dict) -> 
 
 def add_member(session: Session, actor: Actor, household_id: int, client_id: int,
                relationship: str) -> Household:
-    household = _get(session, household_id)
+    household = get_or_404(session, Household, household_id)
     client = _joinable(session, household, client_id, relationship, field="client_id")
     _one_head([*(m.relationship for m in household.members), relationship], "relationship")
     household.members.append(HouseholdMember(client=client, relationship=relationship,
@@ -76,7 +77,7 @@ def add_member(session: Session, actor: Actor, household_id: int, client_id: int
 
 def change_member(session: Session, actor: Actor, household_id: int, client_id: int,
                   relationship: str) -> Household:
-    household = _get(session, household_id)
+    household = get_or_404(session, Household, household_id)
     member = _member(household, client_id)
     _one_head([relationship if m is member else m.relationship for m in household.members],
               "relationship")
@@ -89,7 +90,7 @@ def change_member(session: Session, actor: Actor, household_id: int, client_id: 
 
 def remove_member(session: Session, actor: Actor, household_id: int, client_id: int
                   ) -> Household:
-    household = _get(session, household_id)
+    household = get_or_404(session, Household, household_id)
     member = _member(household, client_id)
     client = member.client
     household.members.remove(member)
@@ -98,13 +99,6 @@ def remove_member(session: Session, actor: Actor, household_id: int, client_id: 
     session.flush()
     session.expire(client, ["membership"])
     session.commit()
-    return household
-
-
-def _get(session: Session, household_id: int) -> Household:
-    household = session.get(Household, household_id)
-    if household is None:
-        raise NotFound(f"household {household_id} not found")
     return household
 
 

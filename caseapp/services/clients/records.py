@@ -21,6 +21,9 @@ from caseapp.rules.calendar import TOKYO
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid, NotFound
+from caseapp.services.core.lookup import get_or_404
+from caseapp.services.core.pagination import Page
+from caseapp.services.core.results import ReadsThrough
 
 CLIENT_FIELDS = ("name", "name_kana", "birth_date", "sex", "phone", "postal_code", "address",
                  "district", "small_area")
@@ -62,30 +65,28 @@ def clean(data: dict, prefix: str = "", *, today: date | None = None) -> dict:
 
 
 @dataclass
-class Registered:
-    """A client as stored, with the records that may be the same person (名寄せ候補)."""
+class ClientWritten(ReadsThrough):
+    """A client as registered or corrected, and the records that may be the same person."""
 
     client: Client
     possible_duplicates: list[dict]
 
 
-def register(session: Session, actor: Actor, data: dict) -> Registered:
+def register(session: Session, actor: Actor, data: dict) -> ClientWritten:
     """POST /clients: create the client and propose likely duplicates; nothing is merged."""
-    client = create(session, actor, data)
-    found = possible_duplicates(session, client)
+    written = create(session, actor, data)
     session.commit()
-    return Registered(client, found)
+    return written
 
 
-def correct(session: Session, actor: Actor, client_id: int, changes: dict) -> Registered:
+def correct(session: Session, actor: Actor, client_id: int, changes: dict) -> ClientWritten:
     """Correct a client's details and propose the duplicates the fix reveals."""
-    client = update(session, actor, client_id, changes)
-    found = possible_duplicates(session, client)
+    written = update(session, actor, client_id, changes)
     session.commit()
-    return Registered(client, found)
+    return written
 
 
-def create(session: Session, actor: Actor, data: dict, *, prefix: str = "") -> Client:
+def create(session: Session, actor: Actor, data: dict, *, prefix: str = "") -> ClientWritten:
     """A new client in the caller's transaction (intake creates clients this way too)."""
     fields = clean(data, prefix)
     client = Client(**fields, created_by_id=actor.user_id)
@@ -93,10 +94,10 @@ def create(session: Session, actor: Actor, data: dict, *, prefix: str = "") -> C
     session.add(client)
     session.flush()
     audit.record(session, actor, "create", "client", client.id)
-    return client
+    return ClientWritten(client, possible_duplicates(session, client))
 
 
-def update(session: Session, actor: Actor, client_id: int, changes: dict) -> Client:
+def update(session: Session, actor: Actor, client_id: int, changes: dict) -> ClientWritten:
     """Correct a client's details (typos); only the fields of ``CLIENT_FIELDS`` can change."""
     client = _live(session, client_id)
     if "name" in changes and changes["name"] is None:
@@ -109,7 +110,7 @@ def update(session: Session, actor: Actor, client_id: int, changes: dict) -> Cli
         set_keys(client)
     audit.record(session, actor, "update", "client", client.id, detail={"fields": changed})
     session.flush()
-    return client
+    return ClientWritten(client, possible_duplicates(session, client))
 
 
 def index_grams(*keys: str | None) -> list[str]:
@@ -147,9 +148,7 @@ def get(session: Session, actor: Actor, client_id: int, *, purpose: str | None =
 
 def _live(session: Session, client_id: int) -> Client:
     """A client that exists and was not merged away; a merged one names its survivor."""
-    client = session.get(Client, client_id)
-    if client is None:
-        raise NotFound(f"client {client_id} not found")
+    client = get_or_404(session, Client, client_id)
     if client.merged_into_id is not None:
         raise NotFound(
             f"相談者 {client_id} は {client.merged_into_id} に統合されました / "
@@ -324,29 +323,18 @@ def search_query(query: Query, *, dialect: str, birth_date: date | None = None):
 
 
 @dataclass
-class Hit:
-    """A found client and how it matched; reads through to the client's own attributes."""
+class Hit(ReadsThrough):
+    """A found client and how it matched."""
 
     client: Client
     match: str
-
-    def __getattr__(self, name: str):
-        return getattr(self.client, name)
-
-
-@dataclass(frozen=True)
-class SearchPage:
-    items: list[Hit]
-    total: int
-    page: int
-    per_page: int
 
 
 MATCH_NAMES = ("exact", "prefix", "substring")
 
 
 def search(session: Session, actor: Actor, q: str, page: int, per_page: int, *,
-           birth_date: date | None = None) -> SearchPage:
+           birth_date: date | None = None) -> Page:
     """Ranked, paginated client search by name, reading or phone (audited)."""
     query = parse_query(q)
     where, rank = search_query(query, dialect=session.get_bind().dialect.name,
@@ -365,5 +353,5 @@ def search(session: Session, actor: Actor, q: str, page: int, per_page: int, *,
     audit.record(session, actor, "search", "client", None,
                  detail={"results": [h.client.id for h in hits], "total": total})
     session.commit()
-    return SearchPage(hits, total or 0, page, per_page)
+    return Page(hits, total or 0, page, per_page)
 

@@ -18,13 +18,14 @@ from caseapp.models import (
     ConsultationTeam,
     ConsultationTeamPartner,
     ConsultationTopic,
+    Event,
     Partner,
     Referral,
 )
 from caseapp.rules import TOPICS
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.events import events
+from caseapp.services.core.lookup import get_or_404
 from caseapp.services.events.teams import team_rule_id
 
 # A failed referral is not done with: staff must retry or re-route it, so it counts as open.
@@ -44,7 +45,7 @@ STATUS_LABELS = {
 
 
 def build(session: Session, actor: Actor, event_id: int) -> dict:
-    event = events.get(session, event_id)
+    event = get_or_404(session, Event, event_id)
     of_event = Consultation.event_id == event.id
 
     total, named = session.execute(

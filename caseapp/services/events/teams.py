@@ -25,6 +25,8 @@ from caseapp.rules.calendar import add_business_days
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Invalid, NotFound
+from caseapp.services.core.lookup import get_or_404
+from caseapp.services.core.results import ReadsThrough
 from caseapp.services.events import events
 from caseapp.services.referrals import consent_gate, lifecycle
 
@@ -39,10 +41,14 @@ def team_rule_id(event_id: int) -> str:
 
 
 @dataclass
-class TeamResult:
+class TeamResult(ReadsThrough):
     team: ConsultationTeam
     created: bool
     new_referrals: list[Referral] = field(default_factory=list)
+
+    @property
+    def new_referral_ids(self) -> list[int]:
+        return [r.id for r in self.new_referrals]
 
 
 def record(session: Session, actor: Actor, consultation_id: int, data: dict, *,
@@ -99,24 +105,18 @@ def _write(session: Session, actor: Actor, consultation: Consultation, event, me
     return team, created, previous, new_referrals
 
 
-def get(session: Session, actor: Actor, consultation_id: int) -> ConsultationTeam:
-    consultation = session.get(Consultation, consultation_id)
-    if consultation is None:
-        raise NotFound(f"consultation {consultation_id} not found")
+def get(session: Session, actor: Actor, consultation_id: int) -> TeamResult:
+    consultation = get_or_404(session, Consultation, consultation_id)
     if consultation.team is None:
         raise NotFound(f"consultation {consultation_id} has no team record")
     audit.record(session, actor, "read", "consultation_team", consultation.id)
     session.commit()
-    return consultation.team
+    return TeamResult(consultation.team, created=False)
 
 
 def _lock(session: Session, consultation_id: int) -> Consultation:
     # PostgreSQL: the row lock makes a second save wait and then see the first one's team.
-    consultation = session.scalar(select(Consultation).where(Consultation.id == consultation_id)
-                                  .with_for_update())
-    if consultation is None:
-        raise NotFound(f"consultation {consultation_id} not found")
-    return consultation
+    return get_or_404(session, Consultation, consultation_id, with_for_update=True)
 
 
 def _members(session: Session, event, codes: list[str]) -> list[Partner]:

@@ -22,8 +22,10 @@ from caseapp.services.casework import cases, reminders
 from caseapp.services.clients import records
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import Invalid, NotFound
+from caseapp.services.core.errors import Invalid
+from caseapp.services.core.lookup import get_or_404
 from caseapp.services.core.pagination import paginate
+from caseapp.services.core.results import ReadsThrough
 from caseapp.services.intake import routing
 from caseapp.services.legal import consents
 from caseapp.services.referrals import consent_gate, lifecycle
@@ -33,7 +35,7 @@ FOLLOW_UP_BUSINESS_DAYS = 5
 
 
 @dataclass
-class IntakeResult:
+class IntakeResult(ReadsThrough):
     consultation: Consultation
     possible_duplicates: list = field(default_factory=list)
 
@@ -105,8 +107,8 @@ def _client(session: Session, actor: Actor, data: dict) -> tuple[Client | None, 
         audit.record(session, actor, "read", "client", client.id, purpose="intake")
         return client, []
     if data.get("client"):
-        client = records.create(session, actor, data["client"], prefix="client.")
-        return client, records.possible_duplicates(session, client)
+        written = records.create(session, actor, data["client"], prefix="client.")
+        return written.client, written.possible_duplicates
     return None, []
 
 
@@ -171,9 +173,7 @@ def _schedule_next_action(case, consultation: Consultation, received_at: datetim
 
 
 def get(session: Session, actor: Actor, consultation_id: int) -> Consultation:
-    consultation = session.get(Consultation, consultation_id)
-    if consultation is None:
-        raise NotFound(f"consultation {consultation_id} not found")
+    consultation = get_or_404(session, Consultation, consultation_id)
     audit.record(session, actor, "read", "consultation", consultation.id)
     session.commit()
     return consultation

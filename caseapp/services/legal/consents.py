@@ -5,6 +5,7 @@ not yet sent (the gate itself is caseapp.services.referrals.consent_gate). Each 
 commits its own transaction.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,7 +18,9 @@ from caseapp.models.types import utcnow
 from caseapp.rules.calendar import TOKYO
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import Conflict, Invalid, NotFound
+from caseapp.services.core.errors import Conflict, Invalid
+from caseapp.services.core.lookup import get_or_404
+from caseapp.services.core.results import ReadsThrough
 from caseapp.services.referrals.consent_gate import (
     current_basis,
     hold,
@@ -26,28 +29,42 @@ from caseapp.services.referrals.consent_gate import (
 )
 
 
+@dataclass
+class ConsentGiven(ReadsThrough):
+    consent: Consent
+    released_referrals: list[Referral]
+
+
+@dataclass
+class ConsentWithdrawn(ReadsThrough):
+    consent: Consent
+    returned_referrals: list[Referral]
+
+
+@dataclass
+class MeetingRecorded(ReadsThrough):
+    meeting: SupportMeeting
+    released_referrals: list[Referral]
+
+
 def give(session: Session, actor: Actor, client_id: int, data: dict,
-         now: datetime | None = None) -> tuple[Consent, list[Referral]]:
+         now: datetime | None = None) -> ConsentGiven:
     """POST /clients/{id}/consents: record the consent, release what was waiting for it."""
     now = now or utcnow()
-    client = session.get(Client, client_id)
-    if client is None:
-        raise NotFound(f"client {client_id} not found")
+    client = get_or_404(session, Client, client_id)
     _check_partner_codes(session, data.get("partners") or [], "partners")
     consent = record(session, actor, client, data, prefix="")
     released = release(session, actor, waiting_for_client(session, client), now,
                        note="同意の記録により送付")
     session.commit()
-    return consent, released
+    return ConsentGiven(consent, released)
 
 
 def withdraw(session: Session, actor: Actor, consent_id: int,
-             now: datetime | None = None) -> tuple[Consent, list[Referral]]:
+             now: datetime | None = None) -> ConsentWithdrawn:
     """POST /consents/{id}/withdraw: referrals not yet sent on it wait for consent again."""
     now = now or utcnow()
-    consent = session.get(Consent, consent_id)
-    if consent is None:
-        raise NotFound(f"consent {consent_id} not found")
+    consent = get_or_404(session, Consent, consent_id)
     if consent.withdrawn_at is not None:
         raise Conflict("this consent was withdrawn already",
                        extra={"withdrawn_at": consent.withdrawn_at.isoformat()})
@@ -74,16 +91,14 @@ def withdraw(session: Session, actor: Actor, consent_id: int,
                  detail={"client_id": consent.client_id,
                          "returned_referrals": [r.id for r in returned]})
     session.commit()
-    return consent, returned
+    return ConsentWithdrawn(consent, returned)
 
 
 def record_support_meeting(session: Session, actor: Actor, case_id: int, data: dict,
-                           now: datetime | None = None) -> tuple[SupportMeeting, list[Referral]]:
+                           now: datetime | None = None) -> MeetingRecorded:
     """A supervisor records that a 支援会議 was held with these members: sharing may proceed."""
     now = now or utcnow()
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound(f"case {case_id} not found")
+    case = get_or_404(session, Case, case_id)
     errors = {}
     if data["law"] not in SUPPORT_MEETING_LAWS:
         errors["law"] = [f"次のいずれかを指定してください: {', '.join(SUPPORT_MEETING_LAWS)}"]
@@ -102,7 +117,7 @@ def record_support_meeting(session: Session, actor: Actor, case_id: int, data: d
     waiting = [r for r in case.referrals if r.status == ReferralStatus.AWAITING_CONSENT]
     released = release(session, actor, waiting, now, note="支援会議の記録により送付")
     session.commit()
-    return meeting, released
+    return MeetingRecorded(meeting, released)
 
 
 def _check_partner_codes(session: Session, codes, field: str) -> None:

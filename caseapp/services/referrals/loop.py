@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from caseapp.domain import vocab, workflow
@@ -27,7 +27,9 @@ from caseapp.models.types import utcnow
 from caseapp.rules.calendar import TOKYO
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import Conflict, Forbidden, Invalid, NotFound
+from caseapp.services.core.errors import Conflict, Forbidden, Invalid
+from caseapp.services.core.lookup import get_or_404
+from caseapp.services.core.pagination import Page, paginate
 from caseapp.services.referrals import consent_gate, lifecycle
 
 # The exceptions to consent staff may declare for a manual referral.
@@ -89,16 +91,9 @@ def is_overdue(referral: Referral, now: datetime) -> bool:
             and referral.ack_due_at < now)
 
 
-def _load(session: Session, referral_id: int) -> Referral:
-    referral = session.get(Referral, referral_id)
-    if referral is None:
-        raise NotFound(f"referral {referral_id} not found")
-    return referral
-
-
 def listing(session: Session, actor: Actor, *, statuses=None, partner: str | None = None,
             case_id: int | None = None, overdue: bool | None = None, open_before=None,
-            page: int = 1, per_page: int = 50, now: datetime | None = None):
+            page: int = 1, per_page: int = 50, now: datetime | None = None) -> Page:
     """Staff view of the loop: who has what, what is overdue, what came back."""
     now = now or utcnow()
     query = select(Referral)
@@ -117,18 +112,16 @@ def listing(session: Session, actor: Actor, *, statuses=None, partner: str | Non
     if open_before is not None:
         cutoff = datetime.combine(open_before, time(), TOKYO)
         query = query.where(Referral.status.in_(OPEN_STATUSES), Referral.created_at < cutoff)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    items = list(session.scalars(
-        query.options(selectinload(Referral.partner))
-        .order_by(Referral.ack_due_at.asc().nulls_last(), Referral.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)))
+    result = paginate(session, query.options(selectinload(Referral.partner))
+                      .order_by(Referral.ack_due_at.asc().nulls_last(), Referral.id.desc()),
+                      page, per_page)
     audit.record(session, actor, "list", "referral", None,
-                 detail={"results": [r.id for r in items],
+                 detail={"results": [r.id for r in result.items],
                          "filters": {"status": list(statuses or []), "partner": partner,
                                      "overdue": overdue, "case_id": case_id,
                                      "open_before": str(open_before) if open_before else None}})
     session.commit()
-    return items, total
+    return result
 
 
 def create_manual(session: Session, actor: Actor, data: dict,
@@ -187,7 +180,7 @@ def _consultation(session: Session, case: Case, consultation_id: int | None):
 
 def cancel(session: Session, actor: Actor, referral_id: int, reason: str,
            now: datetime | None = None) -> Referral:
-    referral = _load(session, referral_id)
+    referral = get_or_404(session, Referral, referral_id)
     transition(session, referral, ReferralStatus.CANCELLED, actor, reason=reason, now=now)
     audit.record(session, actor, "cancel", "referral", referral.id)
     session.commit()
@@ -197,7 +190,7 @@ def cancel(session: Session, actor: Actor, referral_id: int, reason: str,
 def mark_handled(session: Session, actor: Actor, referral_id: int, note: str,
                  now: datetime | None = None) -> Referral:
     """The owner has dealt with a rejection or failure without a new referral (e.g. declined)."""
-    referral = _load(session, referral_id)
+    referral = get_or_404(session, Referral, referral_id)
     if referral.status not in NEEDS_REROUTING:
         raise Conflict(f"only a rejected or failed referral is handled, not {referral.status}",
                        extra={"current_status": referral.status})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -12,27 +13,34 @@ from caseapp.models import Disclosure, Referral
 from caseapp.models.types import utcnow
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import Conflict, NotFound
+from caseapp.services.core.errors import Conflict
+from caseapp.services.core.lookup import get_or_404
+from caseapp.services.core.results import ReadsThrough
 from caseapp.services.referrals import consent_gate, lifecycle
 
 
-def get(session: Session, actor: Actor, referral_id: int) -> Referral:
-    referral = session.get(Referral, referral_id)
-    if referral is None:
-        raise NotFound(f"referral {referral_id} not found")
-    _read(session, actor, referral)
+@dataclass
+class ReferralDetail(ReadsThrough):
+    """A referral and the disclosures its deliveries made."""
+
+    referral: Referral
+    disclosures: list[Disclosure]
+
+
+def get(session: Session, actor: Actor, referral_id: int) -> ReferralDetail:
+    detail = _read(session, actor, get_or_404(session, Referral, referral_id))
     session.commit()
-    return referral
+    return detail
 
 
-def _read(session: Session, actor: Actor, referral: Referral) -> None:
+def _read(session: Session, actor: Actor, referral: Referral) -> ReferralDetail:
     audit.record(session, actor, "read", "referral", referral.id)
-    referral.disclosures = list(session.scalars(
-        select(Disclosure).where(Disclosure.referral_id == referral.id).order_by(Disclosure.id)))
+    return ReferralDetail(referral, list(session.scalars(
+        select(Disclosure).where(Disclosure.referral_id == referral.id).order_by(Disclosure.id))))
 
 
 def retry(session: Session, actor: Actor, referral_id: int,
-          now: datetime | None = None) -> Referral:
+          now: datetime | None = None) -> ReferralDetail:
     """Send a ``failed`` referral again on the partner's channels as configured now.
 
     Each channel keeps its delivery row and so its message id: a partner that did receive an
@@ -40,9 +48,7 @@ def retry(session: Session, actor: Actor, referral_id: int,
     referral as ``get`` does (the read is audited too).
     """
     now = now or utcnow()
-    referral = session.get(Referral, referral_id)
-    if referral is None:
-        raise NotFound(f"referral {referral_id} not found")
+    referral = get_or_404(session, Referral, referral_id)
     if referral.status != ReferralStatus.FAILED:
         raise Conflict(f"only a failed referral can be retried (this one is {referral.status})",
                        extra={"referral_status": referral.status})
@@ -57,6 +63,6 @@ def retry(session: Session, actor: Actor, referral_id: int,
         lifecycle.add_deliveries(session, referral, now=now)
     audit.record(session, actor, "retry", "referral", referral.id,
                  detail={"status": referral.status})
-    _read(session, actor, referral)
+    detail = _read(session, actor, referral)
     session.commit()
-    return referral
+    return detail

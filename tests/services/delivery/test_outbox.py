@@ -19,20 +19,13 @@ from caseapp.services.delivery.gateways import (
 )
 from caseapp.services.referrals import sending
 from tests.helpers import EXAMPLE, assert_problem
-from tests.http_sink import SilentServer, Sink
-from tests.services.delivery_helpers import ELDER, hook, make_due, referral_to, run_due
+from tests.http_sink import SilentServer
+from tests.services.delivery.helpers import ELDER, hook, make_due, referral_to, run_due
 
 
 @pytest.fixture
 def config(app):
     return app.config["CASEAPP"]
-
-
-@pytest.fixture
-def sink():
-    server = Sink()
-    yield server
-    server.close()
 
 
 @pytest.fixture
@@ -161,6 +154,7 @@ def test_a_hanging_partner_times_out_and_is_retried(api, session, config):
     assert 900 <= attempt.duration_ms < 3000 and attempt.status_code is None
 
 
+@pytest.mark.real_commits  # five threads, five connections
 def test_the_same_delivery_fired_five_times_at_once_is_sent_once(app, api, session, sink,
                                                                  real, config):
     hook(session, "houkatsu", sink.url)

@@ -32,6 +32,8 @@ from caseapp.services.delivery.notifier import EXTENSION_KEY, NotifyError, Recor
 from caseapp.services.delivery.notifier import current as notifier_for_app
 from caseapp.services.referrals import lifecycle, sending
 
+pytestmark = pytest.mark.calendar  # every test runs on the `clock` fixture
+
 
 def tokyo(y, m, d, hh=10, mm=0):
     return datetime(y, m, d, hh, mm, tzinfo=TOKYO)
@@ -431,6 +433,7 @@ def test_a_crash_mid_sweep_leaves_the_reminder_due_and_it_is_sent_once(session, 
     assert len(reminder_deliveries(session, ack.id)) == 1
 
 
+@pytest.mark.real_commits  # two threads, two connections
 def test_two_concurrent_sweeps_send_each_reminder_once(session, app, people, policy, clock):
     """Both sweeps see the same due rows; the conditional UPDATE lets only one take each."""
     clock.move_to(tokyo(2026, 11, 16, 9))

@@ -3,13 +3,14 @@
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from caseapp.extensions import db
 from caseapp.models import Case, Reminder, StaffNotice
 from caseapp.models.types import utcnow
 from caseapp.services.casework import reminders
-from tests.services.test_reminders import clock, people, policy, tokyo  # noqa: F401
+from tests.services.casework.test_reminders import clock, people, policy, tokyo  # noqa: F401
 
 
 def due_cases(session, owner, count):
@@ -51,6 +52,7 @@ def test_one_failing_reminder_neither_loses_nor_doubles_the_rest_of_its_batch(
     assert notices_per_reminder(session) == {i: 1 for i in ids}
 
 
+@pytest.mark.real_commits  # two threads, two connections
 def test_two_concurrent_batch_sweeps_send_each_reminder_once(
         session, app, people, policy, clock):  # noqa: F811
     clock.move_to(tokyo(2026, 11, 16, 9))

@@ -67,12 +67,13 @@ def register_api(app: Flask) -> Api:
         referral_loop,
         reminders,
         reports,
+        rights,
         rules,
     )
 
     for module in (health, clients, consultations, cases, rules, referral_loop,
                    referral_delivery, partner_inbox, ack, partners, consents, alerts, events,
-                   reports, audit_log, reminders, households):
+                   reports, audit_log, reminders, households, rights):
         api.register_blueprint(module.blp)
     limiter.exempt(health.blp)
     errors.register(app)

@@ -21,6 +21,7 @@ from caseapp.models.referrals import (
     ReferralEvent,
 )
 from caseapp.models.reminders import Reminder, StaffNotice
+from caseapp.models.rights import UseStop
 from caseapp.models.rules import RuleSetVersion
 from caseapp.models.users import ApiToken, User
 
@@ -51,5 +52,6 @@ __all__ = [
     "StaffAlert",
     "StaffNotice",
     "SupportMeeting",
+    "UseStop",
     "User",
 ]

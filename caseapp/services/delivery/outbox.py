@@ -34,7 +34,7 @@ from caseapp.models.types import utcnow
 from caseapp.services.casework import alerts
 from caseapp.services.core import audit
 from caseapp.services.core.actors import SYSTEM
-from caseapp.services.delivery import messages
+from caseapp.services.delivery import messages, stop_notices
 from caseapp.services.delivery.gateways import Gateways, MailRequest, SendResult, WebhookRequest
 from caseapp.services.legal import consents
 from caseapp.services.referrals import lifecycle
@@ -124,6 +124,12 @@ def prepare(session: Session, delivery: Delivery, config: Config, now: datetime
         .options(joinedload(Referral.partner), joinedload(Referral.case).joinedload(Case.client),
                  joinedload(Referral.consultation).joinedload(Consultation.client),
                  joinedload(Referral.consultation).selectinload(Consultation.topic_rows)))
+    if delivery.event_type == stop_notices.EVENT:
+        # Nothing personal in it, so no basis is needed: it tells the partner to stop using.
+        out = Outgoing(delivery.id, delivery.channel, delivery.leased_until, basis="")
+        out.webhook, out.mail, out.result = stop_notices.build(delivery, referral, config)
+        session.commit()
+        return out
     if referral.status == "awaiting_consent":
         delivery.state, delivery.leased_until = "held", None
         session.commit()
@@ -137,8 +143,8 @@ def prepare(session: Session, delivery: Delivery, config: Config, now: datetime
     if basis is None:
         delivery.leased_until = None
         if referral.status == "requested":
-            consents.hold(referral, SYSTEM, note="送付時点で有効な同意がないため保留")
-            delivery.state = "held"
+            consents.hold(referral, SYSTEM, note=consents.hold_note(referral))
+            delivery.state, delivery.last_error = "held", consents.hold_note(referral)
         else:
             delivery.state, delivery.last_error = "cancelled", "no legal basis any more"
         session.commit()
@@ -198,8 +204,10 @@ def finish(session: Session, delivery_id: int, out: Outgoing, result: SendResult
         if delivery.state != "delivered":
             delivery.state, delivery.delivered_at = "delivered", now
             delivery.last_error = delivery.leased_until = None
-            _disclosed(session, delivery, referral, out, now)
-            if referral.status in ("requested", "awaiting_consent"):
+            # A notice that carries nothing personal discloses nothing and moves nothing on.
+            if out.fields:
+                _disclosed(session, delivery, referral, out, now)
+            if out.fields and referral.status in ("requested", "awaiting_consent"):
                 lifecycle.move(referral, "sent", SYSTEM, note=f"delivered via {delivery.channel}")
     elif ours:
         # (Not ours: the lease ran out and another worker owns the row; it decides.)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseapp.models import Case, Client, Consent, Partner, Referral, SupportMeeting
+from caseapp.models.rights import stop_in_force
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import TOKYO
 from caseapp.services.core import audit
@@ -41,6 +42,8 @@ def is_sensitive(topics, facts: dict) -> bool:
 
 def basis_for(client: Client | None, partner_code: str, at: datetime, *, sensitive: bool,
               decision_basis: str | None = None, meetings=()) -> str | None:
+    if stop_in_force(client) is not None:
+        return None  # 利用停止 (§35) outranks every basis until a supervisor lifts it
     if decision_basis == LIFE_SAFETY:
         return LIFE_SAFETY
     if client is None:
@@ -100,6 +103,8 @@ def _id(basis: str) -> int:
 
 def current_basis(session: Session, referral: Referral, at: datetime) -> str | None:
     """The referral's basis if it still holds, else another one that does, else None."""
+    if stop_in_force(_client_of(referral)) is not None:
+        return None
     if referral.legal_basis and basis_holds(session, referral, at):
         return referral.legal_basis
     return basis_for(_client_of(referral), referral.partner.code, at,
@@ -119,6 +124,9 @@ def release(session: Session, actor: Actor, waiting, at: datetime, note: str) ->
         referral.legal_basis = basis
         lifecycle.move(referral, "requested", actor, note=f"{note} ({basis})")
         lifecycle.add_deliveries(session, referral, now=at)
+        for delivery in referral.deliveries:
+            if delivery.state == "pending":
+                delivery.last_error = None  # the reason it was held no longer applies
         released.append(referral)
     return released
 
@@ -131,12 +139,27 @@ def waiting_for_client(session: Session, client: Client) -> list[Referral]:
 
 
 def hold(referral: Referral, actor: Actor, note: str) -> None:
-    """Back to ``awaiting_consent``: nothing of it leaves until a basis is recorded again."""
+    """Back to ``awaiting_consent``: nothing of it leaves until a basis is recorded again.
+
+    Each held outbox row keeps ``note`` as the reason it waits.
+    """
     referral.legal_basis = None
     lifecycle.move(referral, "awaiting_consent", actor, note=note)
     for delivery in referral.deliveries:
         if delivery.state == "pending":
-            delivery.state, delivery.enqueued_at = "held", None
+            delivery.state, delivery.enqueued_at, delivery.last_error = "held", None, note
+
+
+USE_STOPPED_NOTE = ("利用停止（個人情報保護法 第35条）のため送付を保留 / "
+                    "held: use of the data stopped")
+NO_BASIS_NOTE = "送付時点で有効な同意がないため保留"
+
+
+def hold_note(referral: Referral) -> str:
+    """Why a referral found without a basis at send time is held."""
+    if stop_in_force(_client_of(referral)) is not None:
+        return USE_STOPPED_NOTE
+    return NO_BASIS_NOTE
 
 
 def give(session: Session, actor: Actor, client_id: int, data: dict,

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from caseapp.domain import workflow
 from caseapp.models import Referral, ReferralEvent
+from caseapp.models.rights import stop_in_force
 from caseapp.services.legal.consents import is_sensitive
 
 # The statuses a partner ever sees: before a legal basis exists nothing reaches the partner.
@@ -26,6 +27,7 @@ CLIENT_FIELDS = ("name", "name_kana")
 CONTACT_FIELDS = ("phone", "postal_code", "address")
 HISTORY_FIELDS = ("from_status", "status", "at", "by", "note")
 
+USE_STOPPED = "use_stopped"
 # Bases under which the person is identified to the partner without a current consent.
 _IDENTIFY_WITHOUT_CONSENT = ("life_safety", "support_meeting")
 
@@ -59,10 +61,15 @@ def build(referral: Referral, *, detail: bool, now: datetime,
           roles: dict[int, str] | None = None) -> tuple[dict, list[str]]:
     """The partner's view and the personal items it discloses."""
     client = referral.case.client
+    if client is not None and client.anonymised_at is not None:
+        client = None  # past retention: nothing of the person is left to show or withhold
     consultation = referral.consultation
     sensitive = bool(consultation) and is_sensitive(consultation.topics, consultation.facts)
     kind = basis_kind(referral.legal_basis)
-    consented = _consented_now(referral, sensitive, now)
+    consented = client is not None and _consented_now(referral, sensitive, now)
+    if stop_in_force(client) is not None:
+        # 利用停止 (§35): the partner learns that use has stopped, and nothing of the person.
+        kind, consented = USE_STOPPED, False
     identify = client is not None and (consented or kind in _IDENTIFY_WITHOUT_CONSENT)
     show_summary = consultation is not None and (
         consented or kind == "support_meeting" or (kind == "anonymous" and client is None))

@@ -49,7 +49,8 @@ def _text(value) -> str:
         return "はい" if value else "いいえ"
     if isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False)
-    return str(value).replace("T", " ", 1) if _looks_like_time(value) else str(value)
+    # Times are all Asia/Tokyo (the page says so once); minutes are enough on paper.
+    return value[:16].replace("T", " ", 1) if _looks_like_time(value) else str(value)
 
 
 def _looks_like_time(value) -> bool:
@@ -87,7 +88,7 @@ def render(doc: dict) -> bytes:
                               f"（{doc['produced_by']['role']}）　相談者番号: {doc['client_id']}"),
                        s["body"]),
              Paragraph("当窓口が保有するあなたの個人データと、その第三者提供の記録、"
-                       "閲覧の記録を開示します。", s["body"]),
+                       "閲覧の記録を開示します。日時はすべて日本時間です。", s["body"]),
              Spacer(1, 4 * mm)]
     labels = [("name", "氏名"), ("name_kana", "フリガナ"), ("birth_date", "生年月日"),
               ("sex", "性別"), ("phone", "電話番号"), ("postal_code", "郵便番号"),

@@ -28,7 +28,8 @@ def main():
 
 
 def register(app: Flask) -> None:
-    for command in (up, api, worker, beat, seed, users, partners, rules_group, audit_group):
+    for command in (up, api, worker, beat, seed, users, partners, rules_group, audit_group,
+                    retention_group, backup, restore):
         app.cli.add_command(command)
 
 
@@ -351,6 +352,65 @@ def audit_verify():
                    err=True)
         sys.exit(1)
     click.echo(f"audit chain intact: {checked} entries")
+
+
+@click.group("retention")
+def retention_group():
+    """Anonymising persons past the retention period."""
+
+
+@retention_group.command("run")
+@click.option("--dry-run", is_flag=True, help="only list who would be anonymised")
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(min=1))
+@with_appcontext
+def retention_run(dry_run: bool, limit: int):
+    """Anonymise persons past retention (CASEAPP_RETENTION_YEARS); ids only are printed."""
+    from caseapp.rules.calendar import TOKYO
+    from caseapp.services.rights import retention
+
+    years = _config().retention_years
+    result = retention.run(db.session, years, dry_run=dry_run, limit=limit)
+    day = result.cutoff.astimezone(TOKYO).date().isoformat()
+    if dry_run:
+        click.echo(f"would anonymise {len(result.candidates)} person(s) with no activity since "
+                   f"{day} ({years} years):")
+        for candidate in result.candidates:
+            last = candidate.last_activity.astimezone(TOKYO).date().isoformat()
+            click.echo(f"  client {candidate.client_id}  last activity {last}")
+        return
+    click.echo(f"anonymised {len(result.anonymised)} person(s) with no activity since {day}"
+               + (": " + ", ".join(map(str, result.anonymised)) if result.anonymised else ""))
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_appcontext
+def backup(file: str):
+    """A consistent backup of the database while it runs (pg_dump / SQLite backup API)."""
+    from caseapp.services.ops import backup as backups
+
+    try:
+        done = backups.backup(_config(), Path(file))
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backup written: {done.path} ({done.size} bytes, {done.kind})")
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def restore(file: str):
+    """Restore a backup into the configured database, which must be empty."""
+    from caseapp.services.ops import backup as backups
+
+    db.session.remove()
+    db.engine.dispose()  # the restore needs the database to itself
+    try:
+        done = backups.restore(_config(), Path(file))
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"restored {done.path} into {_redact(_config().database_url)}; "
+               "run `caseapp audit verify` and `caseapp db upgrade` next")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from celery import Celery, Task
+from celery.schedules import crontab
 from flask import Flask
 
 from caseapp.config import Config
@@ -31,6 +32,8 @@ def celery_settings(config: Config) -> dict:
         "worker_hijack_root_logger": False,
         "beat_schedule": {
             "sweep": {"task": "caseapp.sweep", "schedule": timedelta(seconds=config.sweep_seconds)},
+            # Nightly, Tokyo time; each run does a batch, so a backlog clears over some nights.
+            "retention": {"task": "caseapp.retention", "schedule": crontab(hour=3, minute=17)},
         },
     }
     # A delivery task must end before its database lease does, or a second worker could claim
@@ -76,7 +79,7 @@ def init_celery(app: Flask) -> Celery:
     celery.config_from_object(celery_settings(config))
     celery.set_default()
     app.extensions["celery"] = celery
-    from caseapp.tasks import delivery, reminders  # noqa: F401  (registers the tasks)
+    from caseapp.tasks import delivery, reminders, retention  # noqa: F401  (registers the tasks)
 
     return celery
 

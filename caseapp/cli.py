@@ -69,7 +69,8 @@ def up(host: str, port: int):
         "worker": [*base, "worker"],
         "beat": [*base, "beat"],
     }
-    env = {**os.environ, "CASEAPP_INSTANCE_PATH": str(config.instance_path)}
+    env = {**os.environ, "CASEAPP_INSTANCE_PATH": str(config.instance_path),
+           "PROMETHEUS_MULTIPROC_DIR": str(_fresh_metrics_dir(config))}
     children = {name: subprocess.Popen(cmd, env=env, start_new_session=True)
                 for name, cmd in commands.items()}
     click.echo(f"caseapp is up: http://{host}:{port}/api/v1/health  "
@@ -79,6 +80,17 @@ def up(host: str, port: int):
         click.echo("An admin user was created. Its API token (shown once):")
         click.echo(first_token)
     _supervise(children)
+
+
+def _fresh_metrics_dir(config) -> Path:
+    """The folder where API and worker processes pool their counters, emptied at start:
+    files of processes from an earlier run would otherwise be added to this run's counts."""
+    import shutil
+
+    folder = Path(config.metrics_dir or Path(config.instance_path) / "metrics")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _redact(url: str) -> str:
@@ -130,12 +142,23 @@ def api(host: str, port: int, workers: int, threads: int):
     """The API under gunicorn (a production WSGI server)."""
     from gunicorn.app.base import BaseApplication
 
+    from caseapp.config import from_env
+    from caseapp.services.ops import logs
+
+    config = from_env()
+    if workers > 1 and config.metrics_dir is None:
+        click.echo("PROMETHEUS_MULTIPROC_DIR is not set: each of the workers counts its own "
+                   "requests, and /metrics shows one worker's (see docs/operations.md)",
+                   err=True)
+
     class Server(BaseApplication):
         def load_config(self):
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
-            self.cfg.set("accesslog", "-")
+            # No access log: its lines hold full URLs, and a query string can hold a name.
+            # The app logs one JSON line per request instead (caseapp.api.observe).
+            self.cfg.set("logconfig_dict", logs.gunicorn_config(config.log_level))
             self.cfg.set("graceful_timeout", 10)
 
         def load(self):
@@ -153,7 +176,7 @@ def worker(celery_args):
     """A Celery worker (extra arguments go to celery)."""
     celery = current_app.extensions["celery"]
     config = _config()
-    args = ["worker", "--loglevel=INFO"]
+    args = ["worker", f"--loglevel={config.log_level}"]
     if config.embedded_broker:
         args.append("--concurrency=2")
     celery.worker_main([*args, *celery_args])
@@ -167,7 +190,8 @@ def beat(celery_args):
     celery = current_app.extensions["celery"]
     schedule = Path(_config().instance_path) / "celerybeat-schedule"
     schedule.parent.mkdir(parents=True, exist_ok=True)
-    celery.start(["beat", "--loglevel=INFO", f"--schedule={schedule}", *celery_args])
+    celery.start(["beat", f"--loglevel={_config().log_level}", f"--schedule={schedule}",
+                  *celery_args])
 
 
 @click.group()

@@ -79,7 +79,8 @@ def init_celery(app: Flask) -> Celery:
     celery.config_from_object(celery_settings(config))
     celery.set_default()
     app.extensions["celery"] = celery
-    from caseapp.tasks import delivery, reminders, retention  # noqa: F401  (registers the tasks)
+    # Importing registers the tasks and the logging/metrics signal receivers.
+    from caseapp.tasks import delivery, observe, reminders, retention  # noqa: F401
 
     return celery
 
@@ -94,3 +95,17 @@ def broker_ok() -> bool:
         return True
     except Exception:
         return False
+
+
+def queue_length() -> int | None:
+    """Task messages waiting in the default queue, or None when the broker cannot say."""
+    from flask import current_app
+
+    celery: Celery = current_app.extensions["celery"]
+    try:
+        with celery.connection_for_read() as conn:
+            conn.ensure_connection(max_retries=0, timeout=1)
+            queue = celery.conf.task_default_queue
+            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+    except Exception:
+        return None

@@ -6,7 +6,7 @@ bearer token whose role may read metrics.
 
 import ipaddress
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from caseapp.api import health
@@ -58,7 +58,7 @@ def metrics():
     _allow()
     figures = ops_metrics.snapshot(db.session, utcnow())
     db.session.rollback()
-    config = db.get_app().config["CASEAPP"]
+    config = current_app.config["CASEAPP"]
     body = ops_metrics.render(config, figures, queue_length=queue_length(),
                               broker_up=broker_ok())
     return Response(body, mimetype=ops_metrics.CONTENT_TYPE_LATEST)

@@ -187,3 +187,21 @@ def test_a_stop_follows_a_merged_record_to_its_survivor(api, supervisor, session
                                                                      "awaiting_consent"}
     run_due(session, config, recorder)
     assert recorder.webhook.sent == []
+
+
+def test_after_lifting_a_referral_still_without_consent_says_it_waits_for_consent(
+        api, supervisor, session):
+    from caseapp.services.legal.consents import NO_BASIS_NOTE
+
+    hook(session, "houkatsu", "https://houkatsu.example/hook")
+    created = intake(api)
+    client_id = created["client_id"]
+    consent_id = api.get(f"/api/v1/clients/{client_id}").json["consents"][0]["id"]
+    assert stop(supervisor, client_id).status_code == 200
+    assert api.post(f"/api/v1/consents/{consent_id}/withdraw").status_code == 200
+    resumed = supervisor.post(f"/api/v1/clients/{client_id}/resume-use", json={"reason": "取下げ"})
+    assert resumed.status_code == 200 and resumed.json["released_referrals"] == []
+    referral = referral_to(session, created["id"], "houkatsu")
+    session.refresh(referral)
+    assert referral.status == "awaiting_consent"
+    assert {d.last_error for d in referral.deliveries} == {NO_BASIS_NOTE}

@@ -103,8 +103,12 @@ def resume(session: Session, actor: Actor, client_id: int, reason: str | None,
         raise Conflict("use of this person's data is not stopped")
     current.lifted_at, current.lifted_by_id, current.lift_reason = now, actor.user_id, reason
     session.flush()
-    released = consents.release(session, actor, consents.waiting_for_client(session, client),
-                                now, note="利用停止の解除により送付")
+    waiting = consents.waiting_for_client(session, client)
+    released = consents.release(session, actor, waiting, now, note="利用停止の解除により送付")
+    for referral in waiting:
+        for delivery in referral.deliveries:
+            if delivery.state == "held" and delivery.last_error == consents.USE_STOPPED_NOTE:
+                delivery.last_error = consents.NO_BASIS_NOTE  # still waiting, now for consent
     audit.record(session, actor, "resume_use", "client", client.id, purpose="rights_35",
                  detail={"use_stop_id": current.id,
                          "released_referrals": [r.id for r in released]})

@@ -69,6 +69,7 @@ def _make_referrals(app, count: int, sink_url: str) -> list[int]:
     from caseapp.extensions import db
     from caseapp.models import Case, Delivery, Partner
     from caseapp.services.core.actors import SYSTEM
+    from caseapp.services.delivery import outbox
     from caseapp.services.network.seed import seed_nankoku
     from caseapp.services.referrals import lifecycle
 
@@ -78,6 +79,7 @@ def _make_referrals(app, count: int, sink_url: str) -> list[int]:
         partner.webhook_url, partner.webhook_secret = sink_url, signing.generate_secret()
         case = Case(status="open")
         db.session.add(case)
+        outbox.leave_to_sweeper(db.session)  # the timed run below hands them to the broker
         for i in range(count):
             lifecycle.create(db.session, SYSTEM, case=case, partner=partner,
                              reason=f"bench {i}", method="intro_letter", urgency="normal",

@@ -12,6 +12,7 @@ def create_app(config: Config | None = None) -> Flask:
     from caseapp.api import register_api
     from caseapp.extensions import db, migrate
     from caseapp.services.core import audit
+    from caseapp.services.delivery import outbox
     from caseapp.tasks import init_celery
 
     config = config or from_env()
@@ -21,6 +22,7 @@ def create_app(config: Config | None = None) -> Flask:
     db_setup.install()
     db.init_app(app)
     audit.install(Session)
+    outbox.install(Session)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)
     register_api(app)

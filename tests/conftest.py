@@ -1,27 +1,70 @@
 """Shared fixtures: every database test runs on SQLite and on PostgreSQL.
 
 The schema is built once per backend by the Alembic migrations; each test starts from empty
-tables. Server-backed tests skip with a reason when the server is absent, except under CI=true
-where a missing server is a failure.
+tables and leaves none of its rows behind:
+
+- PostgreSQL: the test runs inside a transaction that is rolled back at the end. ``db.session``
+  is bound to that one connection and turns every commit into the release of a savepoint, so
+  services commit as usual. A test whose commits must be seen by other connections (worker
+  processes, threads, the CLI in a subprocess) is marked ``real_commits``: it commits for real
+  and the tables are emptied with TRUNCATE afterwards. Ids are not restarted between tests:
+  use the ids the API or the service returned.
+- SQLite: tables are emptied with DELETE before each test; SQLite's savepoints under pysqlite's
+  own transaction handling are not worth the trouble for a file this small.
+
+``CASEAPP_TEST_NOW`` (an ISO time with offset, e.g. ``2026-11-28T23:30:00+09:00``) starts the
+whole run's clock there; worker processes follow. Tests marked ``calendar`` depend on the
+business calendar and must pin their own clock, which a run at a Saturday night and during
+年末年始 checks (.ci/run).
+
+Server-backed tests skip with a reason when the server is absent, except under CI=true where a
+missing server is a failure.
 """
 
 import os
 import socket
 import uuid
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+import time_machine
+from flask.globals import app_ctx
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy.orm import scoped_session, sessionmaker
 
 from caseapp import create_app
 from caseapp.config import Config
 from caseapp.extensions import db
+from tests.http_sink import Sink
 
 PG_ADMIN_URL = os.environ.get("CASEAPP_TEST_POSTGRES",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("CASEAPP_TEST_REDIS", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+TEST_NOW = os.environ.get("CASEAPP_TEST_NOW", "").strip()
+_RUN_CLOCK = pytest.StashKey[time_machine.travel]()
+
+
+def pytest_configure(config):
+    if TEST_NOW:
+        config.stash[_RUN_CLOCK] = time_machine.travel(datetime.fromisoformat(TEST_NOW),
+                                                       tick=True)
+        config.stash[_RUN_CLOCK].start()
+
+
+def pytest_unconfigure(config):
+    if _RUN_CLOCK in config.stash:
+        config.stash[_RUN_CLOCK].stop()
+
+
+def pytest_report_header(config):
+    if TEST_NOW:
+        return f"clock: the run starts at CASEAPP_TEST_NOW={TEST_NOW}"
+    return None
+
 
 
 def need(server: str, problem: str | None) -> None:
@@ -96,26 +139,67 @@ def app(database_url, tmp_path_factory):
     app = create_app(make_config(database_url, tmp_path_factory.mktemp("instance")))
     with app.app_context():
         upgrade()
+        if db.engine.dialect.name == "postgresql":
+            truncate_tables()  # what a data migration wrote; later tests leave nothing behind
     return app
 
 
-def clear_tables() -> None:
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    else:
-        # Without AUTOINCREMENT, SQLite numbers rows from max(id) + 1: ids restart at 1 too.
-        for table in tables:
-            db.session.execute(sa.text(f"DELETE FROM {table}"))
+def table_names() -> list[str]:
+    return [t.name for t in reversed(db.metadata.sorted_tables)]
+
+
+def truncate_tables() -> None:
+    """PostgreSQL: empty every table at once, ids restarting at 1."""
+    with db.engine.begin() as conn:
+        # A thread or process a failed test left holding a lock must not hang the run.
+        conn.exec_driver_sql("SET LOCAL lock_timeout = '30s'")
+        conn.exec_driver_sql(f"TRUNCATE {', '.join(table_names())} RESTART IDENTITY CASCADE")
+
+
+def delete_rows() -> None:
+    """SQLite: without AUTOINCREMENT, rows are numbered from max(id) + 1, so ids restart too."""
+    for table in table_names():
+        db.session.execute(sa.text(f"DELETE FROM {table}"))
     db.session.commit()
 
 
+class JoinedSession(FlaskSession):
+    """Flask-SQLAlchemy's session, but on the connection it was given rather than the engine."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind if self.bind is not None else super().get_bind(*args, **kwargs)
+
+
 @pytest.fixture
-def session(app):
+def session(request, app):
     with app.app_context():
-        clear_tables()
-        yield db.session
-        db.session.remove()
+        if db.engine.dialect.name != "postgresql":
+            delete_rows()
+            yield db.session
+            db.session.remove()
+        elif request.node.get_closest_marker("real_commits"):
+            yield db.session
+            db.session.remove()
+            truncate_tables()
+        else:
+            connection = db.engine.connect()
+            outer = connection.begin()
+            # One session per application context, as Flask-SQLAlchemy's own, all on the one
+            # connection: a commit releases a savepoint, and the rollback below undoes it all.
+            joined = scoped_session(
+                sessionmaker(class_=JoinedSession, db=db, bind=connection,
+                             join_transaction_mode="create_savepoint", query_cls=db.Query),
+                scopefunc=lambda: id(app_ctx._get_current_object()))
+            # Swapped by hand, not with monkeypatch: a test's monkeypatch.undo() must not
+            # put the engine's session back in the middle of the test.
+            engine_session, db.session = db.session, joined
+            try:
+                yield joined
+            finally:
+                db.session = engine_session
+                joined.remove()
+                outer.rollback()
+                connection.close()
 
 
 @pytest.fixture
@@ -178,3 +262,11 @@ def api(app, tokens):
 @pytest.fixture
 def anon(app, session):
     return Api(app.test_client())
+
+
+@pytest.fixture
+def sink():
+    """An HTTP server on 127.0.0.1 that records every webhook and answers as told."""
+    server = Sink()
+    yield server
+    server.close()

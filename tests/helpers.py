@@ -1,5 +1,6 @@
-"""Request bodies and assertions shared by the API tests."""
+"""Request bodies, assertions and waiting shared by the tests."""
 
+import socket
 import time
 
 EXAMPLE = {
@@ -23,12 +24,25 @@ def assert_problem(response, status):
     return body
 
 
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):
-    """Poll until predicate() is truthy; return its value or fail with the last one."""
+def wait_for(predicate, timeout: float = 30.0, message=None, interval: float = 0.1):
+    """Poll until predicate() is truthy and return its value; fail after `timeout` seconds.
+
+    `message` says what was awaited; a callable is called only on failure, so it can describe
+    the state the test gave up in.
+    """
     deadline = time.monotonic() + timeout
     value = predicate()
     while not value and time.monotonic() < deadline:
         time.sleep(interval)
         value = predicate()
-    assert value, f"condition not met within {timeout}s"
+    if not value:
+        said = message() if callable(message) else message
+        raise AssertionError(f"not within {timeout}s: {said or 'condition not met'}")
     return value
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on just now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

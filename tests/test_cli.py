@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,7 +14,7 @@ from sqlalchemy import func, select
 
 from caseapp.models import Partner, RuleSetVersion, User
 from caseapp.services.core import auth
-from tests.helpers import EXAMPLE, wait_for
+from tests.helpers import EXAMPLE, free_port, wait_for
 
 
 def test_users_create_prints_a_working_token_on_the_last_line(app, seeded):
@@ -48,20 +47,15 @@ def test_seed_nankoku_is_idempotent(app, session):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["seed", "nankoku"])
     assert first.exit_code == 0 and "jiritsu" in first.output
-    session.get(Partner, 1).name = "edited by an admin"
+    edited = session.scalars(select(Partner.id).order_by(Partner.id)).first()
+    session.get(Partner, edited).name = "edited by an admin"
     session.commit()
     second = runner.invoke(args=["seed", "nankoku"])
     assert "partners added: none" in second.output and "unchanged" in second.output
     assert session.scalar(select(func.count()).select_from(Partner)) == 15
     assert session.scalar(select(func.count()).select_from(RuleSetVersion)) == 1
-    assert session.get(Partner, 1).name == "edited by an admin"
+    assert session.get(Partner, edited).name == "edited by an admin"
     assert session.scalar(select(func.count()).select_from(User)) == 0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _descendants(pid: int) -> set[int]:
@@ -101,7 +95,7 @@ def _call(url: str, token: str | None = None, body: dict | None = None):
 @pytest.mark.skipif(not Path("/proc").exists(), reason="needs /proc to follow child processes")
 def test_caseapp_up_routes_refers_and_stops_cleanly(tmp_path):
     """What a new user does: `caseapp up`, post a consultation, watch it delivered, Ctrl-C."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("CASEAPP_", "CELERY_", "DATABASE_URL", "SECRET_KEY"))}
     env.update(CASEAPP_INSTANCE_PATH=str(tmp_path / "instance"), CASEAPP_SWEEP_SECONDS="2")

@@ -2,29 +2,18 @@
 
 import logging
 
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow import resolver as class_name
 from flask import Flask, request
 from flask_smorest import Api
-from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.routing import IntegerConverter
 
 from caseapp.api import auth, errors, limits, observe
+from caseapp.api.schemas.common import ProblemSchema, ViewSchema
 from caseapp.extensions import db
 
 log = logging.getLogger(__name__)
-
-
-class ProblemSchema(Schema):
-    """RFC 9457 problem details, as every error is answered."""
-
-    class Meta:
-        unknown = INCLUDE
-
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
 
 
 class ProblemApi(Api):
@@ -41,6 +30,13 @@ class ProblemApi(Api):
             self.DEFAULT_RESPONSE_CONTENT_TYPE = content_type
 
 
+def component_name(schema) -> str:
+    """Each view of a schema (``only=``) is its own component; others keep their class name."""
+    if isinstance(schema, ViewSchema):
+        return schema.component_name
+    return class_name(schema)
+
+
 def register_api(app: Flask) -> Api:
     app.config.setdefault("API_SPEC_OPTIONS", {
         "info": {"description": "caseapp — 断らない・迷子にさせない one-stop counter API"},
@@ -48,7 +44,8 @@ def register_api(app: Flask) -> Api:
         "security": [{"bearerAuth": []}],
     })
     app.url_map.converters["int"] = DatabaseId
-    api = ProblemApi(app)
+    api = ProblemApi(app, spec_kwargs={
+        "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=component_name)})
     limiter = limits.init(app, app.config["CASEAPP"])
     from caseapp.api import (
         ack,

@@ -8,7 +8,7 @@ from flask import current_app, make_response, render_template_string, request
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import public
-from caseapp.api.referral_schemas import AckLinkOut
+from caseapp.api.schemas.referrals import AckLinkOut
 from caseapp.extensions import db
 from caseapp.services.referrals import ack_links
 

@@ -1,7 +1,7 @@
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.delivery_schemas import AlertListArgs, AlertOut, AlertPage
+from caseapp.api.schemas.alerts import AlertListArgs, AlertOut, AlertPage
 from caseapp.extensions import db
 from caseapp.permissions import Permission
 from caseapp.services.casework import alerts
@@ -16,9 +16,8 @@ blp = Blueprint("alerts", __name__, url_prefix="/api/v1/alerts",
 @requires(Permission.ALERTS_READ)
 def listing(args):
     """Alerts addressed to the caller or to the caller's role, newest first."""
-    items, total = alerts.listing(db.session, current_actor(), unread=args["unread"],
-                                  page=args["page"], per_page=args["per_page"])
-    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+    return alerts.listing(db.session, current_actor(), unread=args["unread"],
+                          page=args["page"], per_page=args["per_page"])
 
 
 @blp.route("/<int:alert_id>/read", methods=["POST"])

@@ -1,42 +1,13 @@
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.fields import PageArgs, page_schema
+from caseapp.api.schemas.audit import AuditArgs, AuditPage
 from caseapp.extensions import db
 from caseapp.permissions import Permission
 from caseapp.services.core import audit_queries
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit",
                 description="監査ログ: who read or changed personal data")
-
-
-class AuditArgs(PageArgs):
-    resource = fields.String(validate=validate.Length(max=50))
-    resource_id = fields.String(validate=validate.Length(max=50))
-    actor = fields.String(validate=validate.Length(max=100))
-    outcome = fields.String(validate=validate.OneOf(("success", "denied")))
-    at_from = fields.AwareDateTime(data_key="from")
-    at_to = fields.AwareDateTime(data_key="to")
-
-
-class AuditOut(Schema):
-    id = fields.Integer()
-    at = fields.AwareDateTime()
-    actor_id = fields.Integer(allow_none=True)
-    actor = fields.String(attribute="actor_label")
-    role = fields.String(attribute="actor_role")
-    action = fields.String()
-    resource = fields.String(attribute="resource_type")
-    resource_id = fields.String(allow_none=True)
-    purpose = fields.String(allow_none=True)
-    outcome = fields.String()
-    source_ip = fields.String(allow_none=True)
-    detail = fields.Dict()
-    hash = fields.String()
-
-
-AuditPage = page_schema(AuditOut, "AuditPage")
 
 
 @blp.route("", methods=["GET"])
@@ -46,5 +17,4 @@ AuditPage = page_schema(AuditOut, "AuditPage")
 def listing(args):
     """Audit entries, newest first; filter by resource, actor, outcome and time."""
     page = audit_queries.search(db.session, current_actor(), args)
-    db.session.commit()
     return page

@@ -6,7 +6,6 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 from caseapp.api import limits
 from caseapp.extensions import db
 from caseapp.permissions import Permission, has_permission
-from caseapp.services.core import audit
 from caseapp.services.core import auth as auth_service
 from caseapp.services.core.actors import Actor
 
@@ -64,10 +63,8 @@ def check_request() -> None:
 
 
 def _audit_denied(actor: Actor, wanted: str) -> None:
-    """A refused attempt is recorded in its own transaction: the request itself does nothing."""
-    audit.record(db.session, actor, "access", "endpoint", request.endpoint, outcome="denied",
-                 detail={"method": request.method, "path": request.path, "wanted": wanted})
-    db.session.commit()
+    auth_service.record_denied(db.session, actor, request.endpoint,
+                               {"method": request.method, "path": request.path, "wanted": wanted})
 
 
 def _unauthorized(detail: str) -> Unauthorized:

@@ -1,7 +1,7 @@
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.schemas import CaseListArgs, CaseOut, CasePage, CasePatch
+from caseapp.api.schemas.cases import CaseListArgs, CaseOut, CasePage, CasePatch
 from caseapp.extensions import db
 from caseapp.permissions import Permission
 from caseapp.services.casework import cases
@@ -18,7 +18,6 @@ def listing(args):
     failed referral not yet re-routed."""
     page = cases.listing(db.session, current_actor(), lost=args["lost"],
                          status=args.get("status"), page=args["page"], per_page=args["per_page"])
-    db.session.commit()
     return page
 
 
@@ -28,7 +27,6 @@ def listing(args):
 def get(case_id):
     """One case with its consultations and referrals (audited read)."""
     case = cases.get(db.session, current_actor(), case_id)
-    db.session.commit()
     return case
 
 

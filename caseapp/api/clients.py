@@ -1,18 +1,16 @@
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.client_schemas import (
+from caseapp.api.schemas.clients import (
+    ClientCreatedOut,
+    ClientDetailOut,
+    ClientIn,
     ClientPatch,
+    ClientSearchArgs,
     ClientSearchPage,
     ClientUpdatedOut,
     DuplicatesOut,
     MergeIn,
-)
-from caseapp.api.schemas import (
-    ClientCreatedOut,
-    ClientDetailOut,
-    ClientIn,
-    ClientSearchArgs,
 )
 from caseapp.extensions import db
 from caseapp.permissions import Permission
@@ -28,10 +26,7 @@ blp = Blueprint("clients", __name__, url_prefix="/api/v1/clients", description="
 @requires(Permission.CLIENTS_WRITE)
 def create(data):
     """Register a client; likely duplicates are proposed, never merged."""
-    client = records.create(db.session, current_actor(), data)
-    client.possible_duplicates = records.possible_duplicates(db.session, client)
-    db.session.commit()
-    return client
+    return records.register(db.session, current_actor(), data)
 
 
 @blp.route("", methods=["GET"])
@@ -42,7 +37,6 @@ def search(args):
     """Find clients by name, reading (any kana form, 旧字体) or phone; best matches first."""
     page = records.search(db.session, current_actor(), args["q"], args["page"],
                           args["per_page"], birth_date=args.get("birth_date"))
-    db.session.commit()
     return page
 
 
@@ -52,7 +46,6 @@ def search(args):
 def get(client_id):
     """One client with cases, consents and household (audited read); a merged id is 404."""
     client = records.get(db.session, current_actor(), client_id)
-    db.session.commit()
     return client
 
 
@@ -62,10 +55,7 @@ def get(client_id):
 @requires(Permission.CLIENTS_WRITE)
 def patch(changes, client_id):
     """Correct a client's details; the answer proposes duplicates the fix reveals."""
-    client = records.update(db.session, current_actor(), client_id, changes)
-    client.possible_duplicates = records.possible_duplicates(db.session, client)
-    db.session.commit()
-    return client
+    return records.correct(db.session, current_actor(), client_id, changes)
 
 
 @blp.route("/<int:client_id>/duplicates", methods=["GET"])
@@ -74,7 +64,6 @@ def patch(changes, client_id):
 def duplicates(client_id):
     """Records that may be the same person (名寄せ候補), with the reasons; nothing is merged."""
     found = records.duplicates_of(db.session, current_actor(), client_id)
-    db.session.commit()
     return {"client_id": client_id, "possible_duplicates": found}
 
 
@@ -86,5 +75,4 @@ def merge(data, client_id):
     """Merge `duplicate_id` into this client, which keeps its id; audited, one transaction."""
     client = client_merge.merge(db.session, current_actor(), client_id, data["duplicate_id"],
                                 reason=data.get("reason"))
-    db.session.commit()
     return client

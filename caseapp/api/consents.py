@@ -3,13 +3,13 @@
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.delivery_schemas import (
+from caseapp.api.schemas.consents import (
     ConsentGivenOut,
+    ConsentIn,
     ConsentWithdrawnOut,
     SupportMeetingIn,
     SupportMeetingOut,
 )
-from caseapp.api.schemas import ConsentIn
 from caseapp.extensions import db
 from caseapp.permissions import Permission
 from caseapp.services.legal import consents
@@ -24,10 +24,7 @@ blp = Blueprint("consents", __name__, url_prefix="/api/v1",
 @requires(Permission.CONSENTS_WRITE)
 def give(data, client_id):
     """Record a consent; referrals waiting for it are released and sent."""
-    consent, released = consents.give(db.session, current_actor(), client_id, data)
-    _enqueue(released)
-    consent.released_referrals = released
-    return consent
+    return consents.give(db.session, current_actor(), client_id, data)
 
 
 @blp.route("/consents/<int:consent_id>/withdraw", methods=["POST"])
@@ -35,9 +32,7 @@ def give(data, client_id):
 @requires(Permission.CONSENTS_WRITE)
 def withdraw(consent_id):
     """Withdraw a consent; referrals not yet sent on it go back to `awaiting_consent`."""
-    consent, returned = consents.withdraw(db.session, current_actor(), consent_id)
-    consent.returned_referrals = returned
-    return consent
+    return consents.withdraw(db.session, current_actor(), consent_id)
 
 
 @blp.route("/cases/<int:case_id>/support-meeting", methods=["POST"])
@@ -46,14 +41,4 @@ def withdraw(consent_id):
 @requires(Permission.SUPPORT_MEETINGS_WRITE)
 def support_meeting(data, case_id):
     """Record a 支援会議 (law, date, members): the case's referrals to members are released."""
-    meeting, released = consents.record_support_meeting(db.session, current_actor(), case_id,
-                                                        data)
-    _enqueue(released)
-    meeting.released_referrals = released
-    return meeting
-
-
-def _enqueue(released) -> None:
-    from caseapp.services.delivery import outbox
-
-    outbox.enqueue([d.id for r in released for d in r.deliveries if d.state == "pending"])
+    return consents.record_support_meeting(db.session, current_actor(), case_id, data)

@@ -1,7 +1,7 @@
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.schemas import (
+from caseapp.api.schemas.consultations import (
     ConsultationIn,
     ConsultationListArgs,
     ConsultationOut,
@@ -22,9 +22,7 @@ blp = Blueprint("consultations", __name__, url_prefix="/api/v1/consultations",
 @requires(Permission.CONSULTATIONS_WRITE)
 def create(data):
     """Record a consultation; it is routed and its referrals stored before the reply."""
-    result = consultations.record(db.session, current_actor(), data)
-    result.consultation.possible_duplicates = result.possible_duplicates
-    return result.consultation
+    return consultations.record(db.session, current_actor(), data)
 
 
 @blp.route("", methods=["GET"])
@@ -35,7 +33,6 @@ def listing(args):
     """Consultations, newest first; filter by case, client, event, channel, urgency or time."""
     page, per_page = args.pop("page"), args.pop("per_page")
     result = consultations.listing(db.session, current_actor(), args, page, per_page)
-    db.session.commit()
     return result
 
 
@@ -45,5 +42,4 @@ def listing(args):
 def get(consultation_id):
     """One consultation with its routing decisions and referrals (audited read)."""
     consultation = consultations.get(db.session, current_actor(), consultation_id)
-    db.session.commit()
     return consultation

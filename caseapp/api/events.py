@@ -2,7 +2,9 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.event_schemas import (
+from caseapp.api.schemas.common import PageArgs
+from caseapp.api.schemas.events import (
+    REPORT_RESPONSES,
     EventIn,
     EventListArgs,
     EventOut,
@@ -14,7 +16,6 @@ from caseapp.api.event_schemas import (
     TeamIn,
     TeamOut,
 )
-from caseapp.api.fields import PageArgs
 from caseapp.extensions import db
 from caseapp.permissions import Permission
 from caseapp.services.events import event_report, events, teams
@@ -23,16 +24,6 @@ blp = Blueprint("events", __name__, url_prefix="/api/v1",
                 description="相談会 (e.g. 夜間相談会): events, the evening's queue, on-the-spot "
                             "teams and the after-event report")
 
-# The 200 answer in both forms; the doc replaces the one @blp.response would write.
-_REPORT_DOC = {"200": {"description": "OK", "content": {
-    "application/json": {"schema": ReportOut},
-    "text/csv": {"schema": {"type": "string"}},
-}}}
-
-
-def _with_details(items):
-    return events.add_details(db.session, items)
-
 
 @blp.route("/events", methods=["POST"])
 @blp.arguments(EventIn)
@@ -40,7 +31,7 @@ def _with_details(items):
 @requires(Permission.EVENTS_WRITE)
 def create(data):
     """Register an event with the partners (and specialists) present."""
-    return _with_details([events.create(db.session, current_actor(), data)])[0]
+    return events.create(db.session, current_actor(), data)
 
 
 @blp.route("/events", methods=["GET"])
@@ -49,10 +40,8 @@ def create(data):
 @requires(Permission.EVENTS_READ)
 def listing(args):
     """Events, latest first; `from` and `to` limit the dates."""
-    items, total = events.listing(db.session, page=args["page"], per_page=args["per_page"],
-                                  since=args.get("date_from"), until=args.get("date_to"))
-    return {"items": _with_details(items), "total": total, "page": args["page"],
-            "per_page": args["per_page"]}
+    return events.listing(db.session, page=args["page"], per_page=args["per_page"],
+                          since=args.get("date_from"), until=args.get("date_to"))
 
 
 @blp.route("/events/<int:event_id>", methods=["GET"])
@@ -60,7 +49,7 @@ def listing(args):
 @requires(Permission.EVENTS_READ)
 def get(event_id):
     """One event with the partners present and how many consultations it has."""
-    return _with_details([events.get(db.session, event_id)])[0]
+    return events.get(db.session, event_id)
 
 
 @blp.route("/events/<int:event_id>", methods=["PATCH"])
@@ -69,7 +58,7 @@ def get(event_id):
 @requires(Permission.EVENTS_WRITE)
 def patch(data, event_id):
     """Change an event, e.g. add a partner who turned up; `partners` replaces the list."""
-    return _with_details([events.update(db.session, current_actor(), event_id, data)])[0]
+    return events.update(db.session, current_actor(), event_id, data)
 
 
 @blp.route("/events/<int:event_id>/consultations", methods=["GET"])
@@ -78,16 +67,14 @@ def patch(data, event_id):
 @requires(Permission.EVENTS_READ)
 def queue(args, event_id):
     """The evening's queue: consultations in arrival order with team outcome and referrals."""
-    items, total = events.queue(db.session, current_actor(), event_id, page=args["page"],
-                                per_page=args["per_page"])
-    db.session.commit()
-    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+    return events.queue(db.session, current_actor(), event_id, page=args["page"],
+                        per_page=args["per_page"])
 
 
 @blp.route("/events/<int:event_id>/report", methods=["GET"])
 @blp.arguments(ReportArgs, location="query")
 @blp.response(200, ReportOut)
-@blp.doc(responses=_REPORT_DOC)
+@blp.doc(responses=REPORT_RESPONSES)
 @requires(Permission.EVENTS_READ)
 def report(args, event_id):
     """The after-event report; `?format=csv` gives it as CSV for Excel (UTF-8 with BOM)."""
@@ -107,8 +94,7 @@ def report(args, event_id):
 def record_team(data, consultation_id):
     """Record the on-the-spot team and outcome; re-posting replaces the record."""
     result = teams.record(db.session, current_actor(), consultation_id, data)
-    result.team.new_referral_ids = [r.id for r in result.new_referrals]
-    return result.team, 201 if result.created else 200
+    return result, 201 if result.created else 200
 
 
 @blp.route("/consultations/<int:consultation_id>/team", methods=["GET"])
@@ -117,6 +103,4 @@ def record_team(data, consultation_id):
 def get_team(consultation_id):
     """The team record of one consultation (audited read)."""
     team = teams.get(db.session, current_actor(), consultation_id)
-    team.new_referral_ids = []
-    db.session.commit()
     return team

@@ -1,7 +1,7 @@
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.client_schemas import (
+from caseapp.api.schemas.households import (
     HouseholdIn,
     HouseholdMemberIn,
     HouseholdOut,
@@ -23,7 +23,6 @@ blp = Blueprint("households", __name__, url_prefix="/api/v1/households",
 def create(data):
     """Create a household, optionally with its members and their relationships (続柄)."""
     household = households.create(db.session, current_actor(), data)
-    db.session.commit()
     return household
 
 
@@ -33,7 +32,6 @@ def create(data):
 def get(household_id):
     """One household with its members and cases (audited read)."""
     household = households.get(db.session, current_actor(), household_id)
-    db.session.commit()
     return household
 
 
@@ -44,7 +42,6 @@ def get(household_id):
 def patch(changes, household_id):
     """Change a household's name, address or note."""
     household = households.update(db.session, current_actor(), household_id, changes)
-    db.session.commit()
     return household
 
 
@@ -56,7 +53,6 @@ def add_member(data, household_id):
     """Add a client to the household; a client already in another household is a 409."""
     household = households.add_member(db.session, current_actor(), household_id,
                                       data["client_id"], data["relationship"])
-    db.session.commit()
     return household
 
 
@@ -68,7 +64,6 @@ def change_member(data, household_id, client_id):
     """Change a member's relationship to the household."""
     household = households.change_member(db.session, current_actor(), household_id,
                                          client_id, data["relationship"])
-    db.session.commit()
     return household
 
 
@@ -78,5 +73,4 @@ def change_member(data, household_id, client_id):
 def remove_member(household_id, client_id):
     """Remove a client from the household (the client record stays)."""
     household = households.remove_member(db.session, current_actor(), household_id, client_id)
-    db.session.commit()
     return household

@@ -1,8 +1,8 @@
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.referral_schemas import (
-    PartnerListArgs,
+from caseapp.api.schemas.referrals import (
+    InboxListArgs,
     PartnerReferralOut,
     PartnerReferralPage,
     PartnerStatusIn,
@@ -17,16 +17,14 @@ blp = Blueprint("partner_inbox", __name__, url_prefix="/api/v1/partner",
 
 
 @blp.route("/referrals", methods=["GET"])
-@blp.arguments(PartnerListArgs, location="query")
+@blp.arguments(InboxListArgs, location="query")
 @blp.response(200, PartnerReferralPage)
 @requires(Permission.PARTNER_REFERRALS_READ)
 def listing(args):
     """The calling partner's referrals, newest first; filter by `status`, `updated_since`."""
-    items, total = inbox.listing(db.session, current_actor(),
-                                         statuses=args.get("status"),
-                                         updated_since=args.get("updated_since"),
-                                         page=args["page"], per_page=args["per_page"])
-    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+    return inbox.listing(db.session, current_actor(), statuses=args.get("status"),
+                         updated_since=args.get("updated_since"), page=args["page"],
+                         per_page=args["per_page"])
 
 
 @blp.route("/referrals/<int:referral_id>", methods=["GET"])

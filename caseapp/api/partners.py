@@ -2,9 +2,9 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.delivery_schemas import (
+from caseapp.api.schemas.partners import (
+    PartnerDirectoryArgs,
     PartnerIn,
-    PartnerListArgs,
     PartnerPage,
     PartnerPatch,
     PartnerWrittenOut,
@@ -18,14 +18,13 @@ blp = Blueprint("partners", __name__, url_prefix="/api/v1/partners",
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(PartnerListArgs, location="query")
+@blp.arguments(PartnerDirectoryArgs, location="query")
 @blp.response(200, PartnerPage)
 @requires(Permission.PARTNERS_READ)
 def listing(args):
     """The directory; webhook secrets are never shown."""
-    items, total = partners.listing(db.session, active=args.get("active"), page=args["page"],
-                                    per_page=args["per_page"])
-    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+    return partners.listing(db.session, active=args.get("active"), page=args["page"],
+                            per_page=args["per_page"])
 
 
 @blp.route("", methods=["POST"])
@@ -34,10 +33,7 @@ def listing(args):
 @requires(Permission.PARTNERS_ADMIN)
 def create(data):
     """Add a partner; a webhook secret is generated and shown once if not given."""
-    partner, shown = partners.create(db.session, current_actor(), data,
-                                     current_app.config["CASEAPP"])
-    partner.shown_secret = shown
-    return partner
+    return partners.create(db.session, current_actor(), data, current_app.config["CASEAPP"])
 
 
 @blp.route("/<code>", methods=["PATCH"])
@@ -46,7 +42,5 @@ def create(data):
 @requires(Permission.PARTNERS_ADMIN)
 def patch(data, code):
     """Change a partner; `webhook_secret: null` makes a new secret, shown once."""
-    partner, shown = partners.update(db.session, current_actor(), code, data,
-                                     current_app.config["CASEAPP"])
-    partner.shown_secret = shown
-    return partner
+    return partners.update(db.session, current_actor(), code, data,
+                           current_app.config["CASEAPP"])

@@ -1,12 +1,12 @@
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.referral_schemas import (
+from caseapp.api.schemas.referrals import (
     ManualReferralIn,
     ReferralCancelIn,
     ReferralHandledIn,
+    ReferralLoopOut,
     StaffReferralListArgs,
-    StaffReferralOut,
     StaffReferralPage,
 )
 from caseapp.extensions import db
@@ -24,16 +24,15 @@ blp = Blueprint("referral_loop", __name__, url_prefix="/api/v1/referrals",
 @requires(Permission.REFERRALS_READ)
 def listing(args):
     """Referrals by `status`, `partner`, `case_id`, `overdue`, `open_before`; overdue first."""
-    items, total = loop.listing(
+    return loop.listing(
         db.session, current_actor(), statuses=args.get("status"), partner=args.get("partner"),
         case_id=args.get("case_id"), overdue=args.get("overdue"),
         open_before=args.get("open_before"), page=args["page"], per_page=args["per_page"])
-    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
 
 
 @blp.route("", methods=["POST"])
 @blp.arguments(ManualReferralIn)
-@blp.response(201, StaffReferralOut)
+@blp.response(201, ReferralLoopOut)
 @requires(Permission.REFERRALS_WRITE)
 def create(data):
     """A manual referral; without a consent or a recorded exception it waits in
@@ -43,7 +42,7 @@ def create(data):
 
 @blp.route("/<int:referral_id>/cancel", methods=["POST"])
 @blp.arguments(ReferralCancelIn)
-@blp.response(200, StaffReferralOut)
+@blp.response(200, ReferralLoopOut)
 @requires(Permission.REFERRALS_WRITE)
 def cancel(data, referral_id):
     """Cancel an open referral (reason required); deliveries not yet sent are dropped."""
@@ -52,7 +51,7 @@ def cancel(data, referral_id):
 
 @blp.route("/<int:referral_id>/handled", methods=["POST"])
 @blp.arguments(ReferralHandledIn)
-@blp.response(200, StaffReferralOut)
+@blp.response(200, ReferralLoopOut)
 @requires(Permission.REFERRALS_WRITE)
 def handled(data, referral_id):
     """Mark a rejected or failed referral dealt with without re-routing (case owner or

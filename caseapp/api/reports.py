@@ -3,51 +3,17 @@ import io
 
 from flask import Response, current_app
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from caseapp.api.auth import current_actor, requires
+from caseapp.api.schemas.reports import CSV_TABLES, MonthlyArgs
 from caseapp.extensions import db
 from caseapp.models.types import utcnow
 from caseapp.permissions import Permission
 from caseapp.rules.calendar import TOKYO
-from caseapp.services.core import audit
 from caseapp.services.reports import monthly as monthly_report
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports",
                 description="統計: monthly figures for the city and the network")
-
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
-
-# One CSV per table, with the Japanese column labels the city's spreadsheets use.
-CSV_TABLES = {
-    "by_month": [("month", "月"), ("consultations", "相談件数"), ("anonymous", "匿名"),
-                 ("new_cases", "新規相談受付件数"), ("new_clients", "新規相談者"),
-                 ("returning_clients", "継続相談者"),
-                 ("new_cases_per_100k", "人口10万人あたり新規相談受付件数")],
-    "by_topic": [("topic", "相談内容コード"), ("label", "相談内容"), ("count", "件数")],
-    "by_channel": [("channel", "受付方法"), ("count", "件数")],
-    "by_district": [("district", "地区"), ("count", "件数")],
-    "by_event": [("event_id", "相談会ID"), ("name", "相談会"), ("date", "開催日"),
-                 ("count", "件数")],
-    "referrals_by_partner": [("partner", "連携機関コード"), ("name", "連携機関"),
-                             ("total", "つなぎ件数")],
-    "rejections": [("reason", "受け入れ不可の理由"), ("count", "件数")],
-    "outcomes": [("outcome", "結果"), ("count", "件数")],
-}
-
-
-class MonthlyArgs(Schema):
-    from_ = fields.String(data_key="from", validate=validate.Regexp(MONTH,
-                          error="YYYY-MM の形で指定してください"))
-    to = fields.String(validate=validate.Regexp(MONTH, error="YYYY-MM の形で指定してください"))
-    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
-    table = fields.String(load_default="by_month", validate=validate.OneOf(list(CSV_TABLES)))
-
-    @validates_schema
-    def ordered(self, data, **kwargs):
-        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
-            raise ValidationError("from は to 以前の月にしてください", field_name="from")
-
 
 @blp.route("/monthly", methods=["GET"])
 @blp.arguments(MonthlyArgs, location="query")
@@ -59,10 +25,8 @@ def monthly(args):
     period = monthly_report.Period.months(args.get("from_") or this_month,
                                          args.get("to") or this_month)
     population = current_app.config["CASEAPP"].population
-    data = monthly_report.monthly(db.session, period, population, utcnow())
-    audit.record(db.session, current_actor(), "read", "report", "monthly",
-                 detail={"from": period.first, "to": period.last, "format": args["format"]})
-    db.session.commit()
+    data = monthly_report.read(db.session, current_actor(), period, population, utcnow(),
+                               format=args["format"])
     if args["format"] == "csv":
         return _csv(data, args["table"], period)
     return data

@@ -4,7 +4,7 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.rights_schemas import ExportOut, UseStopIn, UseStopOut
+from caseapp.api.schemas.rights import ExportOut, UseStopIn, UseStopOut
 from caseapp.extensions import db
 from caseapp.permissions import Permission
 from caseapp.services.rights import export, export_pdf, stop_use

@@ -2,44 +2,17 @@ import json
 
 from flask import request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
 
 from caseapp import rules
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.schemas import ConsultationIn, DecisionOut
+from caseapp.api.schemas.rules import RULESET_BODY, EvaluateIn, EvaluateOut, RuleSetOut
 from caseapp.extensions import db
-from caseapp.models import Client
-from caseapp.models.types import utcnow
 from caseapp.permissions import Permission
-from caseapp.rules.calendar import TOKYO
-from caseapp.services.core import audit
 from caseapp.services.core.errors import Invalid
 from caseapp.services.intake import routing
 
 blp = Blueprint("rules", __name__, url_prefix="/api/v1/rules",
                 description="ルール: the versioned routing rule set")
-
-
-class RuleSetOut(Schema):
-    version = fields.Integer(allow_none=True)
-    rules = fields.List(fields.Dict())
-    tables = fields.Dict()
-
-
-class EvaluateOut(Schema):
-    ruleset_version = fields.Integer(allow_none=True)
-    decisions = fields.List(fields.Nested(DecisionOut))
-
-
-class EvaluateIn(ConsultationIn):
-    class Meta:
-        exclude = ("consent",)
-
-
-_RULESET_BODY = {"required": True, "content": {
-    "application/json": {"schema": {"type": "object"}},
-    "application/yaml": {"schema": {"type": "string"}},
-}}
 
 
 @blp.route("", methods=["GET"])
@@ -51,23 +24,12 @@ def get_rules():
 
 
 @blp.route("", methods=["PUT"])
-@blp.doc(requestBody=_RULESET_BODY)
+@blp.doc(requestBody=RULESET_BODY)
 @blp.response(200, RuleSetOut)
 @requires(Permission.RULES_ADMIN)
 def put_rules():
     """Validate a whole rule set (JSON or YAML) and adopt it as the next version."""
-    data = _ruleset_body()
-    try:
-        row = routing.adopt(db.session, data, current_actor().user_id)
-    except rules.RuleSetInvalid as exc:
-        raise Invalid(f"rule set refused: {len(exc.problems)} problem(s)",
-                      errors=routing.problems_as_errors(exc.problems),
-                      extra={"problems": [{"rule": p.rule, "field": p.field,
-                                           "message": p.message} for p in exc.problems]},
-                      ) from exc
-    audit.record(db.session, current_actor(), "update", "ruleset", row.version)
-    db.session.commit()
-    return routing.current_source(db.session)
+    return routing.adopt_ruleset(db.session, current_actor(), _ruleset_body())
 
 
 def _ruleset_body() -> dict:
@@ -98,25 +60,4 @@ def _ruleset_body() -> dict:
 @requires(Permission.RULES_READ)
 def evaluate(data):
     """Dry run: where this consultation would go; nothing is stored."""
-    birth_date = (data.get("client") or {}).get("birth_date")
-    if data.get("client_id") is not None:
-        client = db.session.get(Client, data["client_id"])
-        if client is None:
-            raise Invalid("unknown client",
-                          errors={"client_id": ["この相談者は登録されていません"]})
-        birth_date = client.birth_date
-        audit.record(db.session, current_actor(), "read", "client", client.id,
-                     purpose="rules.evaluate")
-        db.session.commit()
-    version, compiled = routing.active(db.session)
-    on = (data.get("received_at") or utcnow()).astimezone(TOKYO).date()
-    subject = routing.subject_for({**data, "topics": data.get("topics") or ["other"]},
-                                  birth_date, on)
-    decisions = [_as_row(d) for d in compiled.evaluate(subject)]
-    return {"ruleset_version": version, "decisions": decisions}
-
-
-def _as_row(decision: rules.Decision) -> dict:
-    row = decision.to_dict()
-    row["partner_code"] = row["partner"]
-    return row
+    return routing.evaluate(db.session, current_actor(), data)

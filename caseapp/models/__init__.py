@@ -1,16 +1,13 @@
 """The database model. Import from here so Alembic and the services see every table."""
 
+from caseapp.models.alerts import StaffAlert
 from caseapp.models.audit import AuditEntry
-from caseapp.models.clients import Client, ClientBigram, Consent
-from caseapp.models.consultations import (
-    Case,
-    Consultation,
-    ConsultationTopic,
-    Event,
-    RoutingDecision,
-)
-from caseapp.models.disclosures import Disclosure, StaffAlert, SupportMeeting
-from caseapp.models.events import ConsultationTeam, ConsultationTeamPartner
+from caseapp.models.cases import Case
+from caseapp.models.clients import Client, ClientBigram
+from caseapp.models.consents import Consent, SupportMeeting
+from caseapp.models.consultations import Consultation, ConsultationTopic, RoutingDecision
+from caseapp.models.disclosures import Disclosure
+from caseapp.models.events import ConsultationTeam, ConsultationTeamPartner, Event
 from caseapp.models.households import Household, HouseholdMember
 from caseapp.models.partners import Partner
 from caseapp.models.referrals import (

@@ -4,7 +4,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.extensions import db
-from caseapp.models.types import JSONType, UTCDateTime, utcnow
+from caseapp.models.types import UTCDateTime, utcnow
 
 
 class Client(db.Model):
@@ -58,32 +58,3 @@ class ClientBigram(db.Model):
     bigram: Mapped[str] = mapped_column(String(2), primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"),
                                            primary_key=True, index=True)
-
-
-class Consent(db.Model):
-    """情報共有の同意: what may be shared with whom, and since when."""
-
-    __tablename__ = "consents"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
-    scope: Mapped[str] = mapped_column(String(20))
-    partners: Mapped[list] = mapped_column(JSONType, default=list)
-    purposes: Mapped[list] = mapped_column(JSONType, default=list)
-    covers_sensitive: Mapped[bool] = mapped_column(default=False)
-    method: Mapped[str] = mapped_column(String(20))
-    given_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    client = relationship(Client, back_populates="consents")
-
-    def covers(self, partner_code: str, at: datetime) -> bool:
-        if self.withdrawn_at is not None and self.withdrawn_at <= at:
-            return False
-        if self.given_at > at or (self.expires_at is not None and self.expires_at <= at):
-            return False
-        return self.scope == "network" or partner_code in (self.partners or [])

@@ -1,51 +1,10 @@
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.extensions import db
 from caseapp.models.types import JSONType, UTCDateTime, utcnow
-
-
-class Case(db.Model):
-    """支援ケース: a person's consultations under one owner with one next step."""
-
-    __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_status_next_action_at", "status", "next_action_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="open")
-    next_action: Mapped[str | None] = mapped_column(Text)
-    next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
-
-    client = relationship("Client", back_populates="cases")
-    owner = relationship("User")
-    consultations = relationship("Consultation", back_populates="case",
-                                 order_by="Consultation.id")
-    referrals = relationship("Referral", back_populates="case", order_by="Referral.id")
-
-
-class Event(db.Model):
-    """相談会, e.g. the night session 夜間相談会."""
-
-    __tablename__ = "events"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    date: Mapped[date]
-    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    venue: Mapped[str | None] = mapped_column(String(200))
-    partners: Mapped[list] = mapped_column(JSONType, default=list)
-    # {partner code: ["弁護士 1名", ...]}: who each partner sent; partners stays a list of codes.
-    specialists: Mapped[dict] = mapped_column(JSONType, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Consultation(db.Model):
@@ -66,9 +25,9 @@ class Consultation(db.Model):
     taken_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    case = relationship(Case, back_populates="consultations")
+    case = relationship("Case", back_populates="consultations")
     client = relationship("Client")
-    event = relationship(Event)
+    event = relationship("Event")
     topic_rows = relationship("ConsultationTopic", cascade="all, delete-orphan",
                               order_by="ConsultationTopic.position")
     decisions = relationship("RoutingDecision", back_populates="consultation",

@@ -1,14 +1,32 @@
-"""On-the-spot teams at consultation events (相談会): which partners, what outcome."""
+"""Consultation events (相談会) and their on-the-spot teams: which partners, what outcome."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
+from caseapp.domain.vocab import TeamOutcome, values
 from caseapp.extensions import db
-from caseapp.models.types import UTCDateTime, utcnow
+from caseapp.models.types import JSONType, UTCDateTime, utcnow
 
-TEAM_OUTCOMES = ("resolved_on_site", "referred", "follow_up")
+TEAM_OUTCOMES = values(TeamOutcome)
+
+
+class Event(db.Model):
+    """相談会, e.g. the night session 夜間相談会."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    date: Mapped[date]
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    venue: Mapped[str | None] = mapped_column(String(200))
+    partners: Mapped[list] = mapped_column(JSONType, default=list)
+    # {partner code: ["弁護士 1名", ...]}: who each partner sent; partners stays a list of codes.
+    specialists: Mapped[dict] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ConsultationTeam(db.Model):

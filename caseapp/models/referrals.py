@@ -3,11 +3,12 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from caseapp.domain import vocab
 from caseapp.extensions import db
 from caseapp.models.types import UTCDateTime, utcnow
 
-OPEN_STATUSES = ("awaiting_consent", "requested", "sent", "received", "accepted", "in_progress")
-STATUSES = (*OPEN_STATUSES, "rejected", "completed", "cancelled", "failed")
+OPEN_STATUSES = tuple(s.value for s in vocab.OPEN_STATUSES)
+STATUSES = vocab.values(vocab.ReferralStatus)
 # When a referral first reached each step, kept on the row so the funnel is one scan.
 MILESTONES = ("requested", "sent", "received", "accepted", "rejected", "completed")
 

@@ -3,12 +3,12 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from caseapp.domain.vocab import ReminderKind, ReminderStatus, values
 from caseapp.extensions import db
 from caseapp.models.types import JSONType, UTCDateTime, utcnow
 
-REMINDER_KINDS = ("partner_ack", "partner_progress", "client_followup", "case_next_action",
-                  "escalation")
-REMINDER_STATUSES = ("due", "sent", "withdrawn")
+REMINDER_KINDS = values(ReminderKind)
+REMINDER_STATUSES = values(ReminderStatus)
 
 
 class Reminder(db.Model):

@@ -30,9 +30,3 @@ class UseStop(db.Model):
 
     client = relationship("Client", backref=backref("use_stops", order_by="UseStop.id"))
 
-
-def stop_in_force(client) -> UseStop | None:
-    """The stop of use in force for this client, if any."""
-    if client is None:
-        return None
-    return next((s for s in client.use_stops if s.lifted_at is None), None)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from caseapp.domain.vocab import EXCEPTIONS, ConsultationChannel, Urgency, values
+
 TOPICS: Mapping[str, str] = MappingProxyType({
     "health_disability": "病気や健康、障害のこと",
     "housing": "住まいについて",
@@ -28,8 +30,8 @@ TOPICS: Mapping[str, str] = MappingProxyType({
 })
 
 # Ordered from least to most urgent: merging keeps the highest index.
-URGENCIES = ("normal", "urgent", "emergency")
-CHANNELS = ("window", "phone", "visit", "outreach", "event")
+URGENCIES = values(Urgency)
+CHANNELS = values(ConsultationChannel)
 METHODS = ("info_only", "intro_letter", "accompany", "formal_request")
 ACTIONS = ("refer", "suggest")
 HOUSING = ("stable", "at_risk", "lost")
@@ -42,7 +44,7 @@ BENEFITS = (
 )
 # Exceptions to consent a rule may declare; consent itself is the default and needs no mark.
 # life_safety: 個人情報保護法 §27(1)(ii); support_meeting: 生活困窮者自立支援法 §9.
-LEGAL_BASES = ("life_safety", "support_meeting")
+LEGAL_BASES = tuple(basis.value for basis in EXCEPTIONS)
 
 FACT_KEYS: Mapping[str, type] = MappingProxyType({
     "age": int,

@@ -5,8 +5,9 @@ from flask import current_app
 
 from caseapp.extensions import db
 from caseapp.services.casework import alerts
-from caseapp.services.delivery import gateways, outbox
+from caseapp.services.delivery import gateways
 from caseapp.services.ops import metrics
+from caseapp.services.referrals import sending
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +17,7 @@ def deliver(delivery_id: int) -> str:
     """Send one outbox row if it is still due; a duplicate message finds it claimed and stops."""
     config = current_app.config["CASEAPP"]
     try:
-        outcome = outbox.process(db.session, delivery_id, config, gateways.for_app(current_app))
+        outcome = sending.process(db.session, delivery_id, config, gateways.for_app(current_app))
     finally:
         db.session.remove()
     log.info("delivery", extra={"delivery_id": delivery_id, "outcome": outcome})
@@ -33,7 +34,7 @@ def sweep() -> int:
     sweep_reminders()
     config = current_app.config["CASEAPP"]
     try:
-        sent = outbox.sweep(db.session, config)
+        sent = sending.sweep(db.session, config)
         if config.smtp_host:
             alerts.mail_pending(db.session, gateways.for_app(current_app).mail, config)
         return len(sent)

@@ -25,7 +25,7 @@ def sweep_reminders() -> dict[str, int]:
         log.exception("reminder sweep failed")
         counts = {"error": 1}
     try:
-        notices.enqueue(notices.due_ids(session, utcnow()))
+        notices.enqueue(notices.due_ids(session, utcnow()))  # the sweeper's re-hand-over
     except Exception:
         session.rollback()
         log.exception("staff notice sweep failed")

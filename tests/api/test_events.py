@@ -53,6 +53,7 @@ def open_referrals(session, case_id, code):
 # --- the whole evening -------------------------------------------------------------------------
 
 
+@pytest.mark.calendar
 def test_a_whole_evening_and_its_report(api, session):
     with time_machine.travel(EVENING, tick=False):
         event = make_event(api)
@@ -385,6 +386,8 @@ def test_anonymous_referred_goes_out_on_the_anonymous_basis(api, session):
     assert {r["partner"] for r in made.json["referrals"]} >= {"houterasu", "shakyo_loan"}
 
 
+@pytest.mark.calendar
+@time_machine.travel(NEXT_MORNING, tick=False)
 def test_follow_up_keeps_an_earlier_next_action(api, session):
     event = make_event(api)
     # No consent: intake already asks for consent within one business day.
@@ -442,6 +445,7 @@ def test_the_example_intake_can_belong_to_an_event(api):
     assert created.json["team"] is None
 
 
+@pytest.mark.real_commits  # two request threads, two connections
 def test_two_staff_saving_the_same_team_at_once_leave_one_record(app, api, session, tokens):
     from concurrent.futures import ThreadPoolExecutor
     from threading import Barrier

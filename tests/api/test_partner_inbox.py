@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from caseapp.domain import partner_view
 from caseapp.models import AuditEntry, Consent, Referral
 from caseapp.services.core.actors import SYSTEM
-from caseapp.services.referrals import lifecycle, partner_view
+from caseapp.services.referrals import lifecycle
 from tests.api.loop_helpers import intake, move, one_each, refer, referral_id, walk
 from tests.helpers import EXAMPLE, assert_problem
 

@@ -47,6 +47,7 @@ def test_staff_list_referrals_by_status_partner_and_case(api, tokens):
     assert len(page["items"]) == 2 and page["total"] == 7
 
 
+@pytest.mark.calendar
 def test_the_ack_sla_counts_business_days_and_overdue_follows_it(api, tokens):
     # Friday 25 Dec: houkatsu has 2 business days; 28 Dec counts, 29 Dec – 3 Jan is closed.
     with time_machine.travel(datetime(2026, 12, 25, 10, 0, tzinfo=TOKYO), tick=False):
@@ -73,6 +74,7 @@ def test_the_ack_sla_counts_business_days_and_overdue_follows_it(api, tokens):
             [rid, houterasu_rid, referral_id(made, "shihoshoshi")])
 
 
+@pytest.mark.calendar
 def test_open_before_finds_referrals_still_open_after_a_date(api, tokens):
     consent = {**EXAMPLE["consent"], "given_at": "2026-11-02T09:00:00+09:00"}
     with time_machine.travel(datetime(2026, 11, 2, 10, 0, tzinfo=TOKYO), tick=False):

@@ -1,13 +1,27 @@
-from datetime import timedelta
+"""Reminders through the API, on a pinned Monday morning: due dates count business days."""
 
+from datetime import datetime, timedelta
+
+import pytest
+import time_machine
 from sqlalchemy import select
 
 from caseapp.models import AuditEntry, Partner, Referral
 from caseapp.models.types import utcnow
+from caseapp.rules.calendar import TOKYO
 from caseapp.services.casework import reminders
 from caseapp.services.core.actors import SYSTEM, Actor
 from caseapp.services.referrals import lifecycle
 from tests.helpers import EXAMPLE, assert_problem
+
+pytestmark = pytest.mark.calendar
+
+
+@pytest.fixture(autouse=True)
+def monday_morning():
+    """Autouse, so it starts before the intake fixtures do."""
+    with time_machine.travel(datetime(2026, 11, 30, 10, 0, tzinfo=TOKYO)):
+        yield
 
 
 def intake(api, session):

@@ -14,7 +14,7 @@ from caseapp.services.delivery.gateways import (
     RecordingWebhookGateway,
 )
 from caseapp.services.ops import logs
-from tests.services.delivery_helpers import CONSENT, hook, run_due
+from tests.services.delivery.helpers import CONSENT, hook, run_due
 
 PERSON = {"name": "吉良 七海", "name_kana": "キラ ナナミ", "birth_date": "1961-07-08",
           "phone": "090-1357-2468", "address": "高知県南国市後免町三丁目9-9",

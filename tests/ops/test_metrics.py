@@ -14,7 +14,7 @@ from caseapp.services.delivery.gateways import (
     RecordingWebhookGateway,
 )
 from tests.helpers import EXAMPLE, assert_problem
-from tests.services.delivery_helpers import run_due
+from tests.services.delivery.helpers import run_due
 
 FAR = {"REMOTE_ADDR": "192.0.2.10"}
 

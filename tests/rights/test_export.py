@@ -12,7 +12,7 @@ from caseapp.services.delivery.gateways import (
 )
 from tests.conftest import Api
 from tests.helpers import assert_problem
-from tests.services.delivery_helpers import CONSENT, ELDER, hook, referral_to, run_due
+from tests.services.delivery.helpers import CONSENT, ELDER, hook, referral_to, run_due
 
 
 @pytest.fixture

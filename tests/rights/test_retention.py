@@ -20,7 +20,7 @@ from caseapp.services.delivery.gateways import (
 )
 from caseapp.services.rights import retention
 from tests.conftest import Api
-from tests.services.delivery_helpers import CONSENT, referral_to, run_due
+from tests.services.delivery.helpers import CONSENT, referral_to, run_due
 
 CLOSED_AT = datetime(2020, 4, 1, 10, 0, tzinfo=TOKYO)
 PAST = {

@@ -13,10 +13,10 @@ from caseapp.services.delivery.gateways import (
     RecordingWebhookGateway,
 )
 from caseapp.services.delivery.stop_notices import EVENT
-from caseapp.services.legal.consents import USE_STOPPED_NOTE
+from caseapp.services.referrals.consent_gate import USE_STOPPED_NOTE
 from tests.conftest import Api
 from tests.helpers import assert_problem
-from tests.services.delivery_helpers import CONSENT, ELDER, hook, referral_to, run_due
+from tests.services.delivery.helpers import CONSENT, ELDER, hook, referral_to, run_due
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_a_send_already_queued_is_held_at_send_time(api, supervisor, session, co
     hook(session, "houkatsu", "https://houkatsu.example/hook")
     created = intake(api)
     # The stop's own hold is skipped, as if the worker had claimed the rows first.
-    monkeypatch.setattr(stop_use.consents, "hold", lambda *a, **k: None)
+    monkeypatch.setattr(stop_use.consent_gate, "hold", lambda *a, **k: None)
     assert stop(supervisor, created["client_id"]).status_code == 200
     monkeypatch.undo()
     run_due(session, config, recorder)
@@ -191,7 +191,7 @@ def test_a_stop_follows_a_merged_record_to_its_survivor(api, supervisor, session
 
 def test_after_lifting_a_referral_still_without_consent_says_it_waits_for_consent(
         api, supervisor, session):
-    from caseapp.services.legal.consents import NO_BASIS_NOTE
+    from caseapp.services.referrals.consent_gate import NO_BASIS_NOTE
 
     hook(session, "houkatsu", "https://houkatsu.example/hook")
     created = intake(api)

@@ -6,9 +6,7 @@ still arrives, with one webhook-id per referral delivery.
 """
 
 import shutil
-import socket
 import subprocess
-import time
 
 import pytest
 from sqlalchemy import select, update
@@ -16,49 +14,23 @@ from sqlalchemy import select, update
 from caseapp import create_app
 from caseapp.domain import signing
 from caseapp.extensions import db
-from caseapp.models import Delivery, Partner, Referral
+from caseapp.models import Consultation, Delivery, Partner, Referral
+from caseapp.models.types import utcnow
 from caseapp.services.core import audit
 from caseapp.services.delivery import outbox
 from caseapp.services.intake import consultations
 from tests.conftest import Api, make_config, need
-from tests.helpers import EXAMPLE, wait_for
+from tests.helpers import EXAMPLE, free_port, wait_for
 from tests.http_sink import Sink
 from tests.tasks.conftest import WorkerProcess, worker_env
+
+# The workers' rows must be seen by the worker processes.
+pytestmark = pytest.mark.real_commits
 
 # Short leases and retries keep the tests quick; enough retries that a sink slowed by a busy
 # CI machine does not exhaust a delivery the test expects to arrive.
 FAST = {"CASEAPP_SWEEP_SECONDS": "0.5", "CASEAPP_WEBHOOK_TIMEOUT": "2",
         "CASEAPP_RETRY_DELAYS": "1,1,1,1,1,1,1,1"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Mailbox:
-    """aiosmtpd's handler: keeps every message it is given."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        from email import message_from_bytes
-
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture(scope="session")
-def smtp_server():
-    from aiosmtpd.controller import Controller
-
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, mailbox
-    controller.stop()
 
 
 @pytest.fixture(scope="session")
@@ -67,13 +39,6 @@ def delivery_app(app, database_url, broker, worker_instance, smtp_server):
     controller, _ = smtp_server
     return create_app(make_config(database_url, worker_instance, broker_url=broker,
                                   smtp_host="127.0.0.1", smtp_port=controller.port))
-
-
-@pytest.fixture
-def sink():
-    server = Sink()
-    yield server
-    server.close()
 
 
 @pytest.fixture
@@ -86,7 +51,8 @@ def workers(database_url, worker_instance, smtp_server, seeded, tmp_path):
         env = worker_env(database_url, broker_url, worker_instance)
         env.update(FAST, SMTP_HOST="127.0.0.1", SMTP_PORT=str(controller.port))
         process = WorkerProcess(env, (f"--concurrency={concurrency}", "--beat",
-                                      f"--schedule={tmp_path / f'beat-{len(started)}'}"))
+                                      f"--schedule={tmp_path / f'beat-{len(started)}'}"),
+                                ledger=tmp_path / f"ledger-{len(started)}.jsonl")
         started.append(process.start())
         return process
 
@@ -124,11 +90,19 @@ def all_delivered(app):
 
 
 def wait_delivered(app, timeout: float):
-    try:
-        return wait_for(lambda: all_delivered(app), timeout=timeout)
-    except AssertionError:
-        raise AssertionError(f"not all delivered within {timeout}s: {delivery_states(app)}"
-                             ) from None
+    return wait_for(lambda: all_delivered(app), timeout,
+                    lambda: f"not all delivered: {delivery_states(app)}")
+
+
+def unfinished_rows(app) -> list[tuple[int, str, str]]:
+    """(id, channel, state) of every outbox row a sweep could still send: the others have
+    ended (failed rows go out again only when staff retry them)."""
+    with app.app_context():
+        ended = ("delivered", "cancelled", "failed")
+        rows = db.session.execute(select(Delivery.id, Delivery.channel, Delivery.state)
+                                  .where(Delivery.state.not_in(ended))).all()
+        db.session.remove()
+    return [tuple(r) for r in rows]
 
 
 def ids_per_referral(sink: Sink) -> dict[int, set[str]]:
@@ -188,8 +162,12 @@ def test_crash_between_commit_and_enqueue_is_swept_and_a_rollback_sends_nothing(
     with delivery_app.app_context():
         referrals = db.session.scalars(select(Referral)).all()
         assert {r.consultation_id for r in referrals} == {created.json["id"]}
+        # The rolled-back intake left nothing a sweep could find ...
+        assert db.session.scalars(select(Consultation.id)).all() == [created.json["id"]]
         db.session.remove()
-    time.sleep(1.5)  # three more sweeps: still nothing from the rolled-back intake
+    # ... and once every row there is has ended, no later sweep can send anything more.
+    wait_for(lambda: not unfinished_rows(delivery_app), 60,
+             lambda: f"rows not ended: {unfinished_rows(delivery_app)}")
     assert set(ids_per_referral(sink)) == set(states)
     assert len(sink.received) == len(states)
 
@@ -209,17 +187,24 @@ def test_the_same_task_fired_five_times_at_once_sends_once(delivery_app, broker,
         db.session.execute(update(Delivery).where(Delivery.id != delivery.id)
                            .values(state="cancelled"))
         db.session.execute(update(Delivery).where(Delivery.id == delivery.id)
-                           .values(enqueued_at=db.func.now()))
+                           .values(enqueued_at=utcnow()))
         db.session.commit()
         delivery_id = delivery.id
         celery = delivery_app.extensions["celery"]
         for _ in range(5):
             celery.send_task("caseapp.deliver", args=(delivery_id,))
         db.session.remove()
-    workers(broker, concurrency=4)
+    worker = workers(broker, concurrency=4)
     wait_for(lambda: delivery_states(delivery_app) and any(
         s[1] == "delivered" for s in delivery_states(delivery_app).values()), timeout=60)
-    time.sleep(1.0)
+
+    def runs():
+        return [e["retval"] for e in worker.finished("caseapp.deliver")
+                if e["args"] == [delivery_id]]
+
+    # The worker has handled all five messages: none is left to send a second time.
+    wait_for(lambda: len(runs()) >= 5, 60, lambda: f"deliver tasks finished: {runs()}")
+    assert runs().count("delivered") == 1
     assert len(sink.received) == 1
     with delivery_app.app_context():
         row = db.session.get(Delivery, delivery_id)
@@ -230,7 +215,7 @@ def test_the_same_task_fired_five_times_at_once_sends_once(delivery_app, broker,
 def test_a_failing_partner_is_retried_by_the_sweeper_and_mail_goes_out(
         delivery_app, broker, workers, sink, tokens, smtp_server):
     _controller, mailbox = smtp_server
-    mailbox.messages.clear()
+    mailbox.clear()
     with delivery_app.app_context():
         for partner in db.session.scalars(select(Partner)):
             partner.email = f"{partner.code}@example.jp"
@@ -317,7 +302,11 @@ def test_redis_stopped_during_intake_still_answers_201_and_delivers_when_back(
     assert response.status_code == 201, response.json
     states = delivery_states(api_app)
     assert states and all(s[1] == "pending" for s in states.values())
-    time.sleep(1.0)
+    # With the broker down no task reaches a worker: the rows are as the API left them, not
+    # one attempt made.
+    with api_app.app_context():
+        assert db.session.scalar(select(db.func.max(Delivery.attempts))) == 0
+        db.session.remove()
     assert sink.received == []
     private_redis.start()
     states = wait_for(lambda: all_delivered(api_app), timeout=90)

@@ -14,6 +14,8 @@ from tests.conftest import Api, make_config
 from tests.helpers import EXAMPLE, wait_for
 from tests.tasks.conftest import WorkerProcess, worker_env
 
+pytestmark = pytest.mark.real_commits  # the worker process reads what the test committed
+
 
 class LoggedWorker(WorkerProcess):
     """A worker whose output goes to a file the test reads."""

@@ -1,8 +1,6 @@
 """Beat's sweep, run by a real worker on a real broker, sends reminders to partners and staff."""
 
-import socket
-from datetime import timedelta
-from email import message_from_bytes
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -11,6 +9,7 @@ from sqlalchemy import select
 from caseapp.extensions import db
 from caseapp.models import Case, Delivery, Partner, Reminder, StaffNotice
 from caseapp.models.types import utcnow
+from caseapp.rules.calendar import TOKYO
 from caseapp.services.casework import reminders
 from caseapp.services.core import auth
 from caseapp.services.core.actors import SYSTEM
@@ -18,31 +17,10 @@ from caseapp.services.referrals import lifecycle
 from tests.helpers import wait_for
 from tests.tasks.conftest import WorkerProcess, worker_env
 
+# A Monday morning, counter open: what is due goes out now, not at the next opening.
+MONDAY_MORNING = datetime(2026, 11, 30, 10, 0, tzinfo=TOKYO)
 
-class Mailbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd calls it by this name
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp():
-    from aiosmtpd.controller import Controller
-
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller.port, mailbox
-    controller.stop()
+pytestmark = [pytest.mark.real_commits, pytest.mark.calendar]
 
 
 def state(app, reminder_id):
@@ -54,9 +32,11 @@ def state(app, reminder_id):
         return result
 
 
+@time_machine.travel(MONDAY_MORNING)  # ticking; the worker starts on the same clock
 def test_the_sweep_sends_due_reminders_through_the_worker(broker_app, database_url, broker,
-                                                          worker_instance, seeded, smtp):
-    port, mailbox = smtp
+                                                          worker_instance, seeded, smtp_server):
+    controller, mailbox = smtp_server
+    mailbox.clear()
     session = seeded
     owner, _ = auth.create_user(session, "owner", "counter", email="owner@counter.example.jp")
     partner = session.scalar(select(Partner).where(Partner.code == "houkatsu"))
@@ -77,7 +57,8 @@ def test_the_sweep_sends_due_reminders_through_the_worker(broker_app, database_u
     session.commit()
 
     env = worker_env(database_url, broker, worker_instance)
-    env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(port), SMTP_FROM="caseapp@counter.example.jp")
+    env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(controller.port),
+               SMTP_FROM="caseapp@counter.example.jp")
     worker = WorkerProcess(env).start()
     try:
         with broker_app.app_context():
@@ -89,7 +70,7 @@ def test_the_sweep_sends_due_reminders_through_the_worker(broker_app, database_u
         wait_for(lambda: len(mailbox.messages) == 1)
     finally:
         worker.stop()
-    recipients, message = mailbox.messages[0]
+    recipients, message = mailbox.recipients[0], mailbox.messages[0]
     assert recipients == ["owner@counter.example.jp"]
     assert message["Message-ID"].startswith("<ntc_")
     with broker_app.app_context():

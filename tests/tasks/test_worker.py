@@ -1,11 +1,14 @@
 """Tasks go through a real worker process on a real broker (Redis, and the embedded one)."""
 
+import pytest
 from sqlalchemy import select
 
 from caseapp.extensions import db
 from caseapp.models import Delivery, Referral
 from tests.conftest import Api
 from tests.helpers import EXAMPLE, wait_for
+
+pytestmark = pytest.mark.real_commits  # the worker process reads what the test committed
 
 
 def referral_statuses(app, consultation_id):

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from email.message import EmailMessage
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from caseapp.config import Config
@@ -15,6 +15,7 @@ from caseapp.models.types import utcnow
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import NotFound
+from caseapp.services.core.pagination import Page, paginate
 from caseapp.services.delivery.gateways import MailGateway, MailRequest, mail_date
 
 log = logging.getLogger(__name__)
@@ -50,14 +51,11 @@ def _visible_to(actor: Actor):
                (StaffAlert.user_id.is_(None)) & (StaffAlert.role == actor.role))
 
 
-def listing(session: Session, actor: Actor, *, unread: bool, page: int, per_page: int):
+def listing(session: Session, actor: Actor, *, unread: bool, page: int, per_page: int) -> Page:
     query = select(StaffAlert).where(_visible_to(actor))
     if unread:
         query = query.where(StaffAlert.read_at.is_(None))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    items = list(session.scalars(query.order_by(StaffAlert.id.desc())
-                                 .limit(per_page).offset((page - 1) * per_page)))
-    return items, total
+    return paginate(session, query.order_by(StaffAlert.id.desc()), page, per_page)
 
 
 def mark_read(session: Session, actor: Actor, alert_id: int) -> StaffAlert:

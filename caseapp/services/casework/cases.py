@@ -5,40 +5,42 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from caseapp.domain.vocab import NEEDS_REROUTING, CaseStatus, ReferralStatus
 from caseapp.models import Case, Client, Household, Referral, User
 from caseapp.models.types import utcnow
 from caseapp.services.casework import reminders
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import Invalid, NotFound
+from caseapp.services.core.errors import Invalid
+from caseapp.services.core.lookup import get_or_404
 from caseapp.services.core.pagination import paginate
 
 
 def open_for(session: Session, client: Client | None, actor: Actor, at: datetime) -> Case:
-    """A returning client's open case, or a new case owned by whoever took the consultation."""
+    """A returning client's open case, or a new case owned by whoever took the consultation.
+
+    A step of intake: it does not commit (the use cases below do).
+    """
     if client is not None and client.id is not None:
         case = session.scalar(select(Case).where(Case.client_id == client.id,
-                                                 Case.status == "open")
+                                                 Case.status == CaseStatus.OPEN)
                               .order_by(Case.id.desc()).limit(1))
         if case is not None:
             return case
-    case = Case(client=client, owner_id=actor.user_id, status="open", created_at=at)
+    case = Case(client=client, owner_id=actor.user_id, status=CaseStatus.OPEN, created_at=at)
     session.add(case)
     return case
 
 
 def get(session: Session, actor: Actor, case_id: int) -> Case:
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound(f"case {case_id} not found")
+    case = get_or_404(session, Case, case_id)
     audit.record(session, actor, "read", "case", case.id)
+    session.commit()
     return case
 
 
 def update(session: Session, actor: Actor, case_id: int, changes: dict) -> Case:
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound(f"case {case_id} not found")
+    case = get_or_404(session, Case, case_id)
     if "owner_id" in changes:
         owner_id = changes["owner_id"]
         owner = session.get(User, owner_id) if owner_id is not None else None
@@ -54,8 +56,8 @@ def update(session: Session, actor: Actor, case_id: int, changes: dict) -> Case:
             setattr(case, key, changes[key])
     if "status" in changes and changes["status"] != case.status:
         case.status = changes["status"]
-        case.closed_at = utcnow() if case.status == "closed" else None
-    if case.status == "open" and (case.owner_id is None or case.next_action_at is None):
+        case.closed_at = utcnow() if case.status == CaseStatus.CLOSED else None
+    if case.status == CaseStatus.OPEN and (case.owner_id is None or case.next_action_at is None):
         # 迷子にさせない: an open case may not be left without an owner and a date.
         raise Invalid("an open case needs an owner and a next action date",
                       errors={key: ["未設定にはできません"]
@@ -67,7 +69,7 @@ def update(session: Session, actor: Actor, case_id: int, changes: dict) -> Case:
     return case
 
 
-DEAD_END = ("rejected", "failed")
+DEAD_END = NEEDS_REROUTING
 
 
 def needs_rerouting():
@@ -80,7 +82,8 @@ def needs_rerouting():
     back, newer = aliased(Referral), aliased(Referral)
     rerouted = select(newer.id).where(newer.case_id == back.case_id, newer.id != back.id,
                                       newer.created_at >= back.status_at,
-                                      newer.status.not_in((*DEAD_END, "cancelled"))).exists()
+                                      newer.status.not_in((*DEAD_END, ReferralStatus.CANCELLED))
+                                      ).exists()
     # A handling older than the current status (e.g. a retried referral that failed again)
     # does not count.
     handled = back.handled_at >= back.status_at
@@ -105,7 +108,7 @@ def _check_household(session: Session, case: Case, household_id: int | None) -> 
 def lost_query(now: datetime):
     """Open cases with no owner, no or an overdue next action, or a dead-end referral."""
     return select(Case).where(
-        Case.status == "open",
+        Case.status == CaseStatus.OPEN,
         or_(Case.owner_id.is_(None), Case.next_action_at.is_(None), Case.next_action_at < now,
             needs_rerouting()),
     )
@@ -120,4 +123,5 @@ def listing(session: Session, actor: Actor, *, lost: bool, status: str | None, p
                       page, per_page)
     audit.record(session, actor, "list", "case", None,
                  detail={"lost": lost, "results": [c.id for c in result.items]})
+    session.commit()
     return result

@@ -20,46 +20,55 @@ are moved into opening hours, so nobody is chased at night or on a holiday.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, object_session
 
 from caseapp.config import Config
-from caseapp.models import Case, Delivery, Referral, Reminder, StaffNotice, User
+from caseapp.domain.vocab import (
+    CaseStatus,
+    DeliveryState,
+    ReferralStatus,
+    ReminderKind,
+    ReminderStatus,
+)
+from caseapp.models import Case, Referral, Reminder, StaffNotice, User
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import add_business_days, next_business_morning
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
+from caseapp.services.core.pagination import Page, paginate
+from caseapp.services.delivery import outbox
 
 log = logging.getLogger(__name__)
 
 SWEEP_BATCH = 200
-PARTNER_KINDS = frozenset({"partner_ack", "partner_progress"})
+K, S = ReminderKind, ReferralStatus
+PARTNER_KINDS = frozenset({K.PARTNER_ACK, K.PARTNER_PROGRESS})
 # Kinds that repeat while unanswered and are escalated after ``escalate_after`` reminders.
-CHAINED_KINDS = frozenset({"partner_ack", "partner_progress", "case_next_action"})
+CHAINED_KINDS = frozenset({K.PARTNER_ACK, K.PARTNER_PROGRESS, K.CASE_NEXT_ACTION})
 
 # For each (kind, stage the chain started in): the referral statuses in which it still waits.
 WAITING: dict[tuple[str, str], frozenset[str]] = {
-    ("partner_ack", "sent"): frozenset({"sent"}),
-    ("partner_progress", "received"): frozenset({"received"}),
-    ("partner_progress", "accepted"): frozenset({"accepted", "in_progress"}),
-    ("client_followup", "accepted"): frozenset({"accepted", "in_progress"}),
-    ("client_followup", "completed"): frozenset({"completed"}),
+    (K.PARTNER_ACK, S.SENT): frozenset({S.SENT}),
+    (K.PARTNER_PROGRESS, S.RECEIVED): frozenset({S.RECEIVED}),
+    (K.PARTNER_PROGRESS, S.ACCEPTED): frozenset({S.ACCEPTED, S.IN_PROGRESS}),
+    (K.CLIENT_FOLLOWUP, S.ACCEPTED): frozenset({S.ACCEPTED, S.IN_PROGRESS}),
+    (K.CLIENT_FOLLOWUP, S.COMPLETED): frozenset({S.COMPLETED}),
 }
 
 _LABELS = {
-    "partner_ack": "つなぎ先の受理",
-    "partner_progress": "つなぎ先の対応結果",
-    "client_followup": "ご本人の様子の確認",
-    "case_next_action": "次の対応",
-    "escalation": "エスカレーション",
+    K.PARTNER_ACK: "つなぎ先の受理",
+    K.PARTNER_PROGRESS: "つなぎ先の対応結果",
+    K.CLIENT_FOLLOWUP: "ご本人の様子の確認",
+    K.CASE_NEXT_ACTION: "次の対応",
+    K.ESCALATION: "エスカレーション",
 }
 
 
@@ -71,6 +80,8 @@ class Policy:
     escalate_after: int = 2
     supervisor_email: str | None = None
     base_url: str = "http://127.0.0.1:8000"
+    # Partner reminders also go by e-mail only where an SMTP relay is configured.
+    email_enabled: bool = True
 
     @classmethod
     def from_config(cls, config: Config) -> Policy:
@@ -78,7 +89,8 @@ class Policy:
                    followup_days=config.client_followup_days,
                    repeat_days=config.reminder_repeat_days,
                    escalate_after=config.escalate_after,
-                   supervisor_email=config.supervisor_email, base_url=config.base_url)
+                   supervisor_email=config.supervisor_email, base_url=config.base_url,
+                   email_enabled=bool(config.smtp_host))
 
 
 def current_policy() -> Policy:
@@ -97,10 +109,10 @@ def business_due(start: datetime, days: int) -> datetime:
 
 def still_waiting(reminder: Reminder, case: Case | None, referral: Referral | None) -> bool:
     """Is the thing this reminder chases still unanswered?"""
-    if case is None or case.status != "open":
+    if case is None or case.status != CaseStatus.OPEN:
         return False
     kind = reminder.escalates or reminder.kind
-    if kind == "case_next_action":
+    if kind == K.CASE_NEXT_ACTION:
         return case.next_action_at is not None and reminder.anchor_at is not None \
             and case.next_action_at == reminder.anchor_at
     if referral is None:
@@ -117,7 +129,7 @@ def _stamp(at: datetime) -> str:
 
 def chain_key(kind: str, case_id: int, referral_id: int | None, stage: str | None,
               anchor_at: datetime | None) -> str:
-    if kind == "case_next_action":
+    if kind == K.CASE_NEXT_ACTION:
         return f"case_next_action:c{case_id}:{_stamp(anchor_at)}"
     return f"{kind}:r{referral_id}:{stage}"
 
@@ -133,17 +145,17 @@ def _schedule(session: Session, *, kind: str, case_id: int, due_at: datetime,
     whole change, e.g. a partner's acknowledgement).
     """
     chain = chain_key(escalates or kind, case_id, referral_id, stage, anchor_at)
-    key = f"escalation:{chain}" if kind == "escalation" else f"{chain}:{seq}"
-    values = dict(kind=kind, status="due", dedup_key=key, case_id=case_id,
+    key = f"escalation:{chain}" if kind == K.ESCALATION else f"{chain}:{seq}"
+    values = dict(kind=kind, status=ReminderStatus.DUE, dedup_key=key, case_id=case_id,
                   referral_id=referral_id, stage=stage, anchor_at=anchor_at, seq=seq,
                   escalates=escalates, due_at=due_at, created_at=utcnow())
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = insert(Reminder).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=[Reminder.dedup_key],
-        set_={"status": "due", "due_at": stmt.excluded.due_at, "withdrawn_at": None,
-              "withdrawn_reason": None},
-        where=Reminder.status == "withdrawn",
+        set_={"status": ReminderStatus.DUE, "due_at": stmt.excluded.due_at,
+              "withdrawn_at": None, "withdrawn_reason": None},
+        where=Reminder.status == ReminderStatus.WITHDRAWN,
     )
     session.execute(stmt)
 
@@ -153,8 +165,8 @@ def _withdraw(session: Session, ids: list[int], reason: str, now: datetime) -> i
         return 0
     # Conditional, so a reminder a sweep has just sent stays sent.
     result = session.execute(
-        update(Reminder).where(Reminder.id.in_(ids), Reminder.status == "due")
-        .values(status="withdrawn", withdrawn_at=now, withdrawn_reason=reason[:200])
+        update(Reminder).where(Reminder.id.in_(ids), Reminder.status == ReminderStatus.DUE)
+        .values(status=ReminderStatus.WITHDRAWN, withdrawn_at=now, withdrawn_reason=reason[:200])
         .execution_options(synchronize_session=False))
     return result.rowcount
 
@@ -178,19 +190,19 @@ def on_referral_change(referral: Referral, *, now: datetime | None = None,
         session.flush()
     case = referral.case
     pending = list(session.scalars(select(Reminder).where(
-        Reminder.referral_id == referral.id, Reminder.status == "due")))
+        Reminder.referral_id == referral.id, Reminder.status == ReminderStatus.DUE)))
     _withdraw_moot(session, pending, case, f"referral is {referral.status}", now)
     base = dict(case_id=referral.case_id, referral_id=referral.id, stage=referral.status)
-    if case is None or case.status != "open":
+    if case is None or case.status != CaseStatus.OPEN:
         return
-    if referral.status == "sent":
-        _schedule(session, kind="partner_ack", **base,
+    if referral.status == S.SENT:
+        _schedule(session, kind=K.PARTNER_ACK, **base,
                   due_at=business_due(now, referral.partner.ack_sla_days))
-    elif referral.status in ("received", "accepted"):
-        _schedule(session, kind="partner_progress", **base,
+    elif referral.status in (S.RECEIVED, S.ACCEPTED):
+        _schedule(session, kind=K.PARTNER_PROGRESS, **base,
                   due_at=business_due(now, policy.progress_days))
-    if referral.status in ("accepted", "completed"):
-        _schedule(session, kind="client_followup", **base,
+    if referral.status in (S.ACCEPTED, S.COMPLETED):
+        _schedule(session, kind=K.CLIENT_FOLLOWUP, **base,
                   due_at=business_due(now, policy.followup_days))
 
 
@@ -200,11 +212,11 @@ def on_case_change(session: Session, case: Case, *, now: datetime | None = None)
     if case.id is None:
         session.flush()
     pending = list(session.scalars(select(Reminder).where(
-        Reminder.case_id == case.id, Reminder.status == "due")))
-    reason = "case closed" if case.status != "open" else "next action rescheduled"
+        Reminder.case_id == case.id, Reminder.status == ReminderStatus.DUE)))
+    reason = "case closed" if case.status != CaseStatus.OPEN else "next action rescheduled"
     _withdraw_moot(session, pending, case, reason, now)
-    if case.status == "open" and case.next_action_at is not None:
-        _schedule(session, kind="case_next_action", case_id=case.id,
+    if case.status == CaseStatus.OPEN and case.next_action_at is not None:
+        _schedule(session, kind=K.CASE_NEXT_ACTION, case_id=case.id,
                   anchor_at=case.next_action_at,
                   due_at=next_business_morning(case.next_action_at).astimezone(UTC))
 
@@ -215,7 +227,7 @@ def on_case_change(session: Session, case: Case, *, now: datetime | None = None)
 def due_ids(session: Session, now: datetime, limit: int = SWEEP_BATCH) -> list[int]:
     """The due query (indexed on status, due_at); bench/reminders_bench.py measures it."""
     ids = list(session.scalars(
-        select(Reminder.id).where(Reminder.status == "due", Reminder.due_at <= now)
+        select(Reminder.id).where(Reminder.status == ReminderStatus.DUE, Reminder.due_at <= now)
         .order_by(Reminder.due_at).limit(limit)))  # the index's order: no sort of the backlog
     session.commit()
     return ids
@@ -231,8 +243,9 @@ def fire(session: Session, reminder_id: int, now: datetime,
     policy = policy or current_policy()
     taken = session.execute(
         update(Reminder)
-        .where(Reminder.id == reminder_id, Reminder.status == "due", Reminder.due_at <= now)
-        .values(status="sent", sent_at=now)
+        .where(Reminder.id == reminder_id, Reminder.status == ReminderStatus.DUE,
+               Reminder.due_at <= now)
+        .values(status=ReminderStatus.SENT, sent_at=now)
         .execution_options(synchronize_session=False))
     if taken.rowcount != 1:
         session.rollback()
@@ -242,13 +255,15 @@ def fire(session: Session, reminder_id: int, now: datetime,
         case = session.get(Case, reminder.case_id)
         referral = session.get(Referral, reminder.referral_id) if reminder.referral_id else None
         if not still_waiting(reminder, case, referral):
-            reminder.status, reminder.sent_at = "withdrawn", None
+            reminder.status, reminder.sent_at = ReminderStatus.WITHDRAWN, None
             reminder.withdrawn_at, reminder.withdrawn_reason = now, "moot when due"
             outcome = "withdrawn"
         else:
             _deliver(session, reminder, case, referral, policy, now)
             _follow_up(session, reminder, policy, now)
             outcome = "sent"
+        # The sweep that fires reminders hands every due outbox row to the broker right after.
+        outbox.leave_to_sweeper(session)
         session.commit()
     except Exception:
         session.rollback()
@@ -277,21 +292,15 @@ def _deliver(session: Session, reminder: Reminder, case: Case, referral: Referra
              policy: Policy, now: datetime) -> None:
     if reminder.kind in PARTNER_KINDS:
         # Through the referral outbox, so the reminder inherits retries, signing and ids.
-        from caseapp.services.referrals.lifecycle import (
-            smtp_configured,  # referrals imports this module
-        )
-
-        for channel in referral.partner.channels(email_enabled=smtp_configured()):
-            session.add(Delivery(referral_id=referral.id, channel=channel,
-                                 event_type="referral.reminder", reminder_id=reminder.id,
-                                 message_id="msg_" + secrets.token_hex(16),
-                                 next_attempt_at=now))
+        outbox.add_deliveries(session, referral, email_enabled=policy.email_enabled, now=now,
+                              reminder_id=reminder.id)
         return
     to = _staff_recipients(session, reminder, case, policy)
     subject, body = _staff_text(reminder, case, referral, policy)
     session.add(StaffNotice(reminder_id=reminder.id, recipients=to, subject=subject, body=body,
-                            message_id="ntc_" + secrets.token_hex(16),
-                            state="pending" if to else "no_recipient", next_attempt_at=now))
+                            message_id=outbox.message_id("ntc"),
+                            state=DeliveryState.PENDING if to else DeliveryState.NO_RECIPIENT,
+                            next_attempt_at=now))
 
 
 def _supervisor_emails(session: Session, policy: Policy) -> list[str]:
@@ -305,7 +314,7 @@ def _supervisor_emails(session: Session, policy: Policy) -> list[str]:
 
 def _staff_recipients(session: Session, reminder: Reminder, case: Case,
                       policy: Policy) -> list[str]:
-    if reminder.kind != "escalation":
+    if reminder.kind != K.ESCALATION:
         owner = session.get(User, case.owner_id) if case.owner_id else None
         if owner is not None and owner.active and owner.email:
             return [owner.email]
@@ -318,11 +327,11 @@ def _staff_text(reminder: Reminder, case: Case, referral: Referral | None,
     """A notice and a link; never the client's name or details (e-mail is not a safe place)."""
     link = f"{policy.base_url}/api/v1/cases/{case.id}"
     partner = f"（{referral.partner.name}）" if referral is not None else ""
-    if reminder.kind == "escalation":
+    if reminder.kind == K.ESCALATION:
         what = _LABELS[reminder.escalates]
         subject = (f"【エスカレーション】ケース #{case.id}: {what}{partner}を"
                    f"{reminder.seq - 1}回督促しましたが応答がありません")
-    elif reminder.kind == "client_followup":
+    elif reminder.kind == K.CLIENT_FOLLOWUP:
         subject = (f"【フォローアップ】ケース #{case.id}: "
                    f"つなぎ先{partner}につないだ方の様子を確認してください")
     else:
@@ -342,7 +351,7 @@ def _follow_up(session: Session, reminder: Reminder, policy: Policy, now: dateti
     if reminder.seq < policy.escalate_after:
         _schedule(session, kind=reminder.kind, seq=reminder.seq + 1, **base)
     else:
-        _schedule(session, kind="escalation", escalates=reminder.kind, seq=reminder.seq + 1,
+        _schedule(session, kind=K.ESCALATION, escalates=reminder.kind, seq=reminder.seq + 1,
                   **base)
 
 
@@ -352,7 +361,7 @@ def _follow_up(session: Session, reminder: Reminder, policy: Policy, now: dateti
 def listing(session: Session, actor: Actor, *, status: str | None = None,
             kind: str | None = None, case_id: int | None = None,
             referral_id: int | None = None, mine: bool = False, page: int = 1,
-            per_page: int = 50):
+            per_page: int = 50) -> Page:
     query = select(Reminder)
     if status:
         query = query.where(Reminder.status == status)
@@ -365,11 +374,10 @@ def listing(session: Session, actor: Actor, *, status: str | None = None,
     if mine:
         query = query.join(Case, Case.id == Reminder.case_id).where(
             Case.owner_id == actor.user_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    order = (Reminder.due_at.asc(), Reminder.id.asc()) if status == "due" else \
+    order = (Reminder.due_at.asc(), Reminder.id.asc()) if status == ReminderStatus.DUE else \
         (Reminder.due_at.desc(), Reminder.id.desc())
-    items = list(session.scalars(query.order_by(*order).limit(per_page)
-                                 .offset((page - 1) * per_page)))
+    result = paginate(session, query.order_by(*order), page, per_page)
     audit.record(session, actor, "list", "reminder", None,
-                 detail={"results": [r.id for r in items]})
-    return items, total
+                 detail={"results": [r.id for r in result.items]})
+    session.commit()
+    return result

@@ -1,4 +1,7 @@
-"""Households (世帯): clients living together, each with a relationship (続柄)."""
+"""Households (世帯): clients living together, each with a relationship (続柄).
+
+Each public function is one use case and commits its transaction.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from caseapp.models.households import RELATIONSHIPS
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Invalid, NotFound
+from caseapp.services.core.lookup import get_or_404
 
 
 def create(session: Session, actor: Actor, data: dict) -> Household:
@@ -34,29 +38,32 @@ def create(session: Session, actor: Actor, data: dict) -> Household:
     _flush(session)
     audit.record(session, actor, "create", "household", household.id,
                  detail={"members": [m.client_id for m in household.members]})
+    session.commit()
     return household
 
 
 def get(session: Session, actor: Actor, household_id: int) -> Household:
-    household = _get(session, household_id)
+    household = get_or_404(session, Household, household_id)
     session.expire(household, ["members", "cases"])  # read afresh: cases link themselves
     audit.record(session, actor, "read", "household", household.id)
+    session.commit()
     return household
 
 
 def update(session: Session, actor: Actor, household_id: int, changes: dict) -> Household:
-    household = _get(session, household_id)
+    household = get_or_404(session, Household, household_id)
     for key in ("name", "address", "note"):
         if key in changes:
             setattr(household, key, changes[key])
     audit.record(session, actor, "update", "household", household.id,
                  detail={"fields": sorted(changes)})
+    session.commit()
     return household
 
 
 def add_member(session: Session, actor: Actor, household_id: int, client_id: int,
                relationship: str) -> Household:
-    household = _get(session, household_id)
+    household = get_or_404(session, Household, household_id)
     client = _joinable(session, household, client_id, relationship, field="client_id")
     _one_head([*(m.relationship for m in household.members), relationship], "relationship")
     household.members.append(HouseholdMember(client=client, relationship=relationship,
@@ -64,24 +71,26 @@ def add_member(session: Session, actor: Actor, household_id: int, client_id: int
     _flush(session)
     audit.record(session, actor, "add_member", "household", household.id,
                  detail={"client_id": client_id, "relationship": relationship})
+    session.commit()
     return household
 
 
 def change_member(session: Session, actor: Actor, household_id: int, client_id: int,
                   relationship: str) -> Household:
-    household = _get(session, household_id)
+    household = get_or_404(session, Household, household_id)
     member = _member(household, client_id)
     _one_head([relationship if m is member else m.relationship for m in household.members],
               "relationship")
     member.relationship = relationship
     audit.record(session, actor, "change_member", "household", household.id,
                  detail={"client_id": client_id, "relationship": relationship})
+    session.commit()
     return household
 
 
 def remove_member(session: Session, actor: Actor, household_id: int, client_id: int
                   ) -> Household:
-    household = _get(session, household_id)
+    household = get_or_404(session, Household, household_id)
     member = _member(household, client_id)
     client = member.client
     household.members.remove(member)
@@ -89,13 +98,7 @@ def remove_member(session: Session, actor: Actor, household_id: int, client_id: 
                  detail={"client_id": client_id})
     session.flush()
     session.expire(client, ["membership"])
-    return household
-
-
-def _get(session: Session, household_id: int) -> Household:
-    household = session.get(Household, household_id)
-    if household is None:
-        raise NotFound(f"household {household_id} not found")
+    session.commit()
     return household
 
 

@@ -77,6 +77,7 @@ def merge(session: Session, actor: Actor, survivor_id: int, duplicate_id: int, *
         session.rollback()
         raise Conflict("統合できませんでした（関連データが重複します） / "
                        "records linked to both clients conflict; resolve them first") from exc
+    session.commit()
     return survivor
 
 

@@ -4,8 +4,6 @@ silently doubled (possible duplicates are proposed; merging is a separate, expli
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -13,6 +11,8 @@ from sqlalchemy import Integer, and_, any_, case, cast, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
+from caseapp.domain import client_query
+from caseapp.domain.client_query import Query
 from caseapp.jp.names import bigrams, normalise_reading, search_key
 from caseapp.jp.phone import phone_digits, postal_code
 from caseapp.models import Client, ClientBigram
@@ -21,6 +21,9 @@ from caseapp.rules.calendar import TOKYO
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid, NotFound
+from caseapp.services.core.lookup import get_or_404
+from caseapp.services.core.pagination import Page
+from caseapp.services.core.results import ReadsThrough
 
 CLIENT_FIELDS = ("name", "name_kana", "birth_date", "sex", "phone", "postal_code", "address",
                  "district", "small_area")
@@ -61,17 +64,40 @@ def clean(data: dict, prefix: str = "", *, today: date | None = None) -> dict:
     return out
 
 
-def create(session: Session, actor: Actor, data: dict, *, prefix: str = "") -> Client:
+@dataclass
+class ClientWritten(ReadsThrough):
+    """A client as registered or corrected, and the records that may be the same person."""
+
+    client: Client
+    possible_duplicates: list[dict]
+
+
+def register(session: Session, actor: Actor, data: dict) -> ClientWritten:
+    """POST /clients: create the client and propose likely duplicates; nothing is merged."""
+    written = create(session, actor, data)
+    session.commit()
+    return written
+
+
+def correct(session: Session, actor: Actor, client_id: int, changes: dict) -> ClientWritten:
+    """Correct a client's details and propose the duplicates the fix reveals."""
+    written = update(session, actor, client_id, changes)
+    session.commit()
+    return written
+
+
+def create(session: Session, actor: Actor, data: dict, *, prefix: str = "") -> ClientWritten:
+    """A new client in the caller's transaction (intake creates clients this way too)."""
     fields = clean(data, prefix)
     client = Client(**fields, created_by_id=actor.user_id)
     set_keys(client)
     session.add(client)
     session.flush()
     audit.record(session, actor, "create", "client", client.id)
-    return client
+    return ClientWritten(client, possible_duplicates(session, client))
 
 
-def update(session: Session, actor: Actor, client_id: int, changes: dict) -> Client:
+def update(session: Session, actor: Actor, client_id: int, changes: dict) -> ClientWritten:
     """Correct a client's details (typos); only the fields of ``CLIENT_FIELDS`` can change."""
     client = _live(session, client_id)
     if "name" in changes and changes["name"] is None:
@@ -84,7 +110,7 @@ def update(session: Session, actor: Actor, client_id: int, changes: dict) -> Cli
         set_keys(client)
     audit.record(session, actor, "update", "client", client.id, detail={"fields": changed})
     session.flush()
-    return client
+    return ClientWritten(client, possible_duplicates(session, client))
 
 
 def index_grams(*keys: str | None) -> list[str]:
@@ -116,14 +142,13 @@ def set_keys(client: Client) -> None:
 def get(session: Session, actor: Actor, client_id: int, *, purpose: str | None = None) -> Client:
     client = _live(session, client_id)
     audit.record(session, actor, "read", "client", client.id, purpose=purpose)
+    session.commit()
     return client
 
 
 def _live(session: Session, client_id: int) -> Client:
     """A client that exists and was not merged away; a merged one names its survivor."""
-    client = session.get(Client, client_id)
-    if client is None:
-        raise NotFound(f"client {client_id} not found")
+    client = get_or_404(session, Client, client_id)
     if client.merged_into_id is not None:
         raise NotFound(
             f"相談者 {client_id} は {client.merged_into_id} に統合されました / "
@@ -207,45 +232,18 @@ def duplicates_of(session: Session, actor: Actor, client_id: int) -> list[dict]:
     found = possible_duplicates(session, client, limit=20)
     audit.record(session, actor, "duplicates", "client", client.id,
                  detail={"results": [d["client_id"] for d in found]})
+    session.commit()
     return found
 
 
 # --- search -------------------------------------------------------------------------------
 
-_PHONE_CHARS = frozenset("0123456789-()+ \u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc")
-MIN_PHONE_DIGITS = 3
-_COUNTRY_CODE = re.compile(r"^\+\s*81[\s\-]*(?:\(0\))?")
-
-
-@dataclass(frozen=True)
-class Query:
-    """A search string understood either as a phone number or as name/reading tokens."""
-
-    tokens: tuple[str, ...] = ()
-    digits: str | None = None
-    #: ``digits`` is a whole Japanese number. Numbers start with 0 and no number's second
-    #: digit is 0, so a whole number is never inside another one: equality is enough.
-    whole_number: bool = False
-
-    @property
-    def key(self) -> str:
-        return "".join(self.tokens)
-
-
 def parse_query(q: str) -> Query:
-    text = unicodedata.normalize("NFKC", q or "").strip()
-    digits = "".join(ch for ch in _COUNTRY_CODE.sub("0", text, count=1) if ch.isdigit())
-    if text and set(text) <= _PHONE_CHARS and len(digits) >= MIN_PHONE_DIGITS:
-        try:
-            return Query(digits=phone_digits(text), whole_number=True)
-        except ValueError:  # a part of a number is searched as typed
-            return Query(digits=digits)
-    # Each space-separated word must match the name or the reading, so 「山田 たろう」 finds
-    # 山田太郎 (ヤマダ タロウ); without spaces the whole key must match one of them.
-    tokens = tuple(t for t in (search_key(w) for w in text.split()) if t)
-    if not tokens:
-        raise Invalid("検索語を入力してください", errors={"q": ["検索語が空です / empty search"]})
-    return Query(tokens=tokens)
+    try:
+        return client_query.parse_query(q)
+    except client_query.EmptyQuery as exc:
+        raise Invalid("検索語を入力してください",
+                      errors={"q": ["検索語が空です / empty search"]}) from exc
 
 
 def _like(text: str) -> str:
@@ -325,29 +323,18 @@ def search_query(query: Query, *, dialect: str, birth_date: date | None = None):
 
 
 @dataclass
-class Hit:
-    """A found client and how it matched; reads through to the client's own attributes."""
+class Hit(ReadsThrough):
+    """A found client and how it matched."""
 
     client: Client
     match: str
-
-    def __getattr__(self, name: str):
-        return getattr(self.client, name)
-
-
-@dataclass(frozen=True)
-class SearchPage:
-    items: list[Hit]
-    total: int
-    page: int
-    per_page: int
 
 
 MATCH_NAMES = ("exact", "prefix", "substring")
 
 
 def search(session: Session, actor: Actor, q: str, page: int, per_page: int, *,
-           birth_date: date | None = None) -> SearchPage:
+           birth_date: date | None = None) -> Page:
     """Ranked, paginated client search by name, reading or phone (audited)."""
     query = parse_query(q)
     where, rank = search_query(query, dialect=session.get_bind().dialect.name,
@@ -365,5 +352,6 @@ def search(session: Session, actor: Actor, q: str, page: int, per_page: int, *,
     hits = [Hit(row[0], MATCH_NAMES[row.rank]) for row in rows]
     audit.record(session, actor, "search", "client", None,
                  detail={"results": [h.client.id for h in hits], "total": total})
-    return SearchPage(hits, total or 0, page, per_page)
+    session.commit()
+    return Page(hits, total or 0, page, per_page)
 

@@ -28,4 +28,5 @@ def search(session: Session, actor: Actor, filters: dict) -> Page:
     # Reading the log is itself a read of who saw whose data.
     audit.record(session, actor, "list", "audit", None,
                  detail={k: str(v) for k, v in filters.items() if k not in ("page", "per_page")})
+    session.commit()
     return result

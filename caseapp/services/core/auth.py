@@ -7,6 +7,8 @@ from sqlalchemy.orm import Session, joinedload
 from caseapp.models import ApiToken, Partner, User
 from caseapp.models.types import utcnow
 from caseapp.permissions import ROLES, STAFF_ROLES
+from caseapp.services.core import audit
+from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid, NotFound
 
 TOKEN_PREFIX = "cat_"
@@ -77,3 +79,9 @@ def authenticate(session: Session, token: str) -> User | None:
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
         session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
     return row.user
+
+
+def record_denied(session: Session, actor: Actor, endpoint: str | None, detail: dict) -> None:
+    """A refused attempt is recorded in its own transaction: the request itself does nothing."""
+    audit.record(session, actor, "access", "endpoint", endpoint, outcome="denied", detail=detail)
+    session.commit()

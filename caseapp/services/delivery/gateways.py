@@ -46,7 +46,7 @@ class WebhookRequest:
 
 @dataclass(frozen=True)
 class MailRequest:
-    to: str
+    to: str | tuple[str, ...]  # one address, or several for one message (staff notices)
     message: EmailMessage
 
 
@@ -135,18 +135,20 @@ def _header(headers, name: bytes) -> str | None:
 
 
 class SmtpMailGateway:
-    """One SMTP session per message through the configured relay."""
+    """The one SMTP sender (partner e-mail, staff notices and alerts): one session per message
+    through the configured relay."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, *, timeout: float | None = None):
         self.host, self.port = config.smtp_host, config.smtp_port
-        self.timeout = config.webhook_timeout
+        self.timeout = config.webhook_timeout if timeout is None else timeout
 
     def send(self, request: MailRequest) -> SendResult:
         if not self.host:
             return SendResult(ok=False, error="SMTP is not configured", permanent=True)
+        to = [request.to] if isinstance(request.to, str) else list(request.to)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                refused = smtp.send_message(request.message, to_addrs=[request.to])
+                refused = smtp.send_message(request.message, to_addrs=to)
         except smtplib.SMTPRecipientsRefused as exc:
             code = next(iter(exc.recipients.values()))[0]
             return SendResult(ok=False, status_code=code, error=f"recipient refused: {code}",

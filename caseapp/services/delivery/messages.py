@@ -7,11 +7,11 @@ from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 from caseapp.config import Config
-from caseapp.domain import signing
+from caseapp.domain import ack_tokens, signing
+from caseapp.domain.vocab import ReferralStatus
 from caseapp.models import Delivery, Referral
 from caseapp.models.types import utcnow
 from caseapp.services.delivery.gateways import MailRequest, WebhookRequest, mail_date
-from caseapp.services.referrals import ack_links
 
 # The client fields a partner needs to make contact; nothing about income, debts or health.
 PARTNER_CLIENT_FIELDS = ("name", "name_kana", "birth_date", "phone", "address", "district")
@@ -95,9 +95,10 @@ def email(delivery: Delivery, referral: Referral, config: Config
             f"相談窓口から新しい紹介（つなぎ No. {referral.id}）が届いています。\n")
     items = ["referral_id", "inbox_url"]
     ack = ""
-    if referral.status in ("requested", "sent"):
+    if referral.status in (ReferralStatus.REQUESTED, ReferralStatus.SENT):
         # Lets a partner without an account say "received"; signed, expiring, single-use.
-        ack = f"受け取りのご連絡（ログイン不要）:\n{ack_links.make_ack_link(referral, config)}\n\n"
+        token = ack_tokens.make_token(referral.id, referral.partner_id, config.secret_key)
+        ack = f"受け取りのご連絡（ログイン不要）:\n{ack_tokens.link(config.base_url, token)}\n\n"
         items.append("ack_link")
     message.set_content(
         f"{referral.partner.name} ご担当者様\n\n{lead}"

@@ -1,12 +1,12 @@
 """E-mail to staff behind a small interface: SMTP when configured, a recording one in tests.
 
-The issue-4 e-mail channel for partners sends with its own gateway; staff notices only need
-"send this subject and body to these addresses, with this Message-ID".
+Staff notices only need "send this subject and body to these addresses, with this
+Message-ID"; the mail itself goes through the one SMTP sender that partner e-mail uses
+(caseapp.services.delivery.gateways.SmtpMailGateway).
 """
 
 from __future__ import annotations
 
-import smtplib
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -15,6 +15,7 @@ from typing import Protocol
 from flask import current_app
 
 from caseapp.config import Config
+from caseapp.services.delivery.gateways import MailRequest, SmtpMailGateway
 
 EXTENSION_KEY = "caseapp.notifier"
 
@@ -40,7 +41,8 @@ class Notifier(Protocol):
 
 class SmtpNotifier:
     def __init__(self, config: Config):
-        self.host, self.port, self.sender = config.smtp_host, config.smtp_port, config.smtp_from
+        self.sender = config.smtp_from
+        self.smtp = SmtpMailGateway(config, timeout=30)
 
     def send(self, message: StaffMessage) -> None:
         email = EmailMessage()
@@ -51,13 +53,9 @@ class SmtpNotifier:
         # Stable across retries, so a mail system can drop a repeat after a crash.
         email["Message-ID"] = f"<{message.message_id}@caseapp>"
         email.set_content(message.body)
-        try:
-            with smtplib.SMTP(self.host, self.port, timeout=30) as smtp:
-                smtp.send_message(email)
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise NotifyError(f"recipients refused: {exc.recipients}", permanent=True) from exc
-        except (OSError, smtplib.SMTPException) as exc:
-            raise NotifyError(f"{exc.__class__.__name__}: {exc}") from exc
+        result = self.smtp.send(MailRequest(to=message.to, message=email))
+        if not result.ok:
+            raise NotifyError(result.error or "SMTP failed", permanent=result.permanent)
 
 
 class UnconfiguredNotifier:

@@ -9,7 +9,6 @@ retries), on the partner's push channels; the partner inbox shows the stop by it
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import datetime
 from email.message import EmailMessage
 
@@ -17,11 +16,12 @@ from sqlalchemy.orm import Session
 
 from caseapp.config import Config
 from caseapp.domain import signing
+from caseapp.domain.vocab import DeliveryChannel, DeliveryState
 from caseapp.models import Delivery, Referral
 from caseapp.models.types import utcnow
+from caseapp.services.delivery import outbox
 from caseapp.services.delivery.gateways import MailRequest, SendResult, WebhookRequest, mail_date
 from caseapp.services.delivery.messages import inbox_url, mail_domain
-from caseapp.services.referrals import lifecycle
 
 EVENT = "referral.use_stopped"
 TEXT = ("ご本人から個人情報の利用停止（個人情報保護法 第35条）の求めがありました。"
@@ -35,31 +35,29 @@ def add(session: Session, referral: Referral, now: datetime | None = None) -> li
     existing = {d.channel: d for d in referral.deliveries
                 if d.event_type == EVENT and d.reminder_id is None}
     rows = []
-    for channel in referral.partner.channels(email_enabled=lifecycle.smtp_configured()):
-        if channel == "inbox":
+    for channel in referral.partner.channels(email_enabled=outbox.email_enabled()):
+        if channel == DeliveryChannel.INBOX:
             continue
         row = existing.get(channel)
         if row is None:
             row = Delivery(referral=referral, channel=channel, event_type=EVENT,
-                           message_id=_message_id(), next_attempt_at=now)
+                           message_id=outbox.message_id(), state=DeliveryState.PENDING,
+                           next_attempt_at=now)
             session.add(row)
-        elif row.state != "in_flight":
+        elif row.state != DeliveryState.IN_FLIGHT:
             # A stop after a resume is news again, so it gets an id the partner has not seen.
-            row.message_id, row.state, row.attempts = _message_id(), "pending", 0
+            row.message_id, row.state, row.attempts = outbox.message_id(), DeliveryState.PENDING, 0
             row.next_attempt_at, row.leased_until, row.enqueued_at = now, None, None
             row.last_error = None
+            outbox.made_due(session, row)
         rows.append(row)
     return rows
-
-
-def _message_id() -> str:
-    return "msg_" + secrets.token_hex(16)
 
 
 def build(delivery: Delivery, referral: Referral, config: Config
           ) -> tuple[WebhookRequest | None, MailRequest | None, SendResult | None]:
     partner = referral.partner
-    if delivery.channel == "webhook":
+    if delivery.channel == DeliveryChannel.WEBHOOK:
         if not partner.webhook_active:
             return None, None, SendResult(ok=False, permanent=True,
                                           error="webhook no longer configured or disabled")
@@ -70,7 +68,7 @@ def build(delivery: Delivery, referral: Referral, config: Config
         headers = signing.headers(partner.webhook_secret, delivery.message_id,
                                   int(utcnow().timestamp()), body)
         return WebhookRequest(url=partner.webhook_url, body=body, headers=headers), None, None
-    if delivery.channel == "email":
+    if delivery.channel == DeliveryChannel.EMAIL:
         if not partner.email:
             return None, None, SendResult(ok=False, permanent=True, error="partner has no e-mail")
         message = EmailMessage()

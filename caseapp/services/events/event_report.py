@@ -11,30 +11,30 @@ import io
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from caseapp.domain.vocab import OPEN_STATUSES, CaseStatus, ReferralStatus, TeamOutcome
 from caseapp.models import (
     Case,
     Consultation,
     ConsultationTeam,
     ConsultationTeamPartner,
     ConsultationTopic,
+    Event,
     Partner,
     Referral,
 )
-from caseapp.models.events import TEAM_OUTCOMES
-from caseapp.models.referrals import OPEN_STATUSES, STATUSES
 from caseapp.rules import TOPICS
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.events import events
+from caseapp.services.core.lookup import get_or_404
 from caseapp.services.events.teams import team_rule_id
 
 # A failed referral is not done with: staff must retry or re-route it, so it counts as open.
-UNSETTLED = (*OPEN_STATUSES, "failed")
+UNSETTLED = (*OPEN_STATUSES, ReferralStatus.FAILED)
 NOT_RECORDED = "not_recorded"
 OUTCOME_LABELS = {
-    "resolved_on_site": "その場で解決",
-    "referred": "つなぎ",
-    "follow_up": "継続対応",
+    TeamOutcome.RESOLVED_ON_SITE: "その場で解決",
+    TeamOutcome.REFERRED: "つなぎ",
+    TeamOutcome.FOLLOW_UP: "継続対応",
     NOT_RECORDED: "未記録",
 }
 STATUS_LABELS = {
@@ -45,7 +45,7 @@ STATUS_LABELS = {
 
 
 def build(session: Session, actor: Actor, event_id: int) -> dict:
-    event = events.get(session, event_id)
+    event = get_or_404(session, Event, event_id)
     of_event = Consultation.event_id == event.id
 
     total, named = session.execute(
@@ -80,23 +80,21 @@ def build(session: Session, actor: Actor, event_id: int) -> dict:
     still_open = session.scalar(
         select(func.count()).select_from(Consultation)
         .join(Case, Case.id == Consultation.case_id)
-        .where(of_event, Case.status == "open",
-               or_(unsettled, team.is_(None), team == "follow_up")))
+        .where(of_event, Case.status == CaseStatus.OPEN,
+               or_(unsettled, team.is_(None), team == TeamOutcome.FOLLOW_UP)))
     closed_cases = session.scalar(
         select(func.count()).select_from(Consultation)
         .join(Case, Case.id == Consultation.case_id)
-        .where(of_event, Case.status == "closed"))
+        .where(of_event, Case.status == CaseStatus.CLOSED))
 
     partner_ids = set(team_counts) | {row.partner_id for row in referral_rows}
     partners = {p.id: p for p in session.scalars(
         select(Partner).where(or_(Partner.id.in_(partner_ids),
                                   Partner.code.in_(event.partners or []))))}
-    audit.record(session, actor, "report", "event", event.id)
-    session.commit()
 
     referrals = {"total": 0, "from_routing": 0, "from_team": 0, "open": 0,
                  "consultations_with_referrals": referred_consultations,
-                 "by_status": {status: 0 for status in STATUSES}}
+                 "by_status": {status.value: 0 for status in ReferralStatus}}
     per_partner: dict[int, dict] = {}
     for row in referral_rows:
         n = row[3]
@@ -121,7 +119,7 @@ def build(session: Session, actor: Actor, event_id: int) -> dict:
     by_partner.sort(key=lambda p: (code_order.get(p["partner"], len(code_order)), p["partner"]))
 
     recorded = sum(by_outcome.values())
-    return {
+    report = {
         "event": {"id": event.id, "name": event.name, "date": event.date.isoformat(),
                   "venue": event.venue, "partners": present},
         "consultations": {"total": total, "named": named, "anonymous": total - named,
@@ -129,11 +127,14 @@ def build(session: Session, actor: Actor, event_id: int) -> dict:
                           "cases_closed": closed_cases},
         "by_topic": [{"topic": code, "label": label, "count": by_topic[code]}
                      for code, label in TOPICS.items() if by_topic.get(code)],
-        "by_outcome": {**{o: by_outcome.get(o, 0) for o in TEAM_OUTCOMES},
+        "by_outcome": {**{o.value: by_outcome.get(o, 0) for o in TeamOutcome},
                        NOT_RECORDED: total - recorded},
         "by_partner": by_partner,
         "referrals": referrals,
     }
+    audit.record(session, actor, "report", "event", event.id)
+    session.commit()
+    return report
 
 
 def to_csv(report: dict) -> bytes:

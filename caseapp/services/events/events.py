@@ -1,5 +1,6 @@
 """Consultation events (相談会, e.g. the night session 夜間相談会): the event and its queue."""
 
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -16,14 +17,26 @@ from caseapp.models import (
 from caseapp.rules.calendar import TOKYO
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import Conflict, Invalid, NotFound
+from caseapp.services.core.errors import Conflict, Invalid
+from caseapp.services.core.lookup import get_or_404
+from caseapp.services.core.pagination import Page, paginate
+from caseapp.services.core.results import ReadsThrough
 
 # One sitting: a typo in the end time (wrong day or month) is caught rather than stored.
 MAX_LENGTH = timedelta(hours=24)
 FIELDS = ("name", "date", "starts_at", "ends_at", "venue")
 
 
-def create(session: Session, actor: Actor, data: dict) -> Event:
+@dataclass
+class EventDetails(ReadsThrough):
+    """An event with the names and specialists of the partners present and its count."""
+
+    event: Event
+    partner_details: list[dict]
+    consultation_count: int
+
+
+def create(session: Session, actor: Actor, data: dict) -> EventDetails:
     event = Event(partners=[], specialists={})
     _apply(session, event, data, creating=True)
     session.add(event)
@@ -31,32 +44,30 @@ def create(session: Session, actor: Actor, data: dict) -> Event:
     audit.record(session, actor, "create", "event", event.id,
                  detail={"partners": list(event.partners)})
     session.commit()
-    return event
+    return add_details(session, [event])[0]
 
 
-def update(session: Session, actor: Actor, event_id: int, data: dict) -> Event:
-    event = _load(session, event_id)
+def update(session: Session, actor: Actor, event_id: int, data: dict) -> EventDetails:
+    event = get_or_404(session, Event, event_id)
     _apply(session, event, data, creating=False)
     audit.record(session, actor, "update", "event", event.id, detail={"fields": sorted(data)})
     session.commit()
-    return event
+    return add_details(session, [event])[0]
 
 
-def get(session: Session, event_id: int) -> Event:
-    return _load(session, event_id)
+def get(session: Session, event_id: int) -> EventDetails:
+    return add_details(session, [get_or_404(session, Event, event_id)])[0]
 
 
 def listing(session: Session, *, page: int, per_page: int, since: date | None = None,
-            until: date | None = None) -> tuple[list[Event], int]:
+            until: date | None = None) -> Page:
     query = select(Event)
     if since is not None:
         query = query.where(Event.date >= since)
     if until is not None:
         query = query.where(Event.date <= until)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    items = list(session.scalars(query.order_by(Event.date.desc(), Event.id.desc())
-                                 .limit(per_page).offset((page - 1) * per_page)))
-    return items, total
+    result = paginate(session, query.order_by(Event.date.desc(), Event.id.desc()), page, per_page)
+    return replace(result, items=add_details(session, result.items))
 
 
 def consultation_counts(session: Session, event_ids: list[int]) -> dict[int, int]:
@@ -69,45 +80,36 @@ def consultation_counts(session: Session, event_ids: list[int]) -> dict[int, int
 
 
 def queue(session: Session, actor: Actor, event_id: int, *, page: int, per_page: int
-          ) -> tuple[list[Consultation], int]:
+          ) -> Page:
     """The evening's consultations in the order they came in, with team and referrals."""
-    event = _load(session, event_id)
+    event = get_or_404(session, Event, event_id)
     query = select(Consultation).where(Consultation.event_id == event.id)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    items = list(session.scalars(
-        query.options(selectinload(Consultation.client), selectinload(Consultation.topic_rows),
-                      selectinload(Consultation.case),
-                      selectinload(Consultation.team).selectinload(ConsultationTeam.members)
-                      .selectinload(ConsultationTeamPartner.partner),
-                      selectinload(Consultation.referrals).selectinload(Referral.partner))
-        .order_by(Consultation.received_at, Consultation.id)
-        .limit(per_page).offset((page - 1) * per_page)))
+    result = paginate(session, query.options(
+        selectinload(Consultation.client), selectinload(Consultation.topic_rows),
+        selectinload(Consultation.case),
+        selectinload(Consultation.team).selectinload(ConsultationTeam.members)
+        .selectinload(ConsultationTeamPartner.partner),
+        selectinload(Consultation.referrals).selectinload(Referral.partner))
+        .order_by(Consultation.received_at, Consultation.id), page, per_page)
     # The queue shows names: a read of personal data, so it is audited like a search.
     audit.record(session, actor, "list", "consultation", None,
-                 detail={"event_id": event.id, "results": [c.id for c in items]})
-    return items, total
+                 detail={"event_id": event.id, "results": [c.id for c in result.items]})
+    session.commit()
+    return result
 
 
-def add_details(session: Session, items: list[Event]) -> list[Event]:
+def add_details(session: Session, items: list[Event]) -> list[EventDetails]:
     """Partner names, specialists and consultation counts for a page of events, in two queries."""
     codes = {code for event in items for code in event.partners or []}
     names = dict(session.execute(select(Partner.code, Partner.name)
                                  .where(Partner.code.in_(codes))).all()) if codes else {}
     counts = consultation_counts(session, [event.id for event in items])
-    for event in items:
-        specialists = event.specialists or {}
-        event.partner_details = [{"code": code, "name": names.get(code),
-                                  "specialists": specialists.get(code, [])}
-                                 for code in event.partners or []]
-        event.consultation_count = counts.get(event.id, 0)
-    return items
-
-
-def _load(session: Session, event_id: int) -> Event:
-    event = session.get(Event, event_id)
-    if event is None:
-        raise NotFound(f"event {event_id} not found")
-    return event
+    return [EventDetails(event,
+                         [{"code": code, "name": names.get(code),
+                           "specialists": (event.specialists or {}).get(code, [])}
+                          for code in event.partners or []],
+                         counts.get(event.id, 0))
+            for event in items]
 
 
 def _apply(session: Session, event: Event, data: dict, *, creating: bool) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from caseapp.domain.vocab import OPEN_STATUSES, CaseStatus, ReferralStatus, TeamOutcome
 from caseapp.models import (
     Case,
     Consultation,
@@ -19,16 +20,15 @@ from caseapp.models import (
     Partner,
     Referral,
 )
-from caseapp.models.referrals import OPEN_STATUSES
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import add_business_days
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Invalid, NotFound
-from caseapp.services.delivery import outbox
+from caseapp.services.core.lookup import get_or_404
+from caseapp.services.core.results import ReadsThrough
 from caseapp.services.events import events
-from caseapp.services.legal import consents
-from caseapp.services.referrals import lifecycle
+from caseapp.services.referrals import consent_gate, lifecycle
 
 FOLLOW_UP_BUSINESS_DAYS = 2
 CONSENT_BUSINESS_DAYS = 1
@@ -41,10 +41,14 @@ def team_rule_id(event_id: int) -> str:
 
 
 @dataclass
-class TeamResult:
+class TeamResult(ReadsThrough):
     team: ConsultationTeam
     created: bool
     new_referrals: list[Referral] = field(default_factory=list)
+
+    @property
+    def new_referral_ids(self) -> list[int]:
+        return [r.id for r in self.new_referrals]
 
 
 def record(session: Session, actor: Actor, consultation_id: int, data: dict, *,
@@ -70,7 +74,6 @@ def record(session: Session, actor: Actor, consultation_id: int, data: dict, *,
                      "outcome": team.outcome, "referrals": [r.id for r in new_referrals],
                      "previous": previous})
     session.commit()
-    outbox.enqueue([d.id for r in new_referrals for d in r.deliveries])
     return TeamResult(team, created, new_referrals)
 
 
@@ -93,32 +96,27 @@ def _write(session: Session, actor: Actor, consultation: Consultation, event, me
                         for i, p in enumerate(members))
 
     new_referrals: list[Referral] = []
-    if outcome == "referred":
+    if outcome == TeamOutcome.REFERRED:
         new_referrals = _refer(session, actor, consultation, event, members, note,
                                data.get("method") or DEFAULT_METHOD, now)
-    elif outcome == "follow_up":
+    elif outcome == TeamOutcome.FOLLOW_UP:
         _follow_up(consultation.case, actor, event, note, data.get("follow_up_at"), now)
     session.flush()
     return team, created, previous, new_referrals
 
 
-def get(session: Session, actor: Actor, consultation_id: int) -> ConsultationTeam:
-    consultation = session.get(Consultation, consultation_id)
-    if consultation is None:
-        raise NotFound(f"consultation {consultation_id} not found")
+def get(session: Session, actor: Actor, consultation_id: int) -> TeamResult:
+    consultation = get_or_404(session, Consultation, consultation_id)
     if consultation.team is None:
         raise NotFound(f"consultation {consultation_id} has no team record")
     audit.record(session, actor, "read", "consultation_team", consultation.id)
-    return consultation.team
+    session.commit()
+    return TeamResult(consultation.team, created=False)
 
 
 def _lock(session: Session, consultation_id: int) -> Consultation:
     # PostgreSQL: the row lock makes a second save wait and then see the first one's team.
-    consultation = session.scalar(select(Consultation).where(Consultation.id == consultation_id)
-                                  .with_for_update())
-    if consultation is None:
-        raise NotFound(f"consultation {consultation_id} not found")
-    return consultation
+    return get_or_404(session, Consultation, consultation_id, with_for_update=True)
 
 
 def _members(session: Session, event, codes: list[str]) -> list[Partner]:
@@ -145,8 +143,9 @@ def _refer(session: Session, actor: Actor, consultation: Consultation, event, me
     """A referral to each team partner the case is not already waiting on."""
     case = consultation.case
     # A failed referral is retried by staff, not doubled here.
-    waiting_on = {r.partner_id for r in case.referrals if r.status in (*OPEN_STATUSES, "failed")}
-    sensitive = consents.is_sensitive(consultation.topics, consultation.facts)
+    waiting_on = {r.partner_id for r in case.referrals
+                  if r.status in (*OPEN_STATUSES, ReferralStatus.FAILED)}
+    sensitive = consent_gate.is_sensitive(consultation.topics, consultation.facts)
     reason = f"{event.name}（{event.date.isoformat()}）のチーム対応でつなぐことになりました"
     if note:
         reason += f"：{note}"
@@ -154,13 +153,13 @@ def _refer(session: Session, actor: Actor, consultation: Consultation, event, me
     for partner in members:
         if partner.id in waiting_on:
             continue
-        basis = consents.basis_for(consultation.client, partner.code, now, sensitive=sensitive)
+        basis = consent_gate.basis_for(consultation.client, partner.code, now, sensitive=sensitive)
         made.append(lifecycle.create(session, actor, case=case, partner=partner, reason=reason,
                                      method=method, urgency=consultation.urgency, basis=basis,
                                      consultation=consultation, rule_id=team_rule_id(event.id),
                                      now=now))
     _reopen(case, actor)
-    if any(r.status == "awaiting_consent" for r in made):
+    if any(r.status == ReferralStatus.AWAITING_CONSENT for r in made):
         _bring_forward(case, add_business_days(now, CONSENT_BUSINESS_DAYS),
                        "情報共有の同意を取得し、つなぎを送る")
     elif case.next_action_at is None:
@@ -191,7 +190,7 @@ def _bring_forward(case: Case, due: datetime, text: str) -> bool:
 
 def _reopen(case: Case, actor: Actor) -> None:
     # 迷子にさせない: work decided at the event needs an open case with an owner.
-    if case.status != "open":
-        case.status, case.closed_at = "open", None
+    if case.status != CaseStatus.OPEN:
+        case.status, case.closed_at = CaseStatus.OPEN, None
     if case.owner_id is None:
         case.owner_id = actor.user_id

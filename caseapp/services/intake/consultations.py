@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caseapp.domain.vocab import ReferralStatus, Urgency
 from caseapp.models import (
     Client,
     Consultation,
@@ -21,22 +22,22 @@ from caseapp.services.casework import cases, reminders
 from caseapp.services.clients import records
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import Invalid, NotFound
+from caseapp.services.core.errors import Invalid
+from caseapp.services.core.lookup import get_or_404
 from caseapp.services.core.pagination import paginate
-from caseapp.services.delivery import outbox
+from caseapp.services.core.results import ReadsThrough
 from caseapp.services.intake import routing
 from caseapp.services.legal import consents
-from caseapp.services.referrals import lifecycle
+from caseapp.services.referrals import consent_gate, lifecycle
 
 FALLBACK_PARTNER = "jiritsu"
 FOLLOW_UP_BUSINESS_DAYS = 5
 
 
 @dataclass
-class IntakeResult:
+class IntakeResult(ReadsThrough):
     consultation: Consultation
     possible_duplicates: list = field(default_factory=list)
-    delivery_ids: list[int] = field(default_factory=list)
 
 
 def record(session: Session, actor: Actor, data: dict, *, now: datetime | None = None
@@ -51,7 +52,6 @@ def _record(session: Session, actor: Actor, data: dict, now: datetime) -> Intake
     received_at = data.get("received_at") or now
     client, duplicates = _client(session, actor, data)
     event = _event(session, data.get("event_id"))
-    released = []
     if data.get("consent") is not None:
         if client is None:
             raise Invalid("consent needs a client", errors={"consent": [
@@ -59,15 +59,14 @@ def _record(session: Session, actor: Actor, data: dict, now: datetime) -> Intake
         consents.record(session, actor, client, data["consent"])
         if client.id is not None:
             # A returning client's earlier referrals that waited for this consent go too.
-            released = consents.release(session, actor,
-                                        consents.waiting_for_client(session, client), now,
-                                        note="同意の記録により送付")
+            consent_gate.release(session, actor, consent_gate.waiting_for_client(session, client),
+                                 now, note="同意の記録により送付")
 
     topics = list(dict.fromkeys(data.get("topics") or ["other"]))
     case = cases.open_for(session, client, actor, received_at)
     consultation = Consultation(
         case=case, client=client, event=event, received_at=received_at,
-        channel=data["channel"], urgency=data.get("urgency") or "normal",
+        channel=data["channel"], urgency=data.get("urgency") or Urgency.NORMAL,
         summary=data.get("summary") or "", facts=data.get("facts") or {},
         taken_by_id=actor.user_id,
         topic_rows=[ConsultationTopic(topic=t, position=i) for i, t in enumerate(topics)],
@@ -89,11 +88,10 @@ def _record(session: Session, actor: Actor, data: dict, now: datetime) -> Intake
     reminders.on_case_change(session, case, now=now)
     audit.record(session, actor, "create", "consultation", consultation.id,
                  detail={"client_id": client.id if client else None, "case_id": case.id})
+    # The outbox rows of this consultation's referrals (and of any it released) go to the
+    # broker once this commits.
     session.commit()
-    delivery_ids = [d.id for r in [*released, *consultation.referrals] for d in r.deliveries
-                    if d.state == "pending"]
-    outbox.enqueue(delivery_ids)
-    return IntakeResult(consultation, duplicates, delivery_ids)
+    return IntakeResult(consultation, duplicates)
 
 
 def _client(session: Session, actor: Actor, data: dict) -> tuple[Client | None, list]:
@@ -109,8 +107,8 @@ def _client(session: Session, actor: Actor, data: dict) -> tuple[Client | None, 
         audit.record(session, actor, "read", "client", client.id, purpose="intake")
         return client, []
     if data.get("client"):
-        client = records.create(session, actor, data["client"], prefix="client.")
-        return client, records.possible_duplicates(session, client)
+        written = records.create(session, actor, data["client"], prefix="client.")
+        return written.client, written.possible_duplicates
     return None, []
 
 
@@ -127,8 +125,8 @@ def _refer(session: Session, actor: Actor, consultation: Consultation, decisions
            now: datetime) -> None:
     codes = {d.partner for d in decisions} | {FALLBACK_PARTNER}
     partners = {p.code: p for p in session.scalars(select(Partner).where(Partner.code.in_(codes)))}
-    sensitive = consents.is_sensitive(consultation.topics, consultation.facts)
-    meetings = consents.meetings_for(session, consultation.case)
+    sensitive = consent_gate.is_sensitive(consultation.topics, consultation.facts)
+    meetings = consent_gate.meetings_for(session, consultation.case)
     referred = False
     for decision in decisions:
         consultation.decisions.append(RoutingDecision(
@@ -154,9 +152,9 @@ def _refer(session: Session, actor: Actor, consultation: Consultation, decisions
 
 def _make_referral(session, actor, consultation, partner, reason, method, urgency, rule_id,
                    decision_basis, sensitive, meetings, now) -> Referral:
-    if urgency == "emergency" and consultation.urgency != "emergency":
-        consultation.urgency = "emergency"
-    basis = consents.basis_for(consultation.client, partner.code, now, sensitive=sensitive,
+    if urgency == Urgency.EMERGENCY and consultation.urgency != Urgency.EMERGENCY:
+        consultation.urgency = Urgency.EMERGENCY
+    basis = consent_gate.basis_for(consultation.client, partner.code, now, sensitive=sensitive,
                                decision_basis=decision_basis, meetings=meetings)
     return lifecycle.create(session, actor, case=consultation.case, partner=partner,
                             reason=reason, method=method,
@@ -165,8 +163,8 @@ def _make_referral(session, actor, consultation, partner, reason, method, urgenc
 
 
 def _schedule_next_action(case, consultation: Consultation, received_at: datetime) -> None:
-    waiting = any(r.status == "awaiting_consent" for r in consultation.referrals)
-    days = 1 if waiting or consultation.urgency != "normal" else FOLLOW_UP_BUSINESS_DAYS
+    waiting = any(r.status == ReferralStatus.AWAITING_CONSENT for r in consultation.referrals)
+    days = 1 if waiting or consultation.urgency != Urgency.NORMAL else FOLLOW_UP_BUSINESS_DAYS
     due = add_business_days(received_at, days)
     if case.next_action_at is None or due < case.next_action_at:
         case.next_action_at = due
@@ -175,10 +173,9 @@ def _schedule_next_action(case, consultation: Consultation, received_at: datetim
 
 
 def get(session: Session, actor: Actor, consultation_id: int) -> Consultation:
-    consultation = session.get(Consultation, consultation_id)
-    if consultation is None:
-        raise NotFound(f"consultation {consultation_id} not found")
+    consultation = get_or_404(session, Consultation, consultation_id)
     audit.record(session, actor, "read", "consultation", consultation.id)
+    session.commit()
     return consultation
 
 
@@ -195,4 +192,5 @@ def listing(session: Session, actor: Actor, filters: dict, page: int, per_page: 
                                               Consultation.id.desc()), page, per_page)
     audit.record(session, actor, "list", "consultation", None,
                  detail={"results": [c.id for c in result.items]})
+    session.commit()
     return result

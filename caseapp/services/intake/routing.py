@@ -7,8 +7,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caseapp import rules
-from caseapp.models import Partner, RuleSetVersion
+from caseapp.models import Client, Partner, RuleSetVersion
+from caseapp.models.types import utcnow
 from caseapp.rules.calendar import TOKYO
+from caseapp.services.core import audit
+from caseapp.services.core.actors import Actor
+from caseapp.services.core.errors import Invalid
 
 _lock = threading.Lock()
 # Keyed by version and adoption time: a version number alone is reused by another database
@@ -57,6 +61,39 @@ def adopt(session: Session, data: dict, created_by_id: int | None) -> RuleSetVer
     session.add(row)
     session.flush()
     return row
+
+
+def adopt_ruleset(session: Session, actor: Actor, data: dict) -> dict:
+    """PUT /rules: adopt a whole rule set as the next version; every problem is reported."""
+    try:
+        row = adopt(session, data, actor.user_id)
+    except rules.RuleSetInvalid as exc:
+        raise Invalid(f"rule set refused: {len(exc.problems)} problem(s)",
+                      errors=problems_as_errors(exc.problems),
+                      extra={"problems": [{"rule": p.rule, "field": p.field,
+                                           "message": p.message} for p in exc.problems]},
+                      ) from exc
+    audit.record(session, actor, "update", "ruleset", row.version)
+    session.commit()
+    return current_source(session)
+
+
+def evaluate(session: Session, actor: Actor, data: dict) -> dict:
+    """Dry run: where this consultation would go; only the read of a named client is kept."""
+    birth_date = (data.get("client") or {}).get("birth_date")
+    if data.get("client_id") is not None:
+        client = session.get(Client, data["client_id"])
+        if client is None:
+            raise Invalid("unknown client",
+                          errors={"client_id": ["この相談者は登録されていません"]})
+        birth_date = client.birth_date
+        audit.record(session, actor, "read", "client", client.id, purpose="rules.evaluate")
+    version, compiled = active(session)
+    on = (data.get("received_at") or utcnow()).astimezone(TOKYO).date()
+    subject = subject_for({**data, "topics": data.get("topics") or ["other"]}, birth_date, on)
+    decisions = [{**d.to_dict(), "partner_code": d.partner} for d in compiled.evaluate(subject)]
+    session.commit()
+    return {"ruleset_version": version, "decisions": decisions}
 
 
 def subject_for(data: dict, birth_date: date | None, on: date) -> rules.Subject:

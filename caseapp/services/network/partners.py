@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from dataclasses import dataclass
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseapp.config import Config
@@ -12,20 +14,19 @@ from caseapp.models.types import utcnow
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Invalid, NotFound
+from caseapp.services.core.pagination import Page, paginate
+from caseapp.services.core.results import ReadsThrough
 from caseapp.services.delivery import netguard
 
 EDITABLE = ("name", "kind", "description", "service_area", "email", "webhook_url",
             "ack_sla_days", "active")
 
 
-def listing(session: Session, *, active: bool | None, page: int, per_page: int):
+def listing(session: Session, *, active: bool | None, page: int, per_page: int) -> Page:
     query = select(Partner)
     if active is not None:
         query = query.where(Partner.active.is_(active))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    items = list(session.scalars(query.order_by(Partner.code)
-                                 .limit(per_page).offset((page - 1) * per_page)))
-    return items, total
+    return paginate(session, query.order_by(Partner.code), page, per_page)
 
 
 def get(session: Session, code: str) -> Partner:
@@ -35,8 +36,15 @@ def get(session: Session, code: str) -> Partner:
     return partner
 
 
-def create(session: Session, actor: Actor, data: dict,
-           config: Config) -> tuple[Partner, str | None]:
+@dataclass
+class PartnerWritten(ReadsThrough):
+    """A partner as saved; ``shown_secret`` is a secret generated now, shown this once."""
+
+    partner: Partner
+    shown_secret: str | None
+
+
+def create(session: Session, actor: Actor, data: dict, config: Config) -> PartnerWritten:
     if session.scalar(select(Partner.id).where(Partner.code == data["code"])):
         raise Conflict(f"partner {data['code']!r} exists already",
                        errors={"code": ["このコードは使われています"]})
@@ -48,18 +56,18 @@ def create(session: Session, actor: Actor, data: dict,
                  detail={"fields": sorted(k for k in data if k != "webhook_secret"),
                          "secret_set": "webhook_secret" in data or shown is not None})
     session.commit()
-    return partner, shown
+    return PartnerWritten(partner, shown)
 
 
 def update(session: Session, actor: Actor, code: str, data: dict,
-           config: Config) -> tuple[Partner, str | None]:
+           config: Config) -> PartnerWritten:
     partner = get(session, code)
     shown = _apply(partner, data, config)
     audit.record(session, actor, "update", "partner", partner.code,
                  detail={"fields": sorted(k for k in data if k != "webhook_secret"),
                          "secret_set": "webhook_secret" in data or shown is not None})
     session.commit()
-    return partner, shown
+    return PartnerWritten(partner, shown)
 
 
 def _apply(partner: Partner, data: dict, config: Config) -> str | None:

@@ -1,27 +1,25 @@
 """No-login acknowledgement links: a partner marks a referral `received` from an e-mail.
 
-The link is signed with SECRET_KEY (itsdangerous), salted for this one purpose so no other
-signed value of the application can stand in for it, carries only ids and a nonce (never the
-client's details: links get forwarded), expires, and works once. Opening it (GET) changes
-nothing, because mail scanners fetch links; acknowledging is a POST.
+The token (caseapp.domain.ack_tokens) is signed, salted for this one purpose, carries only ids
+and a nonce, and expires; here it also works once. Opening it (GET) changes nothing, because
+mail scanners fetch links; acknowledging is a POST.
 
-The e-mail channel calls ``make_ack_link(referral, config)``; the printed letter can print the
-same URL (give it a longer ``max_age`` when verifying if post is slow).
+The e-mail channel puts ``make_ack_link(referral, config)`` in its notice; the printed letter
+can print the same URL (give it a longer ``max_age`` when verifying if post is slow).
 """
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from caseapp.config import Config
-from caseapp.domain import workflow
+from caseapp.domain import ack_tokens, workflow
+from caseapp.domain.ack_tokens import MAX_AGE, PATH, SALT, Claim
+from caseapp.domain.vocab import ReferralStatus
 from caseapp.models import AckLinkUse, Referral
 from caseapp.models.types import utcnow
 from caseapp.services.core import audit
@@ -29,9 +27,8 @@ from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, DomainError, NotFound
 from caseapp.services.referrals import loop
 
-SALT = "caseapp.referral-ack.v1"
-MAX_AGE = timedelta(days=14)
-PATH = "/api/v1/ack/"
+__all__ = ["MAX_AGE", "PATH", "SALT", "Claim", "LinkExpired", "describe", "make_ack_link",
+           "make_token", "use", "verify"]
 
 
 class LinkExpired(DomainError):
@@ -39,46 +36,26 @@ class LinkExpired(DomainError):
     title = "Gone"
 
 
-@dataclass(frozen=True)
-class Claim:
-    referral_id: int
-    partner_id: int
-    nonce: str
-    issued_at: datetime
-    expires_at: datetime
-
-
-def _serializer(secret_key: str) -> URLSafeTimedSerializer:
-    if not secret_key:
-        raise RuntimeError("SECRET_KEY is empty: acknowledgement links cannot be signed")
-    return URLSafeTimedSerializer(secret_key, salt=SALT)
-
-
 def make_token(referral: Referral, secret_key: str) -> str:
-    return _serializer(secret_key).dumps(
-        {"r": referral.id, "p": referral.partner_id, "n": secrets.token_urlsafe(12)})
+    return ack_tokens.make_token(referral.id, referral.partner_id, secret_key)
 
 
 def make_ack_link(referral: Referral, config: Config) -> str:
     """The URL to put in an e-mail notice or a printed letter for this referral."""
-    return f"{config.base_url}{PATH}{make_token(referral, config.secret_key)}"
+    return ack_tokens.link(config.base_url, make_token(referral, config.secret_key))
 
 
 def verify(token: str, secret_key: str, *, now: datetime | None = None,
            max_age: timedelta = MAX_AGE) -> Claim:
     """Check signature and age; raises NotFound (forged or malformed) or LinkExpired."""
-    now = now or utcnow()
     try:
-        payload, issued = _serializer(secret_key).loads(token, return_timestamp=True)
-        claim = Claim(int(payload["r"]), int(payload["p"]), str(payload["n"]),
-                      issued.astimezone(UTC), issued.astimezone(UTC) + max_age)
-    except (BadSignature, KeyError, TypeError, ValueError) as exc:
+        return ack_tokens.read(token, secret_key, now=now or utcnow(), max_age=max_age)
+    except ack_tokens.InvalidToken as exc:
         raise NotFound("このリンクは無効です（invalid link）") from exc
-    if now > claim.expires_at:
+    except ack_tokens.ExpiredToken as exc:
         raise LinkExpired("このリンクの有効期限が切れています。受信箱から受理してください"
                           "（link expired; acknowledge in the inbox）",
-                          extra={"expired_at": claim.expires_at.isoformat()})
-    return claim
+                          extra={"expired_at": exc.expired_at.isoformat()}) from exc
 
 
 def _link_actor(referral: Referral | None, source_ip: str | None) -> Actor:
@@ -126,8 +103,8 @@ def use(session: Session, token: str, config: Config, *, source_ip: str | None =
         if session.scalar(select(AckLinkUse.id).where(AckLinkUse.nonce == claim.nonce)):
             raise Conflict("このリンクは使用済みです（link already used）",
                            extra={"current_status": referral.status})
-        loop.transition(session, referral, "received", actor,
-                                 note="受理確認リンクで受理（acknowledged by link）", now=now)
+        loop.transition(session, referral, ReferralStatus.RECEIVED, actor,
+                        note="受理確認リンクで受理（acknowledged by link）", now=now)
         session.add(AckLinkUse(nonce=claim.nonce, referral_id=referral.id, used_at=now,
                                source_ip=source_ip, user_agent=(user_agent or "")[:300] or None))
         audit.record(session, actor, "ack_link.use", "referral", referral.id)

@@ -6,17 +6,20 @@ indistinguishable from one that does not exist (404), and every such attempt is 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from caseapp.domain import partner_view
 from caseapp.models import Case, Client, Consultation, Referral, User
 from caseapp.models.types import utcnow
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import DomainError, NotFound
-from caseapp.services.referrals import loop, partner_view
+from caseapp.services.core.pagination import Page, paginate
+from caseapp.services.referrals import loop
 
 PURPOSE = "partner_inbox"
 
@@ -55,26 +58,24 @@ def _roles(session: Session, referral: Referral) -> dict[int, str]:
 
 def listing(session: Session, actor: Actor, *, statuses=None,
             updated_since: datetime | None = None, page: int = 1, per_page: int = 50,
-            now: datetime | None = None) -> tuple[list[dict], int]:
+            now: datetime | None = None) -> Page:
     now = now or utcnow()
     query = _visible(actor.partner_id)
     if statuses:
         query = query.where(Referral.status.in_(statuses))
     if updated_since is not None:
         query = query.where(Referral.updated_at >= updated_since)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = list(session.scalars(query.options(*_LOAD).order_by(Referral.id.desc())
-                                .limit(per_page).offset((page - 1) * per_page)))
+    rows = paginate(session, query.options(*_LOAD).order_by(Referral.id.desc()), page, per_page)
     views, items = [], set()
-    for referral in rows:
+    for referral in rows.items:
         view, disclosed = partner_view.build(referral, detail=False, now=now)
         views.append(view)
         items.update(disclosed)
     audit.record(session, actor, "list", "referral", None, purpose=PURPOSE,
-                 detail={"partner_id": actor.partner_id, "results": [r.id for r in rows],
+                 detail={"partner_id": actor.partner_id, "results": [r.id for r in rows.items],
                          "items": sorted(items)})
     session.commit()
-    return views, total
+    return replace(rows, items=views)
 
 
 def get(session: Session, actor: Actor, referral_id: int, now: datetime | None = None) -> dict:
@@ -101,7 +102,7 @@ def set_status(session: Session, actor: Actor, referral_id: int, data: dict,
     referral = _own(session, actor, referral_id, "update")
     try:
         loop.transition(session, referral, data["status"], actor, note=data.get("note"),
-                                 reason=data.get("reason"), outcome=data.get("outcome"), now=now)
+                        reason=data.get("reason"), outcome=data.get("outcome"), now=now)
     except DomainError as exc:
         session.rollback()
         audit.record(session, actor, "update", "referral", referral_id, purpose=PURPOSE,

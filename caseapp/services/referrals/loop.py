@@ -9,24 +9,34 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from caseapp.domain import workflow
+from caseapp.domain import vocab, workflow
+from caseapp.domain.vocab import (
+    NEEDS_REROUTING,
+    OPEN_STATUSES,
+    CaseStatus,
+    DeliveryState,
+    LegalBasis,
+    ReferralStatus,
+    Urgency,
+)
 from caseapp.models import Case, Consultation, Delivery, Partner, Referral
-from caseapp.models.referrals import OPEN_STATUSES
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import TOKYO
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import Conflict, Forbidden, Invalid, NotFound
-from caseapp.services.delivery import outbox
-from caseapp.services.legal import consents
-from caseapp.services.referrals import lifecycle
+from caseapp.services.core.errors import Conflict, Forbidden, Invalid
+from caseapp.services.core.lookup import get_or_404
+from caseapp.services.core.pagination import Page, paginate
+from caseapp.services.referrals import consent_gate, lifecycle
 
-SUPPORT_MEETING = "support_meeting"  # 生活困窮者自立支援法 §9 / 社会福祉法 §106-6
-EXCEPTIONS = (consents.LIFE_SAFETY, SUPPORT_MEETING)
-NEEDS_REROUTING = ("rejected", "failed")
+# The exceptions to consent staff may declare for a manual referral.
+EXCEPTIONS = tuple(basis.value for basis in vocab.EXCEPTIONS)
+
+__all__ = ["EXCEPTIONS", "NEEDS_REROUTING", "cancel", "create_manual", "is_overdue", "listing",
+           "mark_handled", "transition"]
 
 
 def _conflict(referral_id: int, current: str, decision: workflow.Decision) -> Conflict:
@@ -64,13 +74,14 @@ def transition(session: Session, referral: Referral, new: str, actor: Actor, *,
     lifecycle.move(referral, new, actor, note=history_note, at=now)
     if required == "reason":
         referral.status_reason = reason
-    if new == "completed":
+    if new == ReferralStatus.COMPLETED:
         referral.outcome, referral.outcome_note = outcome, note
-    if new == "cancelled":
+    if new == ReferralStatus.CANCELLED:
         # Nothing more goes out for a cancelled referral; a send already in flight finishes.
         session.execute(update(Delivery)
-                        .where(Delivery.referral_id == referral.id, Delivery.state == "pending")
-                        .values(state="cancelled", leased_until=None)
+                        .where(Delivery.referral_id == referral.id,
+                               Delivery.state == DeliveryState.PENDING)
+                        .values(state=DeliveryState.CANCELLED, leased_until=None)
                         .execution_options(synchronize_session=False))
     return referral
 
@@ -80,16 +91,9 @@ def is_overdue(referral: Referral, now: datetime) -> bool:
             and referral.ack_due_at < now)
 
 
-def _load(session: Session, referral_id: int) -> Referral:
-    referral = session.get(Referral, referral_id)
-    if referral is None:
-        raise NotFound(f"referral {referral_id} not found")
-    return referral
-
-
 def listing(session: Session, actor: Actor, *, statuses=None, partner: str | None = None,
             case_id: int | None = None, overdue: bool | None = None, open_before=None,
-            page: int = 1, per_page: int = 50, now: datetime | None = None):
+            page: int = 1, per_page: int = 50, now: datetime | None = None) -> Page:
     """Staff view of the loop: who has what, what is overdue, what came back."""
     now = now or utcnow()
     query = select(Referral)
@@ -108,18 +112,16 @@ def listing(session: Session, actor: Actor, *, statuses=None, partner: str | Non
     if open_before is not None:
         cutoff = datetime.combine(open_before, time(), TOKYO)
         query = query.where(Referral.status.in_(OPEN_STATUSES), Referral.created_at < cutoff)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    items = list(session.scalars(
-        query.options(selectinload(Referral.partner))
-        .order_by(Referral.ack_due_at.asc().nulls_last(), Referral.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)))
+    result = paginate(session, query.options(selectinload(Referral.partner))
+                      .order_by(Referral.ack_due_at.asc().nulls_last(), Referral.id.desc()),
+                      page, per_page)
     audit.record(session, actor, "list", "referral", None,
-                 detail={"results": [r.id for r in items],
+                 detail={"results": [r.id for r in result.items],
                          "filters": {"status": list(statuses or []), "partner": partner,
                                      "overdue": overdue, "case_id": case_id,
                                      "open_before": str(open_before) if open_before else None}})
     session.commit()
-    return items, total
+    return result
 
 
 def create_manual(session: Session, actor: Actor, data: dict,
@@ -133,7 +135,7 @@ def create_manual(session: Session, actor: Actor, data: dict,
     if partner is None or not partner.active:
         raise Invalid("unknown or inactive partner",
                       errors={"partner": ["有効な連携機関のコードを指定してください"]})
-    if case.status != "open":
+    if case.status != CaseStatus.OPEN:
         raise Conflict("the case is closed; reopen it before referring",
                        extra={"case_id": case.id, "case_status": case.status})
     consultation = _consultation(session, case, data.get("consultation_id"))
@@ -143,14 +145,15 @@ def create_manual(session: Session, actor: Actor, data: dict,
     if existing is not None:
         raise Conflict(f"referral {existing} to {partner.code} is still open for this case",
                        extra={"referral_id": existing})
-    sensitive = bool(consultation) and consents.is_sensitive(consultation.topics,
-                                                             consultation.facts)
+    sensitive = bool(consultation) and consent_gate.is_sensitive(consultation.topics,
+                                                                 consultation.facts)
     exception = data.get("exception")
-    basis = consents.basis_for(case.client, partner.code, now, sensitive=sensitive,
-                               decision_basis=exception)
-    if exception == SUPPORT_MEETING:
-        basis = SUPPORT_MEETING
-    urgency = data.get("urgency") or (consultation.urgency if consultation else "normal")
+    basis = consent_gate.basis_for(case.client, partner.code, now, sensitive=sensitive,
+                                   decision_basis=exception)
+    if exception == LegalBasis.SUPPORT_MEETING:
+        # Declared by staff: the meeting's record, once made, is what lets it be sent.
+        basis = LegalBasis.SUPPORT_MEETING
+    urgency = data.get("urgency") or (consultation.urgency if consultation else Urgency.NORMAL)
     referral = lifecycle.create(session, actor, case=case, partner=partner,
                                 reason=data["reason"], method=data["method"], urgency=urgency,
                                 basis=basis, consultation=consultation, rule_id="manual", now=now)
@@ -159,7 +162,6 @@ def create_manual(session: Session, actor: Actor, data: dict,
                  detail={"case_id": case.id, "partner": partner.code, "basis": basis,
                          "exception": exception})
     session.commit()
-    outbox.enqueue([d.id for d in referral.deliveries])
     return referral
 
 
@@ -178,8 +180,8 @@ def _consultation(session: Session, case: Case, consultation_id: int | None):
 
 def cancel(session: Session, actor: Actor, referral_id: int, reason: str,
            now: datetime | None = None) -> Referral:
-    referral = _load(session, referral_id)
-    transition(session, referral, "cancelled", actor, reason=reason, now=now)
+    referral = get_or_404(session, Referral, referral_id)
+    transition(session, referral, ReferralStatus.CANCELLED, actor, reason=reason, now=now)
     audit.record(session, actor, "cancel", "referral", referral.id)
     session.commit()
     return referral
@@ -188,7 +190,7 @@ def cancel(session: Session, actor: Actor, referral_id: int, reason: str,
 def mark_handled(session: Session, actor: Actor, referral_id: int, note: str,
                  now: datetime | None = None) -> Referral:
     """The owner has dealt with a rejection or failure without a new referral (e.g. declined)."""
-    referral = _load(session, referral_id)
+    referral = get_or_404(session, Referral, referral_id)
     if referral.status not in NEEDS_REROUTING:
         raise Conflict(f"only a rejected or failed referral is handled, not {referral.status}",
                        extra={"current_status": referral.status})

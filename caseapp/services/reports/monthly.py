@@ -25,6 +25,8 @@ from caseapp.models import (
 )
 from caseapp.rules.calendar import TOKYO
 from caseapp.services.casework.cases import lost_query
+from caseapp.services.core import audit
+from caseapp.services.core.actors import Actor
 
 FUNNEL = ("requested", "sent", "received", "accepted", "completed")
 UNKNOWN_DISTRICT = "（不明・匿名）"
@@ -117,6 +119,16 @@ def _consultation_counts(session, in_period, dialect) -> dict[str, dict]:
                                                 .group_by(column)):
                 out[name][key] = tuple(counts)
     return out
+
+
+def read(session: Session, actor: Actor, period: Period, population: int, now: datetime, *,
+         format: str = "json") -> dict:
+    """GET /reports/monthly: the figures, and an audit entry saying who read them."""
+    data = monthly(session, period, population, now)
+    audit.record(session, actor, "read", "report", "monthly",
+                 detail={"from": period.first, "to": period.last, "format": format})
+    session.commit()
+    return data
 
 
 def monthly(session: Session, period: Period, population: int, now: datetime) -> dict:

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from caseapp.domain.legal_basis import SUPPORT_MEETING_LAWS, basis_kind
 from caseapp.models import (
     AuditEntry,
     Case,
@@ -34,8 +35,7 @@ from caseapp.rules.vocab import TOPICS
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import NotFound
-from caseapp.services.legal.consents import SUPPORT_MEETING_LAWS
-from caseapp.services.referrals.partner_view import basis_kind
+from caseapp.services.core.lookup import get_or_404
 
 PURPOSE = "rights_33"
 STAFF_ROLES = ("counter", "supervisor", "admin")
@@ -86,10 +86,9 @@ def basis_label(basis: str | None) -> str | None:
     return basis
 
 
-def _live(session: Session, client_id: int) -> Client:
-    client = session.get(Client, client_id)
-    if client is None:
-        raise NotFound(f"client {client_id} not found")
+def live_client(session: Session, client_id: int) -> Client:
+    """A client that exists and was not merged away; a merged one names its survivor."""
+    client = get_or_404(session, Client, client_id)
     if client.merged_into_id is not None:
         raise NotFound(
             f"相談者 {client_id} は {client.merged_into_id} に統合されました / "
@@ -102,7 +101,7 @@ def collect(session: Session, actor: Actor, client_id: int, *, form: str = "json
             now: datetime | None = None) -> dict:
     """The disclosure file for one person (audited as ``export``)."""
     now = now or utcnow()
-    client = _live(session, client_id)
+    client = live_client(session, client_id)
     merged = list(session.scalars(select(Client).where(Client.merged_into_id == client.id)
                                   .order_by(Client.id)))
     ids = [client.id, *(m.id for m in merged)]

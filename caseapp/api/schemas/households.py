@@ -1,41 +1,10 @@
-"""Shapes for correcting, de-duplicating and merging clients, and for households (世帯)."""
+"""Households (世帯): clients living together, with their relationships (続柄)."""
 
 from marshmallow import Schema, fields, validate
 
-from caseapp.api.fields import page_schema
-from caseapp.api.schemas import ClientIn, ClientOut, DuplicateOut
 from caseapp.models.households import RELATIONSHIPS
 
 _RELATIONSHIP_DOC = "、".join(f"{code} ({label})" for code, label in RELATIONSHIPS.items())
-
-
-class ClientPatch(ClientIn):
-    """Only the intake fields can be corrected; anything else (id, keys, merge state) is a 422."""
-
-    name = fields.String(validate=validate.Length(min=1, max=200))
-
-
-class ClientUpdatedOut(ClientOut):
-    possible_duplicates = fields.List(fields.Nested(DuplicateOut))
-
-
-class ClientHit(ClientOut):
-    match = fields.String(metadata={"description": "exact, prefix or substring (the ranking)"})
-
-
-ClientSearchPage = page_schema(ClientHit, "ClientSearchPage")
-
-
-class DuplicatesOut(Schema):
-    client_id = fields.Integer()
-    possible_duplicates = fields.List(fields.Nested(DuplicateOut))
-
-
-class MergeIn(Schema):
-    duplicate_id = fields.Integer(
-        required=True, validate=validate.Range(min=1),
-        metadata={"description": "the record to merge into this one; this one keeps its id"})
-    reason = fields.String(validate=validate.Length(max=2000), allow_none=True)
 
 
 class HouseholdMemberIn(Schema):

@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 from caseapp.domain import signing
 from caseapp.models import Delivery, Partner, Referral
 from caseapp.models.types import utcnow
-from caseapp.services.delivery import outbox
+from caseapp.services.referrals import sending
 
 ELDER = {
     "client": {"name": "高知 花子", "name_kana": "コウチ ハナコ", "birth_date": "1940-05-05",
@@ -45,4 +45,4 @@ def run_due(session, config, gateways) -> list[str]:
     ids = list(session.scalars(select(Delivery.id).where(
         Delivery.state == "pending", Delivery.next_attempt_at <= utcnow()).order_by(Delivery.id)))
     session.commit()
-    return [outbox.process(session, i, config, gateways) for i in ids]
+    return [sending.process(session, i, config, gateways) for i in ids]

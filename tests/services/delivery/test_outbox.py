@@ -17,21 +17,15 @@ from caseapp.services.delivery.gateways import (
     RecordingMailGateway,
     RecordingWebhookGateway,
 )
+from caseapp.services.referrals import sending
 from tests.helpers import EXAMPLE, assert_problem
-from tests.http_sink import SilentServer, Sink
-from tests.services.delivery_helpers import ELDER, hook, make_due, referral_to, run_due
+from tests.http_sink import SilentServer
+from tests.services.delivery.helpers import ELDER, hook, make_due, referral_to, run_due
 
 
 @pytest.fixture
 def config(app):
     return app.config["CASEAPP"]
-
-
-@pytest.fixture
-def sink():
-    server = Sink()
-    yield server
-    server.close()
 
 
 @pytest.fixture
@@ -160,6 +154,7 @@ def test_a_hanging_partner_times_out_and_is_retried(api, session, config):
     assert 900 <= attempt.duration_ms < 3000 and attempt.status_code is None
 
 
+@pytest.mark.real_commits  # five threads, five connections
 def test_the_same_delivery_fired_five_times_at_once_is_sent_once(app, api, session, sink,
                                                                  real, config):
     hook(session, "houkatsu", sink.url)
@@ -172,7 +167,7 @@ def test_the_same_delivery_fired_five_times_at_once_is_sent_once(app, api, sessi
     def fire():
         with app.app_context():
             barrier.wait()
-            results.append(outbox.process(db.session, delivery_id, config, real))
+            results.append(sending.process(db.session, delivery_id, config, real))
             db.session.remove()
 
     threads = [threading.Thread(target=fire) for _ in range(5)]
@@ -192,15 +187,15 @@ def test_a_worker_lost_mid_send_is_recovered_by_the_sweeper(api, session, config
     assert outbox.claim(session, delivery.id, utcnow(), config.delivery_lease_seconds)
     # The worker died here. While the lease runs nothing else may touch the row...
     assert outbox.claim(session, delivery.id, utcnow(), 60) is None
-    assert delivery.id not in outbox.sweep(session, config)
+    assert delivery.id not in sending.sweep(session, config)
     # ...and once it has run out, the sweeper hands the row out again.
     later = utcnow() + timedelta(seconds=config.delivery_lease_seconds + 1)
-    sent = outbox.sweep(session, config, now=later)
+    sent = sending.sweep(session, config, now=later)
     session.refresh(delivery)
     assert delivery.state == "pending" and delivery.id in sent
     assert delivery.attempt_rows[-1].error.startswith("lease expired")
     # A row just handed to the broker is not handed again on the next sweep.
-    assert delivery.id not in outbox.sweep(session, config, now=later)
+    assert delivery.id not in sending.sweep(session, config, now=later)
     assert created["id"]
 
 

@@ -27,10 +27,12 @@ from caseapp.rules.calendar import TOKYO
 from caseapp.services.casework import cases, reminders
 from caseapp.services.core import auth
 from caseapp.services.core.actors import SYSTEM, Actor
-from caseapp.services.delivery import gateways, notices, outbox
+from caseapp.services.delivery import gateways, notices
 from caseapp.services.delivery.notifier import EXTENSION_KEY, NotifyError, RecordingNotifier
 from caseapp.services.delivery.notifier import current as notifier_for_app
-from caseapp.services.referrals import lifecycle
+from caseapp.services.referrals import lifecycle, sending
+
+pytestmark = pytest.mark.calendar  # every test runs on the `clock` fixture
 
 
 def tokyo(y, m, d, hh=10, mm=0):
@@ -100,7 +102,7 @@ def deliver_due(session, app):
     recording = gateways.Gateways(gateways.RecordingWebhookGateway(),
                                   gateways.RecordingMailGateway())
     for delivery_id in due_delivery_ids(session, utcnow()):
-        outbox.process(session, delivery_id, config, recording)
+        sending.process(session, delivery_id, config, recording)
 
 
 def sent_referral(session, app, owner, **kwargs):
@@ -431,6 +433,7 @@ def test_a_crash_mid_sweep_leaves_the_reminder_due_and_it_is_sent_once(session, 
     assert len(reminder_deliveries(session, ack.id)) == 1
 
 
+@pytest.mark.real_commits  # two threads, two connections
 def test_two_concurrent_sweeps_send_each_reminder_once(session, app, people, policy, clock):
     """Both sweeps see the same due rows; the conditional UPDATE lets only one take each."""
     clock.move_to(tokyo(2026, 11, 16, 9))

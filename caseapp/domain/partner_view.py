@@ -1,9 +1,10 @@
 """What a partner may see of a referral (data minimisation; docs/partner-view.md).
 
-Pure: takes loaded rows and the time, returns plain dicts and the list of personal items
-disclosed (for the §29 disclosure log). The legal basis is re-checked at every read: a consent
-withdrawn or expired since the referral was sent stops further disclosure of the person's
-name, contact and summary, while the referral itself stays visible so the loop can close.
+Pure: takes loaded rows (a referral with its case, client, consents and history) and the
+time, returns plain dicts and the list of personal items disclosed (for the §29 disclosure
+log). The legal basis is re-checked at every read: a consent withdrawn or expired since
+the referral was sent stops further disclosure of the person's name, contact and summary,
+while the referral itself stays visible so the loop can close.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from caseapp.domain import workflow
-from caseapp.models import Referral, ReferralEvent
-from caseapp.models.rights import stop_in_force
-from caseapp.services.legal.consents import is_sensitive
+from caseapp.domain.legal_basis import basis_kind, is_sensitive, stop_in_force
+from caseapp.domain.vocab import LegalBasis, ReferralStatus
 
 # The statuses a partner ever sees: before a legal basis exists nothing reaches the partner.
-HIDDEN_STATUSES = ("awaiting_consent",)
+HIDDEN_STATUSES = (ReferralStatus.AWAITING_CONSENT,)
 VISIBLE_STATUSES = tuple(s for s in workflow.TRANSITIONS if s not in HIDDEN_STATUSES)
 
 LIST_FIELDS = ("id", "status", "method", "urgency", "reason", "topics", "referred_at",
@@ -27,21 +27,17 @@ CLIENT_FIELDS = ("name", "name_kana")
 CONTACT_FIELDS = ("phone", "postal_code", "address")
 HISTORY_FIELDS = ("from_status", "status", "at", "by", "note")
 
-USE_STOPPED = "use_stopped"
 # Bases under which the person is identified to the partner without a current consent.
-_IDENTIFY_WITHOUT_CONSENT = ("life_safety", "support_meeting")
+_IDENTIFY_WITHOUT_CONSENT = (LegalBasis.LIFE_SAFETY, LegalBasis.SUPPORT_MEETING)
+
+__all__ = ["basis_kind", "build", "is_visible"]
 
 
-def basis_kind(legal_basis: str | None) -> str | None:
-    """``consent:12`` → ``consent``: the partner learns the kind of basis, not our record ids."""
-    return legal_basis.split(":", 1)[0] if legal_basis else None
-
-
-def is_visible(referral: Referral) -> bool:
+def is_visible(referral) -> bool:
     return referral.status not in HIDDEN_STATUSES and referral.legal_basis is not None
 
 
-def _consented_now(referral: Referral, sensitive: bool, now: datetime) -> bool:
+def _consented_now(referral, sensitive: bool, now: datetime) -> bool:
     client = referral.case.client
     if client is None:
         return False
@@ -50,14 +46,14 @@ def _consented_now(referral: Referral, sensitive: bool, now: datetime) -> bool:
                for c in client.consents)
 
 
-def _by(event: ReferralEvent, roles: dict[int, str]) -> str:
+def _by(event, roles: dict[int, str]) -> str:
     if event.actor_id is None:
         return "partner" if event.actor_label.startswith("ack-link:") else "system"
     role = roles.get(event.actor_id)
     return "partner" if role == "partner" else "counter"
 
 
-def build(referral: Referral, *, detail: bool, now: datetime,
+def build(referral, *, detail: bool, now: datetime,
           roles: dict[int, str] | None = None) -> tuple[dict, list[str]]:
     """The partner's view and the personal items it discloses."""
     client = referral.case.client
@@ -69,10 +65,11 @@ def build(referral: Referral, *, detail: bool, now: datetime,
     consented = client is not None and _consented_now(referral, sensitive, now)
     if stop_in_force(client) is not None:
         # 利用停止 (§35): the partner learns that use has stopped, and nothing of the person.
-        kind, consented = USE_STOPPED, False
+        kind, consented = LegalBasis.USE_STOPPED, False
     identify = client is not None and (consented or kind in _IDENTIFY_WITHOUT_CONSENT)
     show_summary = consultation is not None and (
-        consented or kind == "support_meeting" or (kind == "anonymous" and client is None))
+        consented or kind == LegalBasis.SUPPORT_MEETING
+        or (kind == LegalBasis.ANONYMOUS and client is None))
 
     view = {
         "id": referral.id,
@@ -115,13 +112,14 @@ def build(referral: Referral, *, detail: bool, now: datetime,
         "outcome": referral.outcome,
         "outcome_note": referral.outcome_note,
         # the partner's own words; a staff cancellation reason is an internal note and stays home
-        "rejection_reason": referral.status_reason if referral.status == "rejected" else None,
+        "rejection_reason": (referral.status_reason
+                             if referral.status == ReferralStatus.REJECTED else None),
         "history": [_event(e, roles) for e in referral.history],
     })
     return view, disclosed
 
 
-def _event(event: ReferralEvent, roles: dict[int, str]) -> dict:
+def _event(event, roles: dict[int, str]) -> dict:
     by = _by(event, roles)
     return {"from_status": event.from_status, "status": event.to_status, "at": event.at,
             "by": by, "note": event.note if by == "partner" else None}

@@ -12,6 +12,8 @@ from caseapp.rules.calendar import (
     next_business_morning,
 )
 
+pytestmark = pytest.mark.calendar
+
 
 def tokyo(y, m, d, hh=10, mm=0, ss=0, us=0):
     return datetime(y, m, d, hh, mm, ss, us, tzinfo=TOKYO)

@@ -1,10 +1,11 @@
-"""Shapes of the consultation-event endpoints (相談会, 夜間相談会)."""
+"""Consultation events (相談会, 夜間相談会): the event, its queue, teams and the report."""
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from caseapp import rules
-from caseapp.api.fields import JapaneseDate, PageArgs, page_schema
-from caseapp.api.schemas import CaseBrief, ReferralBrief, TeamBrief
+from caseapp.api.schemas.cases import CaseBrief
+from caseapp.api.schemas.common import JapaneseDate, PageArgs, page_schema
+from caseapp.api.schemas.referrals import ReferralBrief
 from caseapp.models.events import TEAM_OUTCOMES
 
 CODE = validate.Length(min=1, max=50)
@@ -77,6 +78,15 @@ class EventListArgs(PageArgs):
     date_to = fields.Date(data_key="to")
 
 
+class TeamBrief(Schema):
+    """The on-the-spot team at an event (POST /consultations/{id}/team)."""
+
+    partners = fields.List(fields.String())
+    outcome = fields.String()
+    note = fields.String()
+    recorded_at = fields.AwareDateTime()
+
+
 class QueueItemOut(Schema):
     id = fields.Integer()
     received_at = fields.AwareDateTime()
@@ -120,8 +130,8 @@ class TeamOut(TeamBrief):
     consultation_id = fields.Integer()
     event_id = fields.Function(lambda t: t.consultation.event_id)
     recorded_by_id = fields.Integer(allow_none=True)
-    referrals = fields.Function(
-        lambda t: ReferralBrief(many=True).dump(t.consultation.referrals))
+    referrals = fields.Function(lambda t: ReferralBrief.dump(t.consultation.referrals,
+                                                              many=True))
     new_referral_ids = fields.List(fields.Integer())
     case = fields.Function(lambda t: CaseBrief().dump(t.consultation.case))
 
@@ -174,3 +184,10 @@ class ReportOut(Schema):
 
 EventPage = page_schema(EventOut, "EventPage")
 QueuePage = page_schema(QueueItemOut, "EventQueuePage")
+
+
+# The report's 200 answer in both forms; it replaces the one @blp.response would write.
+REPORT_RESPONSES = {"200": {"description": "OK", "content": {
+    "application/json": {"schema": ReportOut},
+    "text/csv": {"schema": {"type": "string"}},
+}}}

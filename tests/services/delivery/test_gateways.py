@@ -24,13 +24,6 @@ def signed(url: str, secret: str, body: bytes = b'{"type":"referral.requested","
     return WebhookRequest(url, body, signing.headers(secret, "msg_abc", int(time.time()), body))
 
 
-@pytest.fixture
-def sink():
-    server = Sink()
-    yield server
-    server.close()
-
-
 def test_signature_verifies_with_the_standard_webhooks_library(sink):
     secret = signing.generate_secret()
     body = json.dumps({"type": "referral.requested", "data": {"name": "山田 太郎"}},

@@ -1,0 +1,39 @@
+"""Support cases (支援ケース)."""
+
+from marshmallow import Schema, fields, validate
+
+from caseapp.api.schemas.common import PageArgs, page_schema
+from caseapp.api.schemas.referrals import ReferralBrief
+
+
+class CaseBrief(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    owner_id = fields.Integer(allow_none=True)
+    next_action = fields.String(allow_none=True)
+    next_action_at = fields.AwareDateTime(allow_none=True)
+    household_id = fields.Integer(allow_none=True)
+
+
+class CaseOut(CaseBrief):
+    client_id = fields.Integer(allow_none=True)
+    created_at = fields.AwareDateTime()
+    closed_at = fields.AwareDateTime(allow_none=True)
+    consultation_ids = fields.Function(lambda c: [x.id for x in c.consultations])
+    referrals = fields.List(fields.Nested(ReferralBrief))
+
+
+class CasePatch(Schema):
+    owner_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    next_action = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    next_action_at = fields.AwareDateTime(allow_none=True)
+    status = fields.String(validate=validate.OneOf(("open", "closed")))
+    household_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+
+
+class CaseListArgs(PageArgs):
+    lost = fields.Boolean(load_default=False)
+    status = fields.String(validate=validate.OneOf(("open", "closed")))
+
+
+CasePage = page_schema(CaseBrief, "CasePage")

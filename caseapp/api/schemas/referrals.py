@@ -1,0 +1,236 @@
+"""Referrals (つなぎ) as staff see them, as a partner sees its own, and the e-mail ack link.
+
+The partner schemas list exactly the fields of docs/partner-view.md; a test holds the two
+together, so a field added here without a decision about disclosure fails the build.
+"""
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from caseapp import rules
+from caseapp.api.schemas.common import PageArgs, ViewSchema, page_schema
+from caseapp.domain import partner_view, workflow
+from caseapp.models.referrals import STATUSES
+from caseapp.models.types import utcnow
+from caseapp.services.referrals import loop
+
+# -- staff -------------------------------------------------------------------------------
+
+
+class HistoryOut(Schema):
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String()
+    actor = fields.String(attribute="actor_label")
+    note = fields.String(allow_none=True)
+    at = fields.AwareDateTime()
+
+
+class AttemptOut(Schema):
+    at = fields.AwareDateTime()
+    succeeded = fields.Boolean()
+    status_code = fields.Integer(allow_none=True)
+    error = fields.String(allow_none=True)
+    duration_ms = fields.Integer()
+
+
+class DeliveryOut(Schema):
+    id = fields.Integer()
+    channel = fields.String()
+    event_type = fields.String()
+    message_id = fields.String(metadata={"description": "webhook-id / Message-ID, stable"})
+    state = fields.String()
+    attempt_count = fields.Integer(attribute="attempts")
+    next_attempt_at = fields.AwareDateTime(allow_none=True)
+    delivered_at = fields.AwareDateTime(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    attempts = fields.List(fields.Nested(AttemptOut), attribute="attempt_rows")
+
+
+class DisclosureOut(Schema):
+    at = fields.AwareDateTime()
+    partner = fields.Function(lambda d: d.partner.code)
+    channel = fields.String()
+    actor = fields.String(attribute="actor_label")
+    fields_ = fields.List(fields.String(), data_key="fields", attribute="fields")
+    basis = fields.String()
+
+
+_BRIEF = ("id", "partner", "status", "method", "reason", "urgency", "legal_basis")
+
+
+class StaffReferral(ViewSchema):
+    """Every field staff may see of a referral; each answer shows one view of it."""
+
+    VIEWS = {
+        # Beside something else: a consultation's, a case's or a team's referrals.
+        "brief": _BRIEF,
+        # Following the loop: the list and the actions on it (due, overdue, handled).
+        "loop": ("id", "case_id", "consultation_id", "partner", "status", "method", "urgency",
+                 "reason", "legal_basis", "rule_id", "outcome", "outcome_note",
+                 "status_reason", "status_at", "ack_due_at", "overdue", "handled_at",
+                 "handled_note", "created_at", "updated_at"),
+        # One referral and what happened to it: history, deliveries and disclosures.
+        "delivery": (*_BRIEF, "case_id", "consultation_id", "rule_id", "outcome",
+                     "outcome_note", "created_at", "updated_at", "history", "deliveries",
+                     "disclosures"),
+    }
+
+    id = fields.Integer()
+    case_id = fields.Integer()
+    consultation_id = fields.Integer(allow_none=True)
+    partner = fields.Function(lambda r: r.partner.code)
+    status = fields.String()
+    method = fields.String()
+    urgency = fields.String()
+    reason = fields.String()
+    legal_basis = fields.String(allow_none=True)
+    rule_id = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    outcome_note = fields.String(allow_none=True)
+    status_reason = fields.String(allow_none=True)
+    status_at = fields.AwareDateTime(allow_none=True)
+    ack_due_at = fields.AwareDateTime(allow_none=True)
+    overdue = fields.Function(lambda r: loop.is_overdue(r, utcnow()))
+    handled_at = fields.AwareDateTime(allow_none=True)
+    handled_note = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    history = fields.List(fields.Nested(HistoryOut))
+    deliveries = fields.List(fields.Nested(DeliveryOut))
+    disclosures = fields.List(fields.Nested(DisclosureOut))
+
+
+ReferralBrief = StaffReferral(view="brief")
+ReferralLoopOut = StaffReferral(view="loop")
+ReferralDeliveryOut = StaffReferral(view="delivery")
+
+
+class StaffReferralListArgs(PageArgs):
+    status = fields.List(fields.String(validate=validate.OneOf(STATUSES)),
+                         metadata={"description": "repeat to filter by several"})
+    partner = fields.String(validate=validate.Length(min=1, max=50))
+    case_id = fields.Integer(validate=validate.Range(min=1))
+    overdue = fields.Boolean(metadata={
+        "description": "true: the partner has not answered within its ack SLA "
+                       "(requested/sent not received, or received not accepted/rejected)"})
+    open_before = fields.Date(metadata={
+        "description": "still open and made before this date (Asia/Tokyo)"})
+
+
+class ManualReferralIn(Schema):
+    case_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    partner = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    method = fields.String(required=True, validate=validate.OneOf(rules.METHODS))
+    urgency = fields.String(validate=validate.OneOf(rules.URGENCIES))
+    consultation_id = fields.Integer(validate=validate.Range(min=1))
+    exception = fields.String(validate=validate.OneOf(loop.EXCEPTIONS), metadata={
+        "description": "a recorded legal exception when there is no consent: life_safety "
+                       "(個人情報保護法 §27(1)) or support_meeting (支援会議)"})
+
+
+class ReferralCancelIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ReferralHandledIn(Schema):
+    note = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+StaffReferralPage = page_schema(ReferralLoopOut, "StaffReferralPage")
+
+
+# -- partner -----------------------------------------------------------------------------
+
+class PartnerClientOut(Schema):
+    name = fields.String()
+    name_kana = fields.String(allow_none=True)
+
+
+class PartnerContactOut(Schema):
+    phone = fields.String(allow_none=True)
+    postal_code = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+
+
+class PartnerHistoryOut(Schema):
+    from_status = fields.String(allow_none=True)
+    status = fields.String()
+    at = fields.AwareDateTime()
+    by = fields.String(metadata={"description": "counter, partner or system"})
+    note = fields.String(allow_none=True, metadata={"description": "only the partner's own"})
+
+
+class PartnerReferralItem(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    method = fields.String()
+    urgency = fields.String()
+    reason = fields.String()
+    topics = fields.List(fields.String())
+    referred_at = fields.AwareDateTime()
+    status_at = fields.AwareDateTime(allow_none=True)
+    ack_due_at = fields.AwareDateTime(allow_none=True)
+    client = fields.Nested(PartnerClientOut, allow_none=True)
+    next_statuses = fields.List(fields.String())
+
+
+class PartnerReferralOut(PartnerReferralItem):
+    basis = fields.String(allow_none=True, metadata={
+        "description": "consent, life_safety, support_meeting, anonymous, or use_stopped "
+                       "while the person has stopped the use of their data"})
+    contact = fields.Nested(PartnerContactOut, allow_none=True)
+    summary = fields.String(allow_none=True)
+    withheld = fields.List(fields.String())
+    outcome = fields.String(allow_none=True)
+    outcome_note = fields.String(allow_none=True)
+    rejection_reason = fields.String(allow_none=True)
+    history = fields.List(fields.Nested(PartnerHistoryOut))
+
+
+class InboxListArgs(PageArgs):
+    """Filters of a partner's inbox (its own referrals)."""
+
+    status = fields.List(fields.String(validate=validate.OneOf(partner_view.VISIBLE_STATUSES)),
+                         metadata={"description": "repeat to filter by several"})
+    updated_since = fields.AwareDateTime(
+        metadata={"description": "only referrals changed at or after this time (polling)"})
+
+
+class PartnerStatusIn(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    note = fields.String(validate=validate.Length(max=2000), allow_none=True)
+    reason = fields.String(validate=validate.Length(min=1, max=2000),
+                           metadata={"description": "required for rejected"})
+    outcome = fields.String(validate=validate.OneOf(workflow.OUTCOMES),
+                            metadata={"description": "required for completed"})
+
+    @validates_schema
+    def matching_fields(self, data, **kwargs):
+        status = data.get("status")
+        errors = {}
+        if status == "rejected" and not (data.get("reason") or "").strip():
+            errors["reason"] = ["rejected には理由（reason）が必要です"]
+        if status == "completed" and not data.get("outcome"):
+            errors["outcome"] = [f"completed には結果（outcome）が必要です: "
+                                 f"{', '.join(workflow.OUTCOMES)}"]
+        if "outcome" in data and status != "completed":
+            errors["outcome"] = ["outcome は completed のときだけ指定できます"]
+        if "reason" in data and status not in ("rejected", "cancelled"):
+            errors["reason"] = ["reason は rejected のときだけ指定できます（ほかは note へ）"]
+        if errors:
+            raise ValidationError(errors)
+
+
+PartnerReferralPage = page_schema(PartnerReferralItem, "PartnerReferralPage")
+
+
+# -- the acknowledgement link in a partner's e-mail --------------------------------------
+
+class AckLinkOut(Schema):
+    referral_id = fields.Integer()
+    partner = fields.String()
+    status = fields.String()
+    used = fields.Boolean()
+    can_acknowledge = fields.Boolean()
+    expires_at = fields.AwareDateTime()
+    inbox_url = fields.String()

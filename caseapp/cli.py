@@ -28,7 +28,8 @@ def main():
 
 
 def register(app: Flask) -> None:
-    for command in (up, api, worker, beat, seed, users, partners, rules_group, audit_group):
+    for command in (up, api, worker, beat, seed, users, partners, rules_group, audit_group,
+                    retention_group, backup, restore):
         app.cli.add_command(command)
 
 
@@ -68,7 +69,8 @@ def up(host: str, port: int):
         "worker": [*base, "worker"],
         "beat": [*base, "beat"],
     }
-    env = {**os.environ, "CASEAPP_INSTANCE_PATH": str(config.instance_path)}
+    env = {**os.environ, "CASEAPP_INSTANCE_PATH": str(config.instance_path),
+           "PROMETHEUS_MULTIPROC_DIR": str(_fresh_metrics_dir(config))}
     children = {name: subprocess.Popen(cmd, env=env, start_new_session=True)
                 for name, cmd in commands.items()}
     click.echo(f"caseapp is up: http://{host}:{port}/api/v1/health  "
@@ -78,6 +80,17 @@ def up(host: str, port: int):
         click.echo("An admin user was created. Its API token (shown once):")
         click.echo(first_token)
     _supervise(children)
+
+
+def _fresh_metrics_dir(config) -> Path:
+    """The folder where API and worker processes pool their counters, emptied at start:
+    files of processes from an earlier run would otherwise be added to this run's counts."""
+    import shutil
+
+    folder = Path(config.metrics_dir or Path(config.instance_path) / "metrics")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _redact(url: str) -> str:
@@ -129,12 +142,23 @@ def api(host: str, port: int, workers: int, threads: int):
     """The API under gunicorn (a production WSGI server)."""
     from gunicorn.app.base import BaseApplication
 
+    from caseapp.config import from_env
+    from caseapp.services.ops import logs
+
+    config = from_env()
+    if workers > 1 and config.metrics_dir is None:
+        click.echo("PROMETHEUS_MULTIPROC_DIR is not set: each of the workers counts its own "
+                   "requests, and /metrics shows one worker's (see docs/operations.md)",
+                   err=True)
+
     class Server(BaseApplication):
         def load_config(self):
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
-            self.cfg.set("accesslog", "-")
+            # No access log: its lines hold full URLs, and a query string can hold a name.
+            # The app logs one JSON line per request instead (caseapp.api.observe).
+            self.cfg.set("logconfig_dict", logs.gunicorn_config(config.log_level))
             self.cfg.set("graceful_timeout", 10)
 
         def load(self):
@@ -152,7 +176,7 @@ def worker(celery_args):
     """A Celery worker (extra arguments go to celery)."""
     celery = current_app.extensions["celery"]
     config = _config()
-    args = ["worker", "--loglevel=INFO"]
+    args = ["worker", f"--loglevel={config.log_level}"]
     if config.embedded_broker:
         args.append("--concurrency=2")
     celery.worker_main([*args, *celery_args])
@@ -166,7 +190,8 @@ def beat(celery_args):
     celery = current_app.extensions["celery"]
     schedule = Path(_config().instance_path) / "celerybeat-schedule"
     schedule.parent.mkdir(parents=True, exist_ok=True)
-    celery.start(["beat", "--loglevel=INFO", f"--schedule={schedule}", *celery_args])
+    celery.start(["beat", f"--loglevel={_config().log_level}", f"--schedule={schedule}",
+                  *celery_args])
 
 
 @click.group()
@@ -351,6 +376,65 @@ def audit_verify():
                    err=True)
         sys.exit(1)
     click.echo(f"audit chain intact: {checked} entries")
+
+
+@click.group("retention")
+def retention_group():
+    """Anonymising persons past the retention period."""
+
+
+@retention_group.command("run")
+@click.option("--dry-run", is_flag=True, help="only list who would be anonymised")
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(min=1))
+@with_appcontext
+def retention_run(dry_run: bool, limit: int):
+    """Anonymise persons past retention (CASEAPP_RETENTION_YEARS); ids only are printed."""
+    from caseapp.rules.calendar import TOKYO
+    from caseapp.services.rights import retention
+
+    years = _config().retention_years
+    result = retention.run(db.session, years, dry_run=dry_run, limit=limit)
+    day = result.cutoff.astimezone(TOKYO).date().isoformat()
+    if dry_run:
+        click.echo(f"would anonymise {len(result.candidates)} person(s) with no activity since "
+                   f"{day} ({years} years):")
+        for candidate in result.candidates:
+            last = candidate.last_activity.astimezone(TOKYO).date().isoformat()
+            click.echo(f"  client {candidate.client_id}  last activity {last}")
+        return
+    click.echo(f"anonymised {len(result.anonymised)} person(s) with no activity since {day}"
+               + (": " + ", ".join(map(str, result.anonymised)) if result.anonymised else ""))
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_appcontext
+def backup(file: str):
+    """A consistent backup of the database while it runs (pg_dump / SQLite backup API)."""
+    from caseapp.services.ops import backup as backups
+
+    try:
+        done = backups.backup(_config(), Path(file))
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backup written: {done.path} ({done.size} bytes, {done.kind})")
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def restore(file: str):
+    """Restore a backup into the configured database, which must be empty."""
+    from caseapp.services.ops import backup as backups
+
+    db.session.remove()
+    db.engine.dispose()  # the restore needs the database to itself
+    try:
+        done = backups.restore(_config(), Path(file))
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"restored {done.path} into {_redact(_config().database_url)}; "
+               "run `caseapp audit verify` and `caseapp db upgrade` next")
 
 
 if __name__ == "__main__":

@@ -74,6 +74,15 @@ class Config:
     ratelimit_default: str = "600 per minute"
     ratelimit_auth_failures: str = "20 per 10 minutes"
     ratelimit_storage: str | None = None
+    # Retention: a person whose cases are all closed, and who has had no consultation, for this
+    # many years is made anonymous by the daily retention job.
+    retention_years: int = 5
+    # Where the processes of one host pool their Prometheus counters (PROMETHEUS_MULTIPROC_DIR);
+    # None: each process counts for itself.
+    metrics_dir: Path | None = None
+    # Folder of pg_dump/pg_restore matching the server's major version; None: the PATH.
+    pg_bin_dir: Path | None = None
+    log_level: str = "INFO"
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -135,8 +144,11 @@ class Config:
 def engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         # A busy SQLite file makes writers wait rather than fail at once.
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True}
+        return {"connect_args": {"timeout": 30, "check_same_thread": False},
+                "hide_parameters": True}
+    # Errors name the statement but never the values bound to it: those are personal data,
+    # and an error's text ends up in a log line.
+    return {"pool_pre_ping": True, "hide_parameters": True}
 
 
 def from_env(environ: dict | None = None) -> Config:
@@ -170,7 +182,15 @@ def from_env(environ: dict | None = None) -> Config:
         supervisor_email=env.get("CASEAPP_SUPERVISOR_EMAIL") or None,
         webhook_timeout=_positive(env.get("CASEAPP_WEBHOOK_TIMEOUT"), 30.0,
                                   "CASEAPP_WEBHOOK_TIMEOUT"),
+        retention_years=_count(env, "CASEAPP_RETENTION_YEARS", 5, 1),
+        metrics_dir=_path(env.get("PROMETHEUS_MULTIPROC_DIR")),
+        pg_bin_dir=_path(env.get("CASEAPP_PG_BIN")),
+        log_level=(env.get("CASEAPP_LOG_LEVEL") or "INFO").upper(),
     )
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value and value.strip() else None
 
 
 def _positive(value: str | None, default: float, name: str) -> float:

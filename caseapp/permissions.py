@@ -27,6 +27,9 @@ class Permission(StrEnum):
     PARTNER_REFERRALS_UPDATE = "partner:referrals:update"
     ALERTS_READ = "staff:alerts:read"
     SUPPORT_MEETINGS_WRITE = "supervisor:support_meetings:write"
+    CLIENTS_EXPORT = "supervisor:clients:export"
+    CLIENTS_STOP_USE = "supervisor:clients:stop_use"
+    METRICS_READ = "admin:metrics:read"
 
 
 ROLES = ("counter", "supervisor", "admin", "partner")
@@ -43,8 +46,10 @@ _COUNTER = frozenset({
 })
 _COUNTER = _COUNTER | {Permission.ALERTS_READ}
 _SUPERVISOR = _COUNTER | {Permission.AUDIT_READ, Permission.REPORTS_READ,
-                          Permission.SUPPORT_MEETINGS_WRITE}
-_ADMIN = _SUPERVISOR | {Permission.PARTNERS_ADMIN, Permission.RULES_ADMIN}
+                          Permission.SUPPORT_MEETINGS_WRITE, Permission.CLIENTS_EXPORT,
+                          Permission.CLIENTS_STOP_USE}
+_ADMIN = _SUPERVISOR | {Permission.PARTNERS_ADMIN, Permission.RULES_ADMIN,
+                        Permission.METRICS_READ}
 _PARTNER = frozenset({Permission.PARTNER_REFERRALS_READ, Permission.PARTNER_REFERRALS_UPDATE})
 
 GRANTS: dict[str, frozenset[Permission]] = {

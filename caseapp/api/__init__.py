@@ -9,7 +9,7 @@ from flask_smorest import Api
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.routing import IntegerConverter
 
-from caseapp.api import auth, errors, limits
+from caseapp.api import auth, errors, limits, observe
 from caseapp.api.schemas.common import ProblemSchema, ViewSchema
 from caseapp.extensions import db
 
@@ -58,24 +58,29 @@ def register_api(app: Flask) -> Api:
         events,
         health,
         households,
+        metrics,
         partner_inbox,
         partners,
         referral_delivery,
         referral_loop,
         reminders,
         reports,
+        rights,
         rules,
     )
 
     for module in (health, clients, consultations, cases, rules, referral_loop,
                    referral_delivery, partner_inbox, ack, partners, consents, alerts, events,
-                   reports, audit_log, reminders, households):
+                   reports, audit_log, reminders, households, rights):
         api.register_blueprint(module.blp)
+    app.register_blueprint(metrics.bp)
     limiter.exempt(health.blp)
+    limiter.exempt(metrics.bp)
     errors.register(app)
     app.register_error_handler(OperationalError, _database_down)
     app.register_error_handler(DataError, _out_of_range)
     app.register_error_handler(OverflowError, _out_of_range)
+    observe.install(app)
     app.before_request(auth.check_request)
     app.teardown_request(_end_session)
     app.after_request(_security_headers)

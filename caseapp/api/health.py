@@ -8,17 +8,45 @@ from caseapp.tasks import broker_ok
 blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Liveness")
 
 
+def _database_ok() -> bool:
+    try:
+        db.session.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+    finally:
+        db.session.rollback()
+
+
 @blp.route("/health")
 @public
 def health():
     """State of the service, its database and its broker."""
-    try:
-        db.session.execute(text("SELECT 1"))
-        database = "ok"
-    except Exception:
-        database = "down"
+    database = "ok" if _database_ok() else "down"
     broker = "ok" if broker_ok() else "down"
     status = "ok" if database == "ok" else "degraded"
     # A down broker degrades nothing essential: the outbox holds deliveries until it returns.
     code = 200 if database == "ok" else 503
     return {"status": status, "database": database, "broker": broker}, code
+
+
+@blp.route("/health/live")
+@public
+def live():
+    """The process answers (nothing else is checked: restarting cannot fix a dependency)."""
+    return {"status": "ok"}
+
+
+@blp.route("/health/ready")
+@public
+def ready():
+    """Ready for traffic: the database answers; the broker's state is reported too.
+
+    A down broker does not make the API unready: intake still works and the outbox sends
+    what waits once the broker is back (its state is in the body and in caseapp_broker_up).
+    """
+    database = _database_ok()
+    broker = broker_ok()
+    body = {"status": "ok" if database and broker else ("degraded" if database else "down"),
+            "database": "ok" if database else "down", "broker": "ok" if broker else "down"}
+    return body, 200 if database else 503

@@ -27,9 +27,18 @@ def is_sensitive(topics: Iterable[str], facts: dict) -> bool:
     return bool(SENSITIVE_TOPICS.intersection(topics)) or any(facts.get(k) for k in SENSITIVE_FACTS)
 
 
+def stop_in_force(client):
+    """The stop of use (利用停止, §35) in force for this client, if any."""
+    if client is None:
+        return None
+    return next((s for s in client.use_stops if s.lifted_at is None), None)
+
+
 def basis_for(client, partner_code: str, at: datetime, *, sensitive: bool,
               decision_basis: str | None = None, meetings: Iterable = ()) -> str | None:
     """The basis a referral to ``partner_code`` has at ``at``, or None (it must wait)."""
+    if stop_in_force(client) is not None:
+        return None  # 利用停止 (§35) outranks every basis until a supervisor lifts it
     if decision_basis == LegalBasis.LIFE_SAFETY:
         return LegalBasis.LIFE_SAFETY
     if client is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from caseapp.domain import workflow
-from caseapp.domain.legal_basis import basis_kind, is_sensitive
+from caseapp.domain.legal_basis import basis_kind, is_sensitive, stop_in_force
 from caseapp.domain.vocab import LegalBasis, ReferralStatus
 
 # The statuses a partner ever sees: before a legal basis exists nothing reaches the partner.
@@ -57,10 +57,15 @@ def build(referral, *, detail: bool, now: datetime,
           roles: dict[int, str] | None = None) -> tuple[dict, list[str]]:
     """The partner's view and the personal items it discloses."""
     client = referral.case.client
+    if client is not None and client.anonymised_at is not None:
+        client = None  # past retention: nothing of the person is left to show or withhold
     consultation = referral.consultation
     sensitive = bool(consultation) and is_sensitive(consultation.topics, consultation.facts)
     kind = basis_kind(referral.legal_basis)
-    consented = _consented_now(referral, sensitive, now)
+    consented = client is not None and _consented_now(referral, sensitive, now)
+    if stop_in_force(client) is not None:
+        # 利用停止 (§35): the partner learns that use has stopped, and nothing of the person.
+        kind, consented = LegalBasis.USE_STOPPED, False
     identify = client is not None and (consented or kind in _IDENTIFY_WITHOUT_CONSENT)
     show_summary = consultation is not None and (
         consented or kind == LegalBasis.SUPPORT_MEETING

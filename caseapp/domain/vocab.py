@@ -43,6 +43,8 @@ class LegalBasis(StrEnum):
     LIFE_SAFETY = "life_safety"  # 個人情報保護法 §27(1)(ii)
     SUPPORT_MEETING = "support_meeting"  # 生活困窮者自立支援法 §9 / 社会福祉法 §106-6
     ANONYMOUS = "anonymous"  # nothing identifies a person, so nothing personal is disclosed
+    # Never stored on a referral: what a partner's view says while 利用停止 (§35) is in force.
+    USE_STOPPED = "use_stopped"
 
     def on(self, record_id: int) -> str:
         """The stored form naming the record: ``consent:12``."""

@@ -19,6 +19,7 @@ from caseapp.models.referrals import (
 )
 from caseapp.models.reminders import Reminder, StaffNotice
 from caseapp.models.reports import ReportMonthRollup
+from caseapp.models.rights import UseStop
 from caseapp.models.rules import RuleSetVersion
 from caseapp.models.users import ApiToken, User
 
@@ -50,5 +51,6 @@ __all__ = [
     "StaffAlert",
     "StaffNotice",
     "SupportMeeting",
+    "UseStop",
     "User",
 ]

@@ -36,6 +36,8 @@ class Client(db.Model):
     # 名寄せ: a record merged into another keeps its row (history, audit) but points on.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
     merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Made anonymous after the retention period: identifying fields and free text are gone.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     consents = relationship("Consent", back_populates="client", order_by="Consent.id")
     cases = relationship("Case", back_populates="client", order_by="Case.id")

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from celery import Celery, Task
+from celery.schedules import crontab
 from flask import Flask
 
 from caseapp.config import Config
@@ -33,6 +34,8 @@ def celery_settings(config: Config) -> dict:
             "sweep": {"task": "caseapp.sweep", "schedule": timedelta(seconds=config.sweep_seconds)},
             # Closed months change only by late entries; an hour's delay costs only speed.
             "report_rollup": {"task": "caseapp.report_rollup", "schedule": timedelta(hours=1)},
+            # Nightly, Tokyo time; each run does a batch, so a backlog clears over some nights.
+            "retention": {"task": "caseapp.retention", "schedule": crontab(hour=3, minute=17)},
         },
     }
     # A delivery task must end before its database lease does, or a second worker could claim
@@ -78,7 +81,8 @@ def init_celery(app: Flask) -> Celery:
     celery.config_from_object(celery_settings(config))
     celery.set_default()
     app.extensions["celery"] = celery
-    from caseapp.tasks import delivery, reminders, reports  # noqa: F401  (registers the tasks)
+    # Importing registers the tasks and the logging/metrics signal receivers.
+    from caseapp.tasks import delivery, observe, reminders, reports, retention  # noqa: F401
 
     return celery
 
@@ -93,3 +97,17 @@ def broker_ok() -> bool:
         return True
     except Exception:
         return False
+
+
+def queue_length() -> int | None:
+    """Task messages waiting in the default queue, or None when the broker cannot say."""
+    from flask import current_app
+
+    celery: Celery = current_app.extensions["celery"]
+    try:
+        with celery.connection_for_read() as conn:
+            conn.ensure_connection(max_retries=0, timeout=1)
+            queue = celery.conf.task_default_queue
+            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+    except Exception:
+        return None

@@ -6,6 +6,7 @@ from flask import current_app
 from caseapp.extensions import db
 from caseapp.services.casework import alerts
 from caseapp.services.delivery import gateways
+from caseapp.services.ops import metrics
 from caseapp.services.referrals import sending
 
 log = logging.getLogger(__name__)
@@ -16,9 +17,12 @@ def deliver(delivery_id: int) -> str:
     """Send one outbox row if it is still due; a duplicate message finds it claimed and stops."""
     config = current_app.config["CASEAPP"]
     try:
-        return sending.process(db.session, delivery_id, config, gateways.for_app(current_app))
+        outcome = sending.process(db.session, delivery_id, config, gateways.for_app(current_app))
     finally:
         db.session.remove()
+    log.info("delivery", extra={"delivery_id": delivery_id, "outcome": outcome})
+    metrics.record_delivery(outcome)
+    return outcome
 
 
 @shared_task(name="caseapp.sweep", ignore_result=True)

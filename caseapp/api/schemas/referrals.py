@@ -176,7 +176,8 @@ class PartnerReferralItem(Schema):
 
 class PartnerReferralOut(PartnerReferralItem):
     basis = fields.String(allow_none=True, metadata={
-        "description": "consent, life_safety, support_meeting or anonymous"})
+        "description": "consent, life_safety, support_meeting, anonymous, or use_stopped "
+                       "while the person has stopped the use of their data"})
     contact = fields.Nested(PartnerContactOut, allow_none=True)
     summary = fields.String(allow_none=True)
     withheld = fields.List(fields.String())

@@ -132,6 +132,11 @@ def leave_to_sweeper(session: Session) -> None:
     session.info[_HOLD] = True
 
 
+def made_due(session: Session, row) -> None:
+    """Hand this row over when the transaction commits, whatever state it was made due from."""
+    session.info.setdefault(_WRITTEN, []).append(row)
+
+
 def _written(session: Session, _flush_context) -> None:
     """After each flush: remember the outbox rows this transaction wrote or made due again."""
     found = [obj for obj in session.new if isinstance(obj, Delivery | StaffNotice)]

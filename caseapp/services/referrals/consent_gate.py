@@ -11,14 +11,18 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caseapp.domain.legal_basis import basis_for, is_sensitive
+from caseapp.domain.legal_basis import basis_for, is_sensitive, stop_in_force
 from caseapp.domain.vocab import DeliveryState, LegalBasis, ReferralStatus
 from caseapp.models import Case, Client, Consent, Referral, SupportMeeting
 from caseapp.services.core.actors import Actor
 from caseapp.services.referrals import lifecycle
 
-__all__ = ["basis_for", "basis_holds", "current_basis", "hold", "is_sensitive", "meetings_for",
-           "release", "waiting_for_client"]
+__all__ = ["NO_BASIS_NOTE", "USE_STOPPED_NOTE", "basis_for", "basis_holds", "current_basis",
+           "hold", "hold_note", "is_sensitive", "meetings_for", "release", "waiting_for_client"]
+
+USE_STOPPED_NOTE = ("利用停止（個人情報保護法 第35条）のため送付を保留 / "
+                    "held: use of the data stopped")
+NO_BASIS_NOTE = "送付時点で有効な同意がないため保留"
 
 
 def meetings_for(session: Session, case: Case | None) -> list[SupportMeeting]:
@@ -63,6 +67,8 @@ def basis_holds(session: Session, referral: Referral, at: datetime) -> bool:
 
 def current_basis(session: Session, referral: Referral, at: datetime) -> str | None:
     """The referral's basis if it still holds, else another one that does, else None."""
+    if stop_in_force(_client_of(referral)) is not None:
+        return None
     if referral.legal_basis and basis_holds(session, referral, at):
         return referral.legal_basis
     return basis_for(_client_of(referral), referral.partner.code, at,
@@ -82,6 +88,9 @@ def release(session: Session, actor: Actor, waiting, at: datetime, note: str) ->
         referral.legal_basis = basis
         lifecycle.move(referral, ReferralStatus.REQUESTED, actor, note=f"{note} ({basis})")
         lifecycle.add_deliveries(session, referral, now=at)
+        for delivery in referral.deliveries:
+            if delivery.state == DeliveryState.PENDING:
+                delivery.last_error = None  # the reason it was held no longer applies
         released.append(referral)
     return released
 
@@ -95,9 +104,20 @@ def waiting_for_client(session: Session, client: Client) -> list[Referral]:
 
 
 def hold(referral: Referral, actor: Actor, note: str) -> None:
-    """Back to ``awaiting_consent``: nothing of it leaves until a basis is recorded again."""
+    """Back to ``awaiting_consent``: nothing of it leaves until a basis is recorded again.
+
+    Each held outbox row keeps ``note`` as the reason it waits.
+    """
     referral.legal_basis = None
     lifecycle.move(referral, ReferralStatus.AWAITING_CONSENT, actor, note=note)
     for delivery in referral.deliveries:
         if delivery.state == DeliveryState.PENDING:
             delivery.state, delivery.enqueued_at = DeliveryState.HELD, None
+            delivery.last_error = note
+
+
+def hold_note(referral: Referral) -> str:
+    """Why a referral found without a basis at send time is held."""
+    if stop_in_force(_client_of(referral)) is not None:
+        return USE_STOPPED_NOTE
+    return NO_BASIS_NOTE

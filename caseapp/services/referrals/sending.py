@@ -32,7 +32,7 @@ from caseapp.models.types import utcnow
 from caseapp.services.casework import alerts
 from caseapp.services.core import audit
 from caseapp.services.core.actors import SYSTEM
-from caseapp.services.delivery import messages, outbox
+from caseapp.services.delivery import messages, outbox, stop_notices
 from caseapp.services.delivery.gateways import Gateways, MailRequest, SendResult, WebhookRequest
 from caseapp.services.referrals import consent_gate, lifecycle
 
@@ -69,6 +69,12 @@ def prepare(session: Session, delivery: Delivery, config: Config, now: datetime
         .options(joinedload(Referral.partner), joinedload(Referral.case).joinedload(Case.client),
                  joinedload(Referral.consultation).joinedload(Consultation.client),
                  joinedload(Referral.consultation).selectinload(Consultation.topic_rows)))
+    if delivery.event_type == stop_notices.EVENT:
+        # Nothing personal in it, so no basis is needed: it tells the partner to stop using.
+        out = Outgoing(delivery.id, delivery.channel, delivery.leased_until, basis="")
+        out.webhook, out.mail, out.result = stop_notices.build(delivery, referral, config)
+        session.commit()
+        return out
     if referral.status == ReferralStatus.AWAITING_CONSENT:
         delivery.state, delivery.leased_until = DeliveryState.HELD, None
         session.commit()
@@ -82,8 +88,9 @@ def prepare(session: Session, delivery: Delivery, config: Config, now: datetime
     if basis is None:
         delivery.leased_until = None
         if referral.status == ReferralStatus.REQUESTED:
-            consent_gate.hold(referral, SYSTEM, note="送付時点で有効な同意がないため保留")
-            delivery.state = DeliveryState.HELD
+            note = consent_gate.hold_note(referral)
+            consent_gate.hold(referral, SYSTEM, note=note)
+            delivery.state, delivery.last_error = DeliveryState.HELD, note
         else:
             delivery.state = DeliveryState.CANCELLED
             delivery.last_error = "no legal basis any more"
@@ -144,8 +151,11 @@ def finish(session: Session, delivery_id: int, out: Outgoing, result: SendResult
         if delivery.state != DeliveryState.DELIVERED:
             delivery.state, delivery.delivered_at = DeliveryState.DELIVERED, now
             delivery.last_error = delivery.leased_until = None
-            _disclosed(session, delivery, referral, out, now)
-            if referral.status in (ReferralStatus.REQUESTED, ReferralStatus.AWAITING_CONSENT):
+            # A notice that carries nothing personal discloses nothing and moves nothing on.
+            if out.fields:
+                _disclosed(session, delivery, referral, out, now)
+            if out.fields and referral.status in (ReferralStatus.REQUESTED,
+                                                  ReferralStatus.AWAITING_CONSENT):
                 lifecycle.move(referral, ReferralStatus.SENT, SYSTEM,
                                note=f"delivered via {delivery.channel}")
     elif ours:

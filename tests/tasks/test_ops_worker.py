@@ -1,0 +1,95 @@
+"""With a real worker: the oldest-undelivered gauge rises while the worker is stopped and falls
+once it runs; the worker's log lines for a request's deliveries carry that request's id; its
+counters reach /metrics through the shared multiprocess folder."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from caseapp import create_app
+from tests.conftest import Api, make_config
+from tests.helpers import EXAMPLE, wait_for
+from tests.tasks.conftest import WorkerProcess, worker_env
+
+pytestmark = pytest.mark.real_commits  # the worker process reads what the test committed
+
+
+class LoggedWorker(WorkerProcess):
+    """A worker whose output goes to a file the test reads."""
+
+    def __init__(self, env: dict, log_path):
+        super().__init__(env)
+        self.log_path = log_path
+
+    def start(self) -> "LoggedWorker":
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "caseapp.cli", "worker", *self.args,
+             "--without-heartbeat", "--without-gossip", "--without-mingle"],
+            env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def stop(self) -> None:
+        super().stop()
+        self.log.close()
+
+
+@pytest.fixture
+def metrics_dir(tmp_path):
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def scraped_app(database_url, broker, worker_instance, metrics_dir):
+    return create_app(make_config(database_url, worker_instance, broker_url=broker,
+                                  metrics_dir=metrics_dir))
+
+
+def gauge(api, name: str, labels: str = "") -> float:
+    text = api.as_(None).get("/metrics").get_data(as_text=True)  # a local scraper
+    match = re.search(rf"^{re.escape(name + labels)} (\S+)$", text, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_the_gauge_rises_without_a_worker_and_the_worker_logs_the_request_id(
+        scraped_app, database_url, broker, worker_instance, seeded, tokens, metrics_dir,
+        tmp_path):
+    api = Api(scraped_app.test_client(), tokens["counter"])
+    made = api.post("/api/v1/consultations", json=EXAMPLE,
+                    headers={"X-Request-ID": "req-intake-0042"})
+    assert made.status_code == 201, made.json
+    oldest = "caseapp_oldest_undelivered_referral_age_seconds"
+    wait_for(lambda: gauge(api, oldest) >= 1.0, timeout=30)
+
+    env = {**worker_env(database_url, broker, worker_instance),
+           "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    log_path = tmp_path / "worker.log"
+    worker = LoggedWorker(env, log_path).start()
+    try:
+        wait_for(lambda: gauge(api, oldest) == 0.0, timeout=60)
+        wait_for(lambda: gauge(api, "caseapp_delivery_attempts_total",
+                               '{outcome="delivered"}') >= 1, timeout=30)
+
+        def delivery_lines():
+            found = []
+            for raw in log_path.read_text(encoding="utf-8").splitlines():
+                try:
+                    line = json.loads(raw)
+                except ValueError:
+                    continue
+                if line.get("message") == "delivery":
+                    found.append(line)
+            return found
+
+        lines = wait_for(lambda: [x for x in delivery_lines()
+                                  if x.get("request_id") == "req-intake-0042"], timeout=30)
+        assert all(x["outcome"] == "delivered" for x in lines)
+    finally:
+        worker.stop()
+    text = log_path.read_text(encoding="utf-8")
+    assert "山田" not in text and "ヤマダ" not in text

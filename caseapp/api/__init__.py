@@ -48,6 +48,9 @@ def register_api(app: Flask) -> Api:
         "security": [{"bearerAuth": []}],
     })
     app.url_map.converters["int"] = DatabaseId
+    from caseapp.api.fields import AnswerJSON  # here: the submodule would shadow marshmallow's
+
+    app.json = AnswerJSON(app)
     api = ProblemApi(app)
     limiter = limits.init(app, app.config["CASEAPP"])
     from caseapp.api import (

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from caseapp.api.fields import page_schema
+from caseapp.api.fields import AwareDateTime, page_schema
 from caseapp.api.schemas import ClientIn, ClientOut, DuplicateOut
 from caseapp.models.households import RELATIONSHIPS
 
@@ -71,7 +71,7 @@ class HouseholdMemberOut(Schema):
                                  if m.client.birth_date else None, allow_none=True)
     relationship = fields.String()
     relationship_label = fields.String()
-    added_at = fields.AwareDateTime()
+    added_at = AwareDateTime()
 
 
 class HouseholdOut(Schema):
@@ -81,4 +81,4 @@ class HouseholdOut(Schema):
     note = fields.String(allow_none=True)
     members = fields.List(fields.Nested(HouseholdMemberOut))
     case_ids = fields.Function(lambda h: [c.id for c in h.cases])
-    created_at = fields.AwareDateTime()
+    created_at = AwareDateTime()

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from caseapp.api.fields import PageArgs, page_schema
+from caseapp.api.fields import AwareDateTime, PageArgs, page_schema
 from caseapp.api.schemas import ConsentOut, ReferralBrief
 
 CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,49}$",
@@ -17,12 +17,12 @@ class PartnerOut(Schema):
     service_area = fields.String()
     email = fields.String(allow_none=True)
     webhook_url = fields.String(allow_none=True)
-    webhook_disabled_at = fields.AwareDateTime(allow_none=True)
+    webhook_disabled_at = AwareDateTime(allow_none=True)
     has_webhook_secret = fields.Function(lambda p: bool(p.webhook_secret))
     channels = fields.Function(lambda p: p.channels())
     ack_sla_days = fields.Integer()
     active = fields.Boolean()
-    updated_at = fields.AwareDateTime()
+    updated_at = AwareDateTime()
 
 
 class PartnerWrittenOut(PartnerOut):
@@ -56,7 +56,7 @@ class PartnerListArgs(PageArgs):
 
 
 class AttemptOut(Schema):
-    at = fields.AwareDateTime()
+    at = AwareDateTime()
     succeeded = fields.Boolean()
     status_code = fields.Integer(allow_none=True)
     error = fields.String(allow_none=True)
@@ -70,8 +70,8 @@ class DeliveryOut(Schema):
     message_id = fields.String(metadata={"description": "webhook-id / Message-ID, stable"})
     state = fields.String()
     attempt_count = fields.Integer(attribute="attempts")
-    next_attempt_at = fields.AwareDateTime(allow_none=True)
-    delivered_at = fields.AwareDateTime(allow_none=True)
+    next_attempt_at = AwareDateTime(allow_none=True)
+    delivered_at = AwareDateTime(allow_none=True)
     last_error = fields.String(allow_none=True)
     attempts = fields.List(fields.Nested(AttemptOut), attribute="attempt_rows")
 
@@ -81,11 +81,11 @@ class HistoryOut(Schema):
     to_status = fields.String()
     actor = fields.String(attribute="actor_label")
     note = fields.String(allow_none=True)
-    at = fields.AwareDateTime()
+    at = AwareDateTime()
 
 
 class DisclosureOut(Schema):
-    at = fields.AwareDateTime()
+    at = AwareDateTime()
     partner = fields.Function(lambda d: d.partner.code)
     channel = fields.String()
     actor = fields.String(attribute="actor_label")
@@ -99,8 +99,8 @@ class ReferralDetailOut(ReferralBrief):
     rule_id = fields.String(allow_none=True)
     outcome = fields.String(allow_none=True)
     outcome_note = fields.String(allow_none=True)
-    created_at = fields.AwareDateTime()
-    updated_at = fields.AwareDateTime()
+    created_at = AwareDateTime()
+    updated_at = AwareDateTime()
     history = fields.List(fields.Nested(HistoryOut))
     deliveries = fields.List(fields.Nested(DeliveryOut))
     disclosures = fields.List(fields.Nested(DisclosureOut))
@@ -135,7 +135,7 @@ class SupportMeetingOut(Schema):
     partners = fields.List(fields.String())
     note = fields.String(allow_none=True)
     recorded_by_id = fields.Integer(allow_none=True)
-    created_at = fields.AwareDateTime()
+    created_at = AwareDateTime()
     released_referrals = fields.List(fields.Nested(ReferralBrief))
 
 
@@ -147,8 +147,8 @@ class AlertOut(Schema):
     partner = fields.Function(lambda a: a.partner.code if a.partner else None, allow_none=True)
     user_id = fields.Integer(allow_none=True)
     role = fields.String(allow_none=True)
-    created_at = fields.AwareDateTime()
-    read_at = fields.AwareDateTime(allow_none=True)
+    created_at = AwareDateTime()
+    read_at = AwareDateTime(allow_none=True)
     mail_state = fields.String()
 
 

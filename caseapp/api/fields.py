@@ -1,6 +1,39 @@
-"""Fields shared by the schemas: Japanese dates, and one pagination shape for every list."""
+"""Fields shared by the schemas: Japanese dates, the counter's time, one pagination shape.
 
+Every schema takes its date-times from here, so every time in an answer is Asia/Tokyo (+09:00)
+whatever the database stores (UTC); a test walks the registered schemas to hold that.
+"""
+
+from datetime import date, datetime
+
+from flask.json.provider import DefaultJSONProvider
 from marshmallow import Schema, ValidationError, fields, validate
+
+from caseapp.rules.calendar import tokyo_isoformat
+
+
+class AwareDateTime(fields.AwareDateTime):
+    """Aware date-times in, in any zone; answered in the counter's zone, Asia/Tokyo."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return tokyo_isoformat(value)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+class AnswerJSON(DefaultJSONProvider):
+    """For values that reach JSON without a schema: times as the counter states them, not
+    Flask's default HTTP date in GMT."""
+
+    ensure_ascii = False
+
+    @staticmethod
+    def default(o):
+        if isinstance(o, datetime):
+            return tokyo_isoformat(o) if o.tzinfo is not None else o.isoformat()
+        if isinstance(o, date):
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)
 
 
 class JapaneseDate(fields.Date):

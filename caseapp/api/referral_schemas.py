@@ -6,7 +6,7 @@ together, so a field added here without a decision about disclosure fails the bu
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from caseapp.api.fields import PageArgs, page_schema
+from caseapp.api.fields import AwareDateTime, PageArgs, page_schema
 from caseapp.domain import workflow
 from caseapp.models.referrals import STATUSES
 from caseapp.models.types import utcnow
@@ -32,7 +32,7 @@ class PartnerContactOut(Schema):
 class PartnerHistoryOut(Schema):
     from_status = fields.String(allow_none=True)
     status = fields.String()
-    at = fields.AwareDateTime()
+    at = AwareDateTime()
     by = fields.String(metadata={"description": "counter, partner or system"})
     note = fields.String(allow_none=True, metadata={"description": "only the partner's own"})
 
@@ -44,9 +44,9 @@ class PartnerReferralItem(Schema):
     urgency = fields.String()
     reason = fields.String()
     topics = fields.List(fields.String())
-    referred_at = fields.AwareDateTime()
-    status_at = fields.AwareDateTime(allow_none=True)
-    ack_due_at = fields.AwareDateTime(allow_none=True)
+    referred_at = AwareDateTime()
+    status_at = AwareDateTime(allow_none=True)
+    ack_due_at = AwareDateTime(allow_none=True)
     client = fields.Nested(PartnerClientOut, allow_none=True)
     next_statuses = fields.List(fields.String())
 
@@ -66,7 +66,7 @@ class PartnerReferralOut(PartnerReferralItem):
 class PartnerListArgs(PageArgs):
     status = fields.List(fields.String(validate=validate.OneOf(partner_view.VISIBLE_STATUSES)),
                          metadata={"description": "repeat to filter by several"})
-    updated_since = fields.AwareDateTime(
+    updated_since = AwareDateTime(
         metadata={"description": "only referrals changed at or after this time (polling)"})
 
 
@@ -114,13 +114,13 @@ class StaffReferralOut(Schema):
     outcome = fields.String(allow_none=True)
     outcome_note = fields.String(allow_none=True)
     status_reason = fields.String(allow_none=True)
-    status_at = fields.AwareDateTime(allow_none=True)
-    ack_due_at = fields.AwareDateTime(allow_none=True)
+    status_at = AwareDateTime(allow_none=True)
+    ack_due_at = AwareDateTime(allow_none=True)
     overdue = fields.Function(lambda r: loop.is_overdue(r, utcnow()))
-    handled_at = fields.AwareDateTime(allow_none=True)
+    handled_at = AwareDateTime(allow_none=True)
     handled_note = fields.String(allow_none=True)
-    created_at = fields.AwareDateTime()
-    updated_at = fields.AwareDateTime()
+    created_at = AwareDateTime()
+    updated_at = AwareDateTime()
 
 
 class StaffReferralListArgs(PageArgs):
@@ -161,7 +161,7 @@ class AckLinkOut(Schema):
     status = fields.String()
     used = fields.Boolean()
     can_acknowledge = fields.Boolean()
-    expires_at = fields.AwareDateTime()
+    expires_at = AwareDateTime()
     inbox_url = fields.String()
 
 

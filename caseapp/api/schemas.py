@@ -3,7 +3,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from caseapp import rules
-from caseapp.api.fields import JapaneseDate, PageArgs, page_schema
+from caseapp.api.fields import AwareDateTime, JapaneseDate, PageArgs, page_schema
 
 SEXES = ("female", "male", "other", "unknown")
 CONSENT_METHODS = ("written", "oral", "electronic")
@@ -36,8 +36,8 @@ class ConsentIn(Schema):
                            load_default=list)
     purposes = fields.List(fields.String(validate=validate.Length(max=200)), load_default=list)
     method = fields.String(required=True, validate=validate.OneOf(CONSENT_METHODS))
-    given_at = fields.AwareDateTime(required=True)
-    expires_at = fields.AwareDateTime(allow_none=True)
+    given_at = AwareDateTime(required=True)
+    expires_at = AwareDateTime(allow_none=True)
     covers_sensitive = fields.Boolean(load_default=False)
 
 
@@ -58,7 +58,7 @@ class ConsultationIn(Schema):
     client_id = fields.Integer(validate=validate.Range(min=1))
     channel = fields.String(required=True, validate=validate.OneOf(rules.CHANNELS))
     event_id = fields.Integer(validate=validate.Range(min=1), allow_none=True)
-    received_at = fields.AwareDateTime()
+    received_at = AwareDateTime()
     topics = fields.List(fields.String(validate=validate.OneOf(list(rules.TOPICS))),
                          validate=validate.Length(max=len(rules.TOPICS)), load_default=list)
     summary = fields.String(validate=validate.Length(max=20000), load_default="")
@@ -106,7 +106,7 @@ class TeamBrief(Schema):
     partners = fields.List(fields.String())
     outcome = fields.String()
     note = fields.String()
-    recorded_at = fields.AwareDateTime()
+    recorded_at = AwareDateTime()
 
 
 class ConsultationOut(Schema):
@@ -114,7 +114,7 @@ class ConsultationOut(Schema):
     client_id = fields.Integer(allow_none=True)
     case_id = fields.Integer()
     event_id = fields.Integer(allow_none=True)
-    received_at = fields.AwareDateTime()
+    received_at = AwareDateTime()
     channel = fields.String()
     topics = fields.List(fields.String())
     summary = fields.String()
@@ -145,9 +145,9 @@ class ConsentOut(Schema):
     partners = fields.List(fields.String())
     purposes = fields.List(fields.String())
     method = fields.String()
-    given_at = fields.AwareDateTime()
-    expires_at = fields.AwareDateTime(allow_none=True)
-    withdrawn_at = fields.AwareDateTime(allow_none=True)
+    given_at = AwareDateTime()
+    expires_at = AwareDateTime(allow_none=True)
+    withdrawn_at = AwareDateTime(allow_none=True)
     covers_sensitive = fields.Boolean()
 
 
@@ -156,7 +156,7 @@ class CaseBrief(Schema):
     status = fields.String()
     owner_id = fields.Integer(allow_none=True)
     next_action = fields.String(allow_none=True)
-    next_action_at = fields.AwareDateTime(allow_none=True)
+    next_action_at = AwareDateTime(allow_none=True)
     household_id = fields.Integer(allow_none=True)
 
 
@@ -173,7 +173,7 @@ class ClientOut(Schema):
     address = fields.String(allow_none=True)
     district = fields.String(allow_none=True)
     small_area = fields.String(allow_none=True)
-    created_at = fields.AwareDateTime()
+    created_at = AwareDateTime()
 
 
 class ClientHouseholdOut(Schema):
@@ -199,8 +199,8 @@ class ClientSearchArgs(PageArgs):
 
 class CaseOut(CaseBrief):
     client_id = fields.Integer(allow_none=True)
-    created_at = fields.AwareDateTime()
-    closed_at = fields.AwareDateTime(allow_none=True)
+    created_at = AwareDateTime()
+    closed_at = AwareDateTime(allow_none=True)
     consultation_ids = fields.Function(lambda c: [x.id for x in c.consultations])
     referrals = fields.List(fields.Nested(ReferralBrief))
 
@@ -208,7 +208,7 @@ class CaseOut(CaseBrief):
 class CasePatch(Schema):
     owner_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
     next_action = fields.String(allow_none=True, validate=validate.Length(max=2000))
-    next_action_at = fields.AwareDateTime(allow_none=True)
+    next_action_at = AwareDateTime(allow_none=True)
     status = fields.String(validate=validate.OneOf(("open", "closed")))
     household_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
 
@@ -224,8 +224,8 @@ class ConsultationListArgs(PageArgs):
     event_id = fields.Integer()
     channel = fields.String(validate=validate.OneOf(rules.CHANNELS))
     urgency = fields.String(validate=validate.OneOf(rules.URGENCIES))
-    received_from = fields.AwareDateTime()
-    received_to = fields.AwareDateTime()
+    received_from = AwareDateTime()
+    received_to = AwareDateTime()
 
 
 ConsultationPage = page_schema(ConsultationOut, "ConsultationPage")

@@ -35,6 +35,7 @@ __all__ = [
     "business_days_between",
     "is_business_day",
     "next_business_morning",
+    "tokyo_isoformat",
 ]
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -50,6 +51,11 @@ def _to_tokyo(dt: datetime, name: str = "datetime") -> datetime:
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware (got naive {dt.isoformat()})")
     return dt.astimezone(TOKYO)
+
+
+def tokyo_isoformat(dt: datetime) -> str:
+    """An instant as the counter answers it: ISO 8601 with +09:00, whatever zone it came in."""
+    return _to_tokyo(dt).isoformat()
 
 
 @lru_cache(maxsize=4096)

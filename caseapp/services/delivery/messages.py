@@ -10,6 +10,7 @@ from caseapp.config import Config
 from caseapp.domain import signing
 from caseapp.models import Delivery, Referral
 from caseapp.models.types import utcnow
+from caseapp.rules.calendar import tokyo_isoformat
 from caseapp.services.delivery.gateways import MailRequest, WebhookRequest, mail_date
 from caseapp.services.referrals import ack_links
 
@@ -56,7 +57,7 @@ def partner_data(referral: Referral, config: Config) -> tuple[dict, list[str]]:
         "topics": topics_of(referral),
         "client": person,
         "inbox_url": inbox_url(referral, config),
-        "created_at": referral.created_at.isoformat(),
+        "created_at": tokyo_isoformat(referral.created_at),
     }
     return data, [*fields, "inbox_url"]
 
@@ -64,7 +65,7 @@ def partner_data(referral: Referral, config: Config) -> tuple[dict, list[str]]:
 def webhook(delivery: Delivery, referral: Referral, config: Config,
             timestamp: int | None = None) -> tuple[WebhookRequest, list[str]]:
     data, fields = partner_data(referral, config)
-    body = json.dumps({"type": delivery.event_type, "timestamp": referral.created_at.isoformat(),
+    body = json.dumps({"type": delivery.event_type, "timestamp": data["created_at"],
                        "data": data}, ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = int(utcnow().timestamp()) if timestamp is None else timestamp
     partner = referral.partner

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from caseapp.models import Case, Client, Consent, Partner, Referral, SupportMeeting
 from caseapp.models.types import utcnow
-from caseapp.rules.calendar import TOKYO
+from caseapp.rules.calendar import TOKYO, tokyo_isoformat
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Invalid, NotFound
@@ -163,7 +163,7 @@ def withdraw(session: Session, actor: Actor, consent_id: int,
         raise NotFound(f"consent {consent_id} not found")
     if consent.withdrawn_at is not None:
         raise Conflict("this consent was withdrawn already",
-                       extra={"withdrawn_at": consent.withdrawn_at.isoformat()})
+                       extra={"withdrawn_at": tokyo_isoformat(consent.withdrawn_at)})
     consent.withdrawn_at, consent.withdrawn_by_id = now, actor.user_id
     session.flush()
     returned = []

@@ -24,6 +24,7 @@ from caseapp.config import Config
 from caseapp.domain import workflow
 from caseapp.models import AckLinkUse, Referral
 from caseapp.models.types import utcnow
+from caseapp.rules.calendar import tokyo_isoformat
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, DomainError, NotFound
@@ -77,7 +78,7 @@ def verify(token: str, secret_key: str, *, now: datetime | None = None,
     if now > claim.expires_at:
         raise LinkExpired("このリンクの有効期限が切れています。受信箱から受理してください"
                           "（link expired; acknowledge in the inbox）",
-                          extra={"expired_at": claim.expires_at.isoformat()})
+                          extra={"expired_at": tokyo_isoformat(claim.expires_at)})
     return claim
 
 

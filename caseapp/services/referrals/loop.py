@@ -16,7 +16,7 @@ from caseapp.domain import workflow
 from caseapp.models import Case, Consultation, Delivery, Partner, Referral
 from caseapp.models.referrals import OPEN_STATUSES
 from caseapp.models.types import utcnow
-from caseapp.rules.calendar import TOKYO
+from caseapp.rules.calendar import TOKYO, tokyo_isoformat
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -194,7 +194,7 @@ def mark_handled(session: Session, actor: Actor, referral_id: int, note: str,
                        extra={"current_status": referral.status})
     if referral.handled_at is not None and referral.handled_at >= referral.status_at:
         raise Conflict("already marked handled",
-                       extra={"handled_at": referral.handled_at.isoformat()})
+                       extra={"handled_at": tokyo_isoformat(referral.handled_at)})
     if referral.case.owner_id != actor.user_id and actor.role not in ("supervisor", "admin"):
         raise Forbidden("only the case owner or a supervisor can mark this handled")
     referral.handled_at, referral.handled_by_id = now or utcnow(), actor.user_id

@@ -8,10 +8,11 @@ from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.routing import IntegerConverter
 
-from caseapp.api import auth, errors, limits
+from caseapp.api import auth, errors, field_messages, limits
 from caseapp.extensions import db
 
 log = logging.getLogger(__name__)
+field_messages.install()  # before any schema module is imported
 
 
 class ProblemSchema(Schema):
@@ -99,8 +100,8 @@ class DatabaseId(IntegerConverter):
 def _out_of_range(exc: Exception):
     # A number the database cannot hold came in through a field without its own bound.
     log.info("value out of range: %s", exc.__class__.__name__)
-    return errors.problem(422, "Unprocessable content",
-                          "数値が大きすぎるなど、扱えない値が含まれています（value out of range）")
+    return errors.problem(422, "数値が大きすぎるなど、扱えない値が含まれています"
+                               "（value out of range）")
 
 
 def _end_session(_exc):
@@ -111,8 +112,7 @@ def _end_session(_exc):
 
 def _database_down(exc: OperationalError):
     log.warning("database unavailable: %s", exc.__class__.__name__)
-    return errors.problem(503, "Service Unavailable",
-                          "データベースに接続できません（database unavailable）",
+    return errors.problem(503, "データベースに接続できません（database unavailable）",
                           headers={"Retry-After": "5"})
 
 

@@ -126,7 +126,10 @@ class Config:
             "OPENAPI_URL_PREFIX": "/api/v1",
             "OPENAPI_JSON_PATH": "openapi.json",
             "OPENAPI_SWAGGER_UI_PATH": "/docs",
-            "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+            # Served from the package (caseapp/static/swagger-ui): LGWAN reaches no CDN, and
+            # no validator badge is fetched from swagger.io either.
+            "OPENAPI_SWAGGER_UI_URL": "/static/swagger-ui/",
+            "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},
             "CASEAPP": self,
             **self.extra,
         }

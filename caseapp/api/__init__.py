@@ -79,6 +79,9 @@ def register_api(app: Flask) -> Api:
                    reports, audit_log, reminders, households):
         api.register_blueprint(module.blp)
     limiter.exempt(health.blp)
+    from caseapp.api import home
+
+    app.register_blueprint(home.blp)
     errors.register(app)
     app.register_error_handler(OperationalError, _database_down)
     app.register_error_handler(DataError, _out_of_range)

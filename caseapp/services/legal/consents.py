@@ -6,7 +6,7 @@ Without one it waits in ``awaiting_consent`` with its outbox rows ``held``; reco
 releases it, withdrawing one returns what was not yet sent.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +33,9 @@ SUPPORT_MEETING_LAWS = {
 # abuse): sharing them needs a consent that says it covers sensitive data.
 SENSITIVE_TOPICS = frozenset({"health_disability", "dv_abuse"})
 SENSITIVE_FACTS = ("disability_certificate", "criminal_proceedings", "reduced_cognitive_capacity")
+
+# A tablet's clock a little ahead of the server's is not a consent from the future.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def is_sensitive(topics, facts: dict) -> bool:
@@ -146,8 +149,7 @@ def give(session: Session, actor: Actor, client_id: int, data: dict,
     client = session.get(Client, client_id)
     if client is None:
         raise NotFound(f"client {client_id} not found")
-    _check_partner_codes(session, data.get("partners") or [], "partners")
-    consent = record(session, actor, client, data, prefix="")
+    consent = record(session, actor, client, data, prefix="", now=now)
     released = release(session, actor, waiting_for_client(session, client), now,
                        note="同意の記録により送付")
     session.commit()
@@ -217,24 +219,38 @@ def record_support_meeting(session: Session, actor: Actor, case_id: int, data: d
     return meeting, released
 
 
-def _check_partner_codes(session: Session, codes, field: str) -> None:
+def _unknown_partner_codes(session: Session, codes) -> list[str]:
     known = set(session.scalars(select(Partner.code).where(Partner.code.in_(list(codes)))))
-    unknown = [c for c in codes if c not in known]
+    return [c for c in codes if c not in known]
+
+
+def _check_partner_codes(session: Session, codes, field: str) -> None:
+    unknown = _unknown_partner_codes(session, codes)
     if unknown:
         raise Invalid("unknown partner codes",
                       errors={field: [f"登録されていない連携機関です: {', '.join(unknown)}"]})
 
 
-
 def record(session: Session, actor: Actor, client: Client, data: dict, *,
-           prefix: str = "consent.") -> Consent:
+           prefix: str = "consent.", now: datetime | None = None) -> Consent:
+    now = now or utcnow()
+    errors = {}
     if data["scope"] == "partners" and not data.get("partners"):
-        raise Invalid("scope 'partners' needs at least one partner code",
-                      errors={f"{prefix}partners": ["同意の対象機関を指定してください"]})
+        errors[f"{prefix}partners"] = ["同意の対象機関を指定してください"]
+    if data["given_at"] > now + CLOCK_SKEW:
+        # A consent dated ahead would be recorded but cover nothing until then: refuse it.
+        errors[f"{prefix}given_at"] = [
+            "同意日時が未来になっています。同意を得た日時を指定してください"
+            "（given_at is in the future）"]
     expires_at = data.get("expires_at")
     if expires_at is not None and expires_at <= data["given_at"]:
-        raise Invalid("expires_at must be after given_at",
-                      errors={f"{prefix}expires_at": ["有効期限は同意日より後にしてください"]})
+        errors[f"{prefix}expires_at"] = ["有効期限は同意日より後にしてください"]
+    unknown = _unknown_partner_codes(session, data.get("partners") or [])
+    if unknown:
+        errors[f"{prefix}partners"] = [
+            f"登録されていない連携機関です: {', '.join(unknown)}（unknown partner codes）"]
+    if errors:
+        raise Invalid("invalid consent", errors=errors)
     consent = Consent(
         client=client, scope=data["scope"], partners=list(data.get("partners") or []),
         purposes=list(data.get("purposes") or []),

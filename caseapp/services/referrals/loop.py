@@ -66,8 +66,9 @@ def transition(session: Session, referral: Referral, new: str, actor: Actor, *,
         referral.status_reason = reason
     if new == "completed":
         referral.outcome, referral.outcome_note = outcome, note
-    if new == "cancelled":
-        # Nothing more goes out for a cancelled referral; a send already in flight finishes.
+    if new in ("cancelled", "rejected"):
+        # Nothing more goes out for a closed referral (a partner may decline before every
+        # channel has delivered); a send already in flight finishes.
         session.execute(update(Delivery)
                         .where(Delivery.referral_id == referral.id, Delivery.state == "pending")
                         .values(state="cancelled", leased_until=None)

@@ -5,6 +5,7 @@ from caseapp.api.auth import current_actor, requires
 from caseapp.api.delivery_schemas import (
     PartnerIn,
     PartnerListArgs,
+    PartnerOut,
     PartnerPage,
     PartnerPatch,
     PartnerWrittenOut,
@@ -38,6 +39,14 @@ def create(data):
                                      current_app.config["CASEAPP"])
     partner.shown_secret = shown
     return partner
+
+
+@blp.route("/<code>", methods=["GET"])
+@blp.response(200, PartnerOut)
+@requires(Permission.PARTNERS_READ)
+def get(code):
+    """One partner of the directory; its webhook secret is never shown."""
+    return partners.get(db.session, code)
 
 
 @blp.route("/<code>", methods=["PATCH"])

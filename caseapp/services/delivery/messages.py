@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 from caseapp.config import Config
-from caseapp.domain import signing
+from caseapp.domain import signing, views
 from caseapp.models import Delivery, Referral
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import tokyo_isoformat
 from caseapp.services.delivery.gateways import MailRequest, WebhookRequest, mail_date
-from caseapp.services.referrals import ack_links
+from caseapp.services.referrals import ack_links, partner_view
 
 # The client fields a partner needs to make contact; nothing about income, debts or health.
 PARTNER_CLIENT_FIELDS = ("name", "name_kana", "birth_date", "phone", "address", "district")
-REFERRAL_FIELDS = ("referral_id", "partner", "reason", "method", "urgency", "topics")
 
 
 def inbox_url(referral: Referral, config: Config) -> str:
@@ -36,17 +36,15 @@ def topics_of(referral: Referral) -> list[str]:
 
 
 def partner_data(referral: Referral, config: Config) -> tuple[dict, list[str]]:
-    """The webhook ``data`` object and the names of the items in it."""
+    """The webhook ``data`` object and the items it carries, read off it for the log."""
     client = client_of(referral)
     person = None
-    fields = list(REFERRAL_FIELDS)
     if client is not None:
         person = {"id": client.id}
         for name in PARTNER_CLIENT_FIELDS:
             value = getattr(client, name)
             if value is not None:
                 person[name] = value.isoformat() if hasattr(value, "isoformat") else value
-                fields.append(f"client.{name}")
     data = {
         "referral_id": referral.id,
         "partner": referral.partner.code,
@@ -59,7 +57,13 @@ def partner_data(referral: Referral, config: Config) -> tuple[dict, list[str]]:
         "inbox_url": inbox_url(referral, config),
         "created_at": tokyo_isoformat(referral.created_at),
     }
-    return data, [*fields, "inbox_url"]
+    return data, views.shown(data, views.paths(data))
+
+
+def inbox(referral: Referral, now: datetime) -> list[str]:
+    """An inbox-only partner is given the detail view it reads: the items that view shows."""
+    _view, items = partner_view.build(referral, detail=True, now=now)
+    return items
 
 
 def webhook(delivery: Delivery, referral: Referral, config: Config,

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.routing import IntegerConverter
 
 from caseapp.api import auth, errors, field_messages, limits
+from caseapp.api.openapi import DocumentedPlugin
 from caseapp.extensions import db
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def register_api(app: Flask) -> Api:
     from caseapp.api.fields import AnswerJSON  # here: the submodule would shadow marshmallow's
 
     app.json = AnswerJSON(app)
-    api = ProblemApi(app)
+    api = ProblemApi(app, spec_kwargs={"marshmallow_plugin": DocumentedPlugin()})
     limiter = limits.init(app, app.config["CASEAPP"])
     from caseapp.api import (
         ack,

@@ -21,7 +21,7 @@ counting and preserved in the result.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 TOKYO = ZoneInfo("Asia/Tokyo")
+_JST = timezone(timedelta(hours=9))
 
 #: Counter opening hours, Tokyo time: [OPEN_HOUR:00, CLOSE_HOUR:00).
 OPEN_HOUR = 9
@@ -54,8 +55,13 @@ def _to_tokyo(dt: datetime, name: str = "datetime") -> datetime:
 
 
 def tokyo_isoformat(dt: datetime) -> str:
-    """An instant as the counter answers it: ISO 8601 with +09:00, whatever zone it came in."""
-    return _to_tokyo(dt).isoformat()
+    """An instant as the counter answers it: ISO 8601 with +09:00, whatever zone it came in.
+
+    A fixed +09:00 rather than the zone's history: before 1888 Asia/Tokyo is local mean time
+    (+09:18:59), an offset RFC 3339 cannot write.
+    """
+    _to_tokyo(dt)  # the same refusal of naive values
+    return dt.astimezone(_JST).isoformat()
 
 
 @lru_cache(maxsize=4096)

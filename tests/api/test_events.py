@@ -345,7 +345,7 @@ def test_reposting_replaces_the_team_audited_and_never_duplicates_referrals(api,
     event = make_event(api)
     c = intake(api, event["id"], client={"name": "土佐 次郎"}, topics=["debt"],
                consent={"scope": "network", "method": "oral",
-                        "given_at": "2026-12-04T18:00:00+09:00"})
+                        "given_at": "2026-11-27T18:00:00+09:00"})
     first = team(api, c["id"], ["houterasu", "shakyo_loan"], "referred")
     assert first.status_code == 201, first.json
     again = team(api, c["id"], ["shakyo_loan", "houterasu"], "referred", note="確認済み")

@@ -68,7 +68,10 @@ def up(host: str, port: int):
         "worker": [*base, "worker"],
         "beat": [*base, "beat"],
     }
-    env = {**os.environ, "CASEAPP_INSTANCE_PATH": str(config.instance_path)}
+    # Children read their settings from the environment (config.py); links they send to
+    # partners point at the address served here unless CASEAPP_BASE_URL says otherwise.
+    env = {**os.environ, "CASEAPP_INSTANCE_PATH": str(config.instance_path),
+           "CASEAPP_BASE_URL": config.served_at(host, port)}
     children = {name: subprocess.Popen(cmd, env=env, start_new_session=True)
                 for name, cmd in commands.items()}
     click.echo(f"caseapp is up: http://{host}:{port}/api/v1/health  "
@@ -129,6 +132,12 @@ def api(host: str, port: int, workers: int, threads: int):
     """The API under gunicorn (a production WSGI server)."""
     from gunicorn.app.base import BaseApplication
 
+    from caseapp.config import from_env
+
+    config = from_env()
+    config = config.with_(base_url=config.served_at(host, port))
+    control = config.control_socket(port)
+
     class Server(BaseApplication):
         def load_config(self):
             self.cfg.set("bind", f"{host}:{port}")
@@ -136,11 +145,16 @@ def api(host: str, port: int, workers: int, threads: int):
             self.cfg.set("threads", threads)
             self.cfg.set("accesslog", "-")
             self.cfg.set("graceful_timeout", 10)
+            if "control_socket" in self.cfg.settings:
+                # gunicorn's default is one path per user (~/.gunicorn/gunicorn.ctl): a second
+                # instance would take it over, and stopping either would delete it.
+                control.parent.mkdir(parents=True, exist_ok=True)
+                self.cfg.set("control_socket", str(control))
 
         def load(self):
             from caseapp import create_app
 
-            return create_app()
+            return create_app(config)
 
     Server().run()
 

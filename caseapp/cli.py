@@ -69,7 +69,10 @@ def up(host: str, port: int):
         "worker": [*base, "worker"],
         "beat": [*base, "beat"],
     }
+    # Children read their settings from the environment (config.py); links they send to
+    # partners point at the address served here unless CASEAPP_BASE_URL says otherwise.
     env = {**os.environ, "CASEAPP_INSTANCE_PATH": str(config.instance_path),
+           "CASEAPP_BASE_URL": config.served_at(host, port),
            "PROMETHEUS_MULTIPROC_DIR": str(_fresh_metrics_dir(config))}
     children = {name: subprocess.Popen(cmd, env=env, start_new_session=True)
                 for name, cmd in commands.items()}
@@ -150,6 +153,8 @@ def api(host: str, port: int, workers: int, threads: int):
         click.echo("PROMETHEUS_MULTIPROC_DIR is not set: each of the workers counts its own "
                    "requests, and /metrics shows one worker's (see docs/operations.md)",
                    err=True)
+    config = config.with_(base_url=config.served_at(host, port))
+    control = config.control_socket(port)
 
     class Server(BaseApplication):
         def load_config(self):
@@ -160,11 +165,16 @@ def api(host: str, port: int, workers: int, threads: int):
             # The app logs one JSON line per request instead (caseapp.api.observe).
             self.cfg.set("logconfig_dict", logs.gunicorn_config(config.log_level))
             self.cfg.set("graceful_timeout", 10)
+            if "control_socket" in self.cfg.settings:
+                # gunicorn's default is one path per user (~/.gunicorn/gunicorn.ctl): a second
+                # instance would take it over, and stopping either would delete it.
+                control.parent.mkdir(parents=True, exist_ok=True)
+                self.cfg.set("control_socket", str(control))
 
         def load(self):
             from caseapp import create_app
 
-            return create_app()
+            return create_app(config)
 
     Server().run()
 

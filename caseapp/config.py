@@ -7,6 +7,7 @@ the CLI can construct any configuration without touching ``os.environ``.
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -52,6 +53,8 @@ class Config:
     result_backend: str | None = None
     secret_key: str = ""
     base_url: str = "http://127.0.0.1:8000"
+    # False when CASEAPP_BASE_URL was not set: links then follow the address being served.
+    base_url_given: bool = False
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_from: str = "caseapp@localhost"
@@ -118,6 +121,24 @@ class Config:
     def broker_folder(self) -> Path:
         return self.instance_path / "broker"
 
+    def served_at(self, host: str, port: int) -> str:
+        """The base URL for links sent to partners by a server on ``host:port``.
+
+        CASEAPP_BASE_URL wins (a proxy, a DNS name); otherwise the address being served, with
+        the machine's name when it listens on every interface.
+        """
+        if self.base_url_given:
+            return self.base_url
+        if host in ("", "0.0.0.0", "::"):
+            host = socket.getfqdn()
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{port}"
+
+    def control_socket(self, port: int) -> Path:
+        """gunicorn's control socket: one per instance and port, never shared between them."""
+        return self.instance_path / f"gunicorn-{port}.ctl"
+
     def with_(self, **changes) -> Config:
         return replace(self, **changes)
 
@@ -135,7 +156,10 @@ class Config:
             "OPENAPI_URL_PREFIX": "/api/v1",
             "OPENAPI_JSON_PATH": "openapi.json",
             "OPENAPI_SWAGGER_UI_PATH": "/docs",
-            "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+            # Served from the package (caseapp/static/swagger-ui): LGWAN reaches no CDN, and
+            # no validator badge is fetched from swagger.io either.
+            "OPENAPI_SWAGGER_UI_URL": "/static/swagger-ui/",
+            "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},
             "CASEAPP": self,
             **self.extra,
         }
@@ -166,6 +190,7 @@ def from_env(environ: dict | None = None) -> Config:
         result_backend=env.get("CELERY_RESULT_BACKEND") or None,
         secret_key=env.get("SECRET_KEY") or _instance_secret(instance),
         base_url=(env.get("CASEAPP_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        base_url_given=bool(env.get("CASEAPP_BASE_URL")),
         smtp_host=env.get("SMTP_HOST") or None,
         smtp_port=int(env.get("SMTP_PORT") or 25),
         smtp_from=env.get("SMTP_FROM") or "caseapp@localhost",

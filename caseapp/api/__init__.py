@@ -2,7 +2,6 @@
 
 import logging
 
-from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow import resolver as class_name
 from flask import Flask, request
 from flask_smorest import Api
@@ -10,6 +9,8 @@ from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.routing import IntegerConverter
 
 from caseapp.api import auth, errors, limits, observe
+from caseapp.api.answer_json import AnswerJSON
+from caseapp.api.openapi import DocumentedPlugin
 from caseapp.api.schemas.common import ProblemSchema, ViewSchema
 from caseapp.extensions import db
 
@@ -44,8 +45,9 @@ def register_api(app: Flask) -> Api:
         "security": [{"bearerAuth": []}],
     })
     app.url_map.converters["int"] = DatabaseId
+    app.json = AnswerJSON(app)
     api = ProblemApi(app, spec_kwargs={
-        "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=component_name)})
+        "marshmallow_plugin": DocumentedPlugin(schema_name_resolver=component_name)})
     limiter = limits.init(app, app.config["CASEAPP"])
     from caseapp.api import (
         ack,
@@ -76,6 +78,9 @@ def register_api(app: Flask) -> Api:
     app.register_blueprint(metrics.bp)
     limiter.exempt(health.blp)
     limiter.exempt(metrics.bp)
+    from caseapp.api import home
+
+    app.register_blueprint(home.blp)
     errors.register(app)
     app.register_error_handler(OperationalError, _database_down)
     app.register_error_handler(DataError, _out_of_range)
@@ -98,8 +103,8 @@ class DatabaseId(IntegerConverter):
 def _out_of_range(exc: Exception):
     # A number the database cannot hold came in through a field without its own bound.
     log.info("value out of range: %s", exc.__class__.__name__)
-    return errors.problem(422, "Unprocessable content",
-                          "数値が大きすぎるなど、扱えない値が含まれています（value out of range）")
+    return errors.problem(422, "数値が大きすぎるなど、扱えない値が含まれています"
+                               "（value out of range）")
 
 
 def _end_session(_exc):
@@ -110,8 +115,7 @@ def _end_session(_exc):
 
 def _database_down(exc: OperationalError):
     log.warning("database unavailable: %s", exc.__class__.__name__)
-    return errors.problem(503, "Service Unavailable",
-                          "データベースに接続できません（database unavailable）",
+    return errors.problem(503, "データベースに接続できません（database unavailable）",
                           headers={"Retry-After": "5"})
 
 

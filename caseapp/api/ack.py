@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from caseapp.api.auth import public
 from caseapp.api.schemas.referrals import AckLinkOut
 from caseapp.extensions import db
+from caseapp.rules.calendar import TOKYO
 from caseapp.services.referrals import ack_links
 
 blp = Blueprint("ack", __name__, url_prefix="/api/v1/ack",
@@ -24,7 +25,7 @@ _PAGE = """<!doctype html>
 {% if done %}<p>受理を記録しました。ありがとうございます。</p>{% endif %}
 {% if s.can_acknowledge %}
 <form method="post"><button type="submit">受理しました（received）</button></form>
-<p>有効期限: {{ s.expires_at }}</p>
+<p>有効期限: {{ expires }}（日本時間）</p>
 {% elif not done %}<p>このリンクで行える操作はありません。</p>{% endif %}
 <p>詳細は受信箱で確認できます: {{ s.inbox_url }}</p>
 </body></html>"""
@@ -37,7 +38,9 @@ def _wants_html() -> bool:
 def _render(summary: dict, *, done: bool):
     if _wants_html():
         # A Response passes through flask-smorest untouched; the dict path is serialised.
-        return make_response(render_template_string(_PAGE, s=summary, done=done))
+        expires = summary["expires_at"].astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+        return make_response(render_template_string(_PAGE, s=summary, done=done,
+                                                    expires=expires))
     return summary
 
 

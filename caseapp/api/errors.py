@@ -1,6 +1,8 @@
 """RFC 9457 problem details for every error, including the ones Flask and webargs raise."""
 
 import logging
+import re
+from http import HTTPStatus
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -10,30 +12,48 @@ from caseapp.services.core.errors import DomainError
 log = logging.getLogger(__name__)
 
 PROBLEM = "application/problem+json"
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
+# One title per status, whoever raised it (RFC 9457: the title does not vary between
+# occurrences); the English reason phrase follows for clients that log it.
 _TITLES_JA = {
     400: "リクエストの形式が正しくありません",
     401: "認証が必要です",
     403: "この操作は許可されていません",
     404: "見つかりません",
     405: "このメソッドは使えません",
+    406: "この形式では返せません",
     409: "現在の状態ではこの操作はできません",
+    410: "すでにありません",
+    412: "前提条件が満たされていません",
     413: "リクエストが大きすぎます",
     415: "JSON で送ってください",
     422: "入力内容に誤りがあります",
+    428: "前提条件の指定が必要です",
     429: "リクエストが多すぎます",
     500: "サーバーで問題が起きました",
     503: "依存するサービスが利用できません",
 }
 
 
-def problem(status: int, title: str, detail: str | None = None, *,
-            errors: dict | None = None, headers: dict | None = None, **extra):
+def title(status: int) -> str:
+    try:
+        english = HTTPStatus(status).phrase
+    except ValueError:
+        english = "Error"
+    return f"{_TITLES_JA.get(status, 'エラーが起きました')}（{english}）"
+
+
+def problem(status: int, detail: str | None = None, *, errors: dict | None = None,
+            headers: dict | None = None, **extra):
+    if detail and not _JAPANESE.search(detail):
+        # Library and service texts still in English: the Japanese title leads.
+        detail = f"{_TITLES_JA.get(status, 'エラーが起きました')}（{detail}）"
     body = {
         "type": "about:blank",
-        "title": title,
+        "title": title(status),
         "status": status,
-        "detail": detail or _TITLES_JA.get(status, title),
+        "detail": detail or title(status),
         **extra,
     }
     if errors:
@@ -87,12 +107,12 @@ def _http_error(exc: HTTPException):
     retry_after = getattr(exc, "retry_after", None)
     if retry_after:
         headers["Retry-After"] = str(retry_after)
-    return problem(status, exc.name, detail, errors=errors, headers=headers)
+    return problem(status, detail, errors=errors, headers=headers)
 
 
 def _domain_error(exc: DomainError):
     errors = {k: v if isinstance(v, list) else [v] for k, v in (exc.errors or {}).items()}
-    return problem(exc.status, exc.title, exc.detail, errors=errors or None, **exc.extra)
+    return problem(exc.status, exc.detail, errors=errors or None, **exc.extra)
 
 
 def _unexpected(exc: Exception):

@@ -5,6 +5,7 @@ from caseapp.api.auth import current_actor, requires
 from caseapp.api.schemas.partners import (
     PartnerDirectoryArgs,
     PartnerIn,
+    PartnerOut,
     PartnerPage,
     PartnerPatch,
     PartnerWrittenOut,
@@ -34,6 +35,14 @@ def listing(args):
 def create(data):
     """Add a partner; a webhook secret is generated and shown once if not given."""
     return partners.create(db.session, current_actor(), data, current_app.config["CASEAPP"])
+
+
+@blp.route("/<code>", methods=["GET"])
+@blp.response(200, PartnerOut)
+@requires(Permission.PARTNERS_READ)
+def get(code):
+    """One partner of the directory; its webhook secret is never shown."""
+    return partners.get(db.session, code)
 
 
 @blp.route("/<code>", methods=["PATCH"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from caseapp.domain import workflow
+from caseapp.domain import views, workflow
 from caseapp.domain.legal_basis import basis_kind, is_sensitive, stop_in_force
 from caseapp.domain.vocab import LegalBasis, ReferralStatus
 
@@ -26,6 +26,9 @@ DETAIL_FIELDS = (*LIST_FIELDS, "basis", "contact", "summary", "withheld", "outco
 CLIENT_FIELDS = ("name", "name_kana")
 CONTACT_FIELDS = ("phone", "postal_code", "address")
 HISTORY_FIELDS = ("from_status", "status", "at", "by", "note")
+# The personal items of these views (§29): the log names those that carry a value in the answer.
+PERSONAL_ITEMS = ("reason", "topics", *(f"client.{k}" for k in CLIENT_FIELDS),
+                  *(f"contact.{k}" for k in CONTACT_FIELDS), "summary")
 
 # Bases under which the person is identified to the partner without a current consent.
 _IDENTIFY_WITHOUT_CONSENT = (LegalBasis.LIFE_SAFETY, LegalBasis.SUPPORT_MEETING)
@@ -55,7 +58,7 @@ def _by(event, roles: dict[int, str]) -> str:
 
 def build(referral, *, detail: bool, now: datetime,
           roles: dict[int, str] | None = None) -> tuple[dict, list[str]]:
-    """The partner's view and the personal items it discloses."""
+    """The partner's view and the personal items it discloses (read off the view itself)."""
     client = referral.case.client
     if client is not None and client.anonymised_at is not None:
         client = None  # past retention: nothing of the person is left to show or withhold
@@ -84,18 +87,12 @@ def build(referral, *, detail: bool, now: datetime,
         "client": ({k: getattr(client, k) for k in CLIENT_FIELDS} if identify else None),
         "next_statuses": workflow.allowed_next(referral.status, workflow.PARTNER),
     }
-    disclosed = ["reason", "topics"]
-    if identify:
-        disclosed += [f"client.{k}" for k in CLIENT_FIELDS]
     if not detail:
-        return view, disclosed
+        return view, disclosed(view)
 
     contact = None
     if client is not None and consented:
         contact = {k: getattr(client, k) for k in CONTACT_FIELDS}
-        disclosed += [f"contact.{k}" for k, v in contact.items() if v]
-    if show_summary:
-        disclosed.append("summary")
     withheld = []
     if client is not None and not identify:
         withheld.append("client")
@@ -116,7 +113,12 @@ def build(referral, *, detail: bool, now: datetime,
                              if referral.status == ReferralStatus.REJECTED else None),
         "history": [_event(e, roles) for e in referral.history],
     })
-    return view, disclosed
+    return view, disclosed(view)
+
+
+def disclosed(view: dict) -> list[str]:
+    """The personal items a built view shows: what the disclosure log records for it."""
+    return views.shown(view, PERSONAL_ITEMS)
 
 
 def _event(event, roles: dict[int, str]) -> dict:

@@ -5,7 +5,8 @@ turns a "no" into a Conflict carrying the allowed next steps; the table is also 
 partner view shows as ``next_statuses`` and what docs/partner-view.md describes.
 
 Statuses follow the FHIR Task workflow (DESIGN.md): awaiting_consent → requested → sent →
-received → accepted | rejected → in_progress → completed; cancelled by staff at any open
+received → accepted | rejected → in_progress → completed; a partner may also reject a
+requested or sent referral without acknowledging it first; cancelled by staff at any open
 point; failed when delivery is exhausted.
 """
 
@@ -29,10 +30,11 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
     # consent recorded (issue 4) releases it; staff may give up on it
     "awaiting_consent": {"requested": _Y | _S, "cancelled": _S},
     # the inbox shows a requested referral at once, so a partner may acknowledge it before the
-    # worker has marked it sent
-    "requested": {"sent": _Y, "received": _P, "failed": _Y, "awaiting_consent": _Y | _S,
-                  "cancelled": _S},
-    "sent": {"received": _P, "cancelled": _S},
+    # worker has marked it sent; and, as FHIR Task allows requested → rejected, decline it
+    # straight away rather than acknowledge first
+    "requested": {"sent": _Y, "received": _P, "rejected": _P, "failed": _Y,
+                  "awaiting_consent": _Y | _S, "cancelled": _S},
+    "sent": {"received": _P, "rejected": _P, "cancelled": _S},
     "received": {"accepted": _P, "rejected": _P, "cancelled": _S},
     "accepted": {"in_progress": _P, "completed": _P, "cancelled": _S},
     "in_progress": {"completed": _P, "cancelled": _S},

@@ -21,7 +21,7 @@ counting and preserved in the result.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -35,9 +35,11 @@ __all__ = [
     "business_days_between",
     "is_business_day",
     "next_business_morning",
+    "tokyo_isoformat",
 ]
 
 TOKYO = ZoneInfo("Asia/Tokyo")
+_JST = timezone(timedelta(hours=9))
 
 #: Counter opening hours, Tokyo time: [OPEN_HOUR:00, CLOSE_HOUR:00).
 OPEN_HOUR = 9
@@ -50,6 +52,16 @@ def _to_tokyo(dt: datetime, name: str = "datetime") -> datetime:
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware (got naive {dt.isoformat()})")
     return dt.astimezone(TOKYO)
+
+
+def tokyo_isoformat(dt: datetime) -> str:
+    """An instant as the counter answers it: ISO 8601 with +09:00, whatever zone it came in.
+
+    A fixed +09:00 rather than the zone's history: before 1888 Asia/Tokyo is local mean time
+    (+09:18:59), an offset RFC 3339 cannot write.
+    """
+    _to_tokyo(dt)  # the same refusal of naive values
+    return dt.astimezone(_JST).isoformat()
 
 
 @lru_cache(maxsize=4096)

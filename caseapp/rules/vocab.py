@@ -77,6 +77,18 @@ _MAXIMUM = {"age": 150, "household_size": 50}
 _MAX_DEBTS = 100
 
 
+def _ja(japanese: str, english: str) -> str:
+    return f"{japanese}（{english}）"
+
+
+def _one_of(choices) -> str:
+    listed = ", ".join(choices)
+    return _ja(f"次のいずれかを指定してください: {listed}", f"must be one of {listed}")
+
+
+_BOOLEAN = _ja("true か false で指定してください", "must be true or false")
+
+
 def is_int(value: object) -> bool:
     """bool is an int subclass in Python; a JSON true is never a number here."""
     return isinstance(value, int) and not isinstance(value, bool)
@@ -91,16 +103,43 @@ def validate_facts(facts: object) -> dict[str, list[str]]:
     if facts is None:
         return {}
     if not isinstance(facts, Mapping):
-        return {"facts": ["must be an object"]}
+        return {"facts": [_ja("オブジェクトで指定してください", "must be an object")]}
     errors: dict[str, list[str]] = {}
     for key, value in facts.items():
         path = f"facts.{key}"
         if key not in FACT_KEYS:
-            errors.setdefault(path, []).append("unknown fact")
+            errors.setdefault(path, []).append(_ja("登録されていない項目です", "unknown fact"))
         elif value is not None:
             for sub_path, message in _check_fact(key, value):
                 errors.setdefault(path + sub_path, []).append(message)
     return errors
+
+
+def facts_json_schema() -> dict:
+    """The facts as JSON Schema, from the same tables ``validate_facts`` checks against."""
+    def one(key: str, expected: type) -> dict:
+        if key == "debts":
+            debt = {k: _JSON_TYPES[t] for k, t in DEBT_KEYS.items()}
+            debt["principal"] = {**debt["principal"], "minimum": 0}
+            return {"type": "array", "maxItems": _MAX_DEBTS, "items": {
+                "type": "object", "properties": debt, "additionalProperties": False}}
+        if key == "benefits":
+            return {"type": "array", "items": {"type": "string", "enum": list(BENEFITS)}}
+        if key == "housing":
+            return {"type": "string", "enum": list(HOUSING)}
+        schema = dict(_JSON_TYPES[expected])
+        if expected is int:
+            schema["minimum"] = _MINIMUM.get(key, 0)
+            if key in _MAXIMUM:
+                schema["maximum"] = _MAXIMUM[key]
+        return schema
+
+    properties = {key: {**one(key, expected), "nullable": True}
+                  for key, expected in FACT_KEYS.items()}
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+_JSON_TYPES = {int: {"type": "integer"}, bool: {"type": "boolean"}, str: {"type": "string"}}
 
 
 def _check_fact(key: str, value: object) -> list[tuple[str, str]]:
@@ -110,34 +149,35 @@ def _check_fact(key: str, value: object) -> list[tuple[str, str]]:
     if key == "benefits":
         return _check_choice_list(value, BENEFITS)
     if key == "housing":
-        return [] if value in HOUSING else [("", f"must be one of {', '.join(HOUSING)}")]
+        return [] if value in HOUSING else [("", _one_of(HOUSING))]
     if expected is bool:
-        return [] if isinstance(value, bool) else [("", "must be true or false")]
+        return [] if isinstance(value, bool) else [("", _BOOLEAN)]
     if not is_int(value):
-        return [("", "must be an integer")]
+        return [("", _ja("整数で指定してください", "must be an integer"))]
     low, high = _MINIMUM.get(key, 0), _MAXIMUM.get(key)
     if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        return [("", f"must be {bound}")]
+        if high is None:
+            return [("", _ja(f"{low} 以上にしてください", f"must be at least {low}"))]
+        return [("", _ja(f"{low}〜{high} にしてください", f"must be between {low} and {high}"))]
     return []
 
 
 def _check_choice_list(value: object, choices: tuple[str, ...]) -> list[tuple[str, str]]:
     if not isinstance(value, list):
-        return [("", "must be a list")]
-    return [(f"[{i}]", f"must be one of {', '.join(choices)}")
+        return [("", _ja("配列で指定してください", "must be a list"))]
+    return [(f"[{i}]", _one_of(choices))
             for i, item in enumerate(value) if item not in choices]
 
 
 def _check_debts(value: object) -> list[tuple[str, str]]:
     if not isinstance(value, list):
-        return [("", "must be a list of debts")]
+        return [("", _ja("債務の配列で指定してください", "must be a list of debts"))]
     if len(value) > _MAX_DEBTS:
-        return [("", f"at most {_MAX_DEBTS} debts")]
+        return [("", _ja(f"債務は {_MAX_DEBTS} 件までです", f"at most {_MAX_DEBTS} debts"))]
     problems = []
     for i, debt in enumerate(value):
         if not isinstance(debt, Mapping):
-            problems.append((f"[{i}]", "must be an object"))
+            problems.append((f"[{i}]", _ja("オブジェクトで指定してください", "must be an object")))
             continue
         for key, item in debt.items():
             problems.extend((f"[{i}].{key}", m) for m in _check_debt_item(key, item))
@@ -146,12 +186,13 @@ def _check_debts(value: object) -> list[tuple[str, str]]:
 
 def _check_debt_item(key: str, item: object) -> list[str]:
     if key not in DEBT_KEYS:
-        return ["unknown field"]
+        return [_ja("この項目は受け付けていません", "unknown field")]
     if item is None:
         return []
     expected = DEBT_KEYS[key]
     if expected is int:
-        return [] if is_int(item) and item >= 0 else ["must be a non-negative integer"]
+        return [] if is_int(item) and item >= 0 else [
+            _ja("0 以上の整数で指定してください", "must be a non-negative integer")]
     if not isinstance(item, expected):
-        return ["must be true or false" if expected is bool else "must be text"]
+        return [_BOOLEAN if expected is bool else _ja("文字列で指定してください", "must be text")]
     return []

@@ -346,7 +346,7 @@ def test_reposting_replaces_the_team_audited_and_never_duplicates_referrals(api,
     event = make_event(api)
     c = intake(api, event["id"], client={"name": "土佐 次郎"}, topics=["debt"],
                consent={"scope": "network", "method": "oral",
-                        "given_at": "2026-12-04T18:00:00+09:00"})
+                        "given_at": "2026-11-27T18:00:00+09:00"})
     first = team(api, c["id"], ["houterasu", "shakyo_loan"], "referred")
     assert first.status_code == 201, first.json
     again = team(api, c["id"], ["shakyo_loan", "houterasu"], "referred", note="確認済み")
@@ -397,7 +397,7 @@ def test_follow_up_keeps_an_earlier_next_action(api, session):
     later = add_business_days(earlier, 10).isoformat()
     done = team(api, c["id"], ["jiritsu"], "follow_up", note="年明けに面談", follow_up_at=later)
     assert done.status_code == 201, done.json
-    assert done.json["case"]["next_action_at"] == earlier.isoformat()
+    assert datetime.fromisoformat(done.json["case"]["next_action_at"]) == earlier
     assert "年明けに面談" in done.json["case"]["next_action"]
     assert "同意" in done.json["case"]["next_action"]
 

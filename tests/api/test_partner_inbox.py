@@ -31,7 +31,8 @@ def houkatsu(api, tokens):
 
 def test_a_partner_runs_its_whole_side_and_staff_see_the_outcome(api, houkatsu):
     rid = one_each(api)["houkatsu"]
-    assert houkatsu.get(f"/api/v1/partner/referrals/{rid}").json["next_statuses"] == ["received"]
+    assert houkatsu.get(f"/api/v1/partner/referrals/{rid}").json["next_statuses"] == [
+        "received", "rejected"]
     walk(houkatsu, rid, "received", "accepted", "in_progress")
     done = move(houkatsu, rid, "completed", outcome="got_help", note="介護保険の申請を支援")
     assert done.status_code == 200, done.json
@@ -64,12 +65,12 @@ def test_history_records_the_actor_time_and_note_of_every_change(api, houkatsu, 
 
 
 @pytest.mark.parametrize(("setup", "attempt", "allowed"), [
-    ((), "accepted", ["received"]),
+    ((), "accepted", ["received", "rejected"]),
     (("received",), "completed", ["accepted", "rejected"]),
     (("received", "accepted"), "received", ["in_progress", "completed"]),
     (("received", "rejected"), "accepted", []),
-    ((), "cancelled", ["received"]),
-    ((), "sent", ["received"]),
+    ((), "cancelled", ["received", "rejected"]),
+    ((), "sent", ["received", "rejected"]),
 ])
 def test_a_step_the_workflow_does_not_allow_is_409_naming_the_allowed_ones(
         api, houkatsu, session, setup, attempt, allowed):
@@ -263,3 +264,21 @@ def test_the_list_filters_by_status_and_time_and_pages(api, houkatsu):
                                 query_string={"updated_since": "2026-11-27T10:00"}), 422)
     assert_problem(houkatsu.get("/api/v1/partner/referrals",
                                 query_string={"per_page": 1000}), 422)
+
+
+def test_a_partner_declines_straight_from_its_inbox_with_a_reason(api, houkatsu, session):
+    rid = one_each(api)["houkatsu"]
+    session.execute(Referral.__table__.update().where(Referral.id == rid).values(status="sent"))
+    session.commit()
+    assert "rejected" in houkatsu.get(f"/api/v1/partner/referrals/{rid}").json["next_statuses"]
+    assert "reason" in assert_problem(move(houkatsu, rid, "rejected"), 422)["errors"]
+    declined = move(houkatsu, rid, "rejected", reason="当センターの対象外です")
+    assert declined.status_code == 200, declined.json
+    assert declined.json["status"] == "rejected"
+    assert declined.json["rejection_reason"] == "当センターの対象外です"
+    session.expire_all()
+    referral = session.get(Referral, rid)
+    # Nothing more is sent for it, and it goes back to the case owner to re-route.
+    assert {d.state for d in referral.deliveries} <= {"cancelled", "delivered"}
+    lost = api.get("/api/v1/cases", query_string={"lost": "true"}).json["items"]
+    assert referral.case_id in [c["id"] for c in lost]

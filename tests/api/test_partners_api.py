@@ -81,3 +81,12 @@ def test_a_new_url_re_enables_an_endpoint_disabled_by_410(api, session, tokens):
                                              json={"webhook_url": "https://new.example/hook"})
     assert patched.status_code == 200
     assert patched.json["webhook_disabled_at"] is None and patched.json["channels"] == ["webhook"]
+
+
+def test_staff_read_one_partner_without_its_secret(api, tokens):
+    shown = api.get("/api/v1/partners/houkatsu")
+    assert shown.status_code == 200, shown.json
+    assert shown.json["code"] == "houkatsu" and shown.json["name"] == "地域包括支援センター"
+    assert "webhook_secret" not in shown.json and "has_webhook_secret" in shown.json
+    assert_problem(api.get("/api/v1/partners/nowhere"), 404)
+    assert_problem(api.as_(tokens["partner:houkatsu"]).get("/api/v1/partners/houkatsu"), 403)

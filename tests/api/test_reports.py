@@ -170,7 +170,8 @@ def test_counter_staff_cannot_read_reports(api, dataset):
 
 
 @pytest.mark.parametrize("query", [{"from": "2026-13"}, {"from": "2026-11", "to": "2026-10"},
-                                   {"format": "xls"}, {"table": "secrets"}])
+                                   {"format": "xls"}, {"table": "secrets"},
+                                   {"from": "0000-01"}, {"to": "9999-12"}])
 def test_bad_report_queries_are_422(api, tokens, query, seeded):
     assert_problem(api.as_(tokens["supervisor"]).get("/api/v1/reports/monthly",
                                                       query_string=query), 422)

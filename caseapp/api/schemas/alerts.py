@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields
 
-from caseapp.api.schemas.common import PageArgs, page_schema
+from caseapp.api.schemas.common import AwareDateTime, PageArgs, page_schema
 
 
 class AlertOut(Schema):
@@ -13,8 +13,8 @@ class AlertOut(Schema):
     partner = fields.Function(lambda a: a.partner.code if a.partner else None, allow_none=True)
     user_id = fields.Integer(allow_none=True)
     role = fields.String(allow_none=True)
-    created_at = fields.AwareDateTime()
-    read_at = fields.AwareDateTime(allow_none=True)
+    created_at = AwareDateTime()
+    read_at = AwareDateTime(allow_none=True)
     mail_state = fields.String()
 
 

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from caseapp.api.schemas.common import PageArgs, page_schema
+from caseapp.api.schemas.common import AwareDateTime, PageArgs, page_schema
 
 
 class AuditArgs(PageArgs):
@@ -10,13 +10,13 @@ class AuditArgs(PageArgs):
     resource_id = fields.String(validate=validate.Length(max=50))
     actor = fields.String(validate=validate.Length(max=100))
     outcome = fields.String(validate=validate.OneOf(("success", "denied")))
-    at_from = fields.AwareDateTime(data_key="from")
-    at_to = fields.AwareDateTime(data_key="to")
+    at_from = AwareDateTime(data_key="from")
+    at_to = AwareDateTime(data_key="to")
 
 
 class AuditOut(Schema):
     id = fields.Integer()
-    at = fields.AwareDateTime()
+    at = AwareDateTime()
     actor_id = fields.Integer(allow_none=True)
     actor = fields.String(attribute="actor_label")
     role = fields.String(attribute="actor_role")

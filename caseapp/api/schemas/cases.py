@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from caseapp.api.schemas.common import PageArgs, page_schema
+from caseapp.api.schemas.common import AwareDateTime, PageArgs, page_schema
 from caseapp.api.schemas.referrals import ReferralBrief
 
 
@@ -11,14 +11,14 @@ class CaseBrief(Schema):
     status = fields.String()
     owner_id = fields.Integer(allow_none=True)
     next_action = fields.String(allow_none=True)
-    next_action_at = fields.AwareDateTime(allow_none=True)
+    next_action_at = AwareDateTime(allow_none=True)
     household_id = fields.Integer(allow_none=True)
 
 
 class CaseOut(CaseBrief):
     client_id = fields.Integer(allow_none=True)
-    created_at = fields.AwareDateTime()
-    closed_at = fields.AwareDateTime(allow_none=True)
+    created_at = AwareDateTime()
+    closed_at = AwareDateTime(allow_none=True)
     consultation_ids = fields.Function(lambda c: [x.id for x in c.consultations])
     referrals = fields.List(fields.Nested(ReferralBrief))
 
@@ -26,7 +26,7 @@ class CaseOut(CaseBrief):
 class CasePatch(Schema):
     owner_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
     next_action = fields.String(allow_none=True, validate=validate.Length(max=2000))
-    next_action_at = fields.AwareDateTime(allow_none=True)
+    next_action_at = AwareDateTime(allow_none=True)
     status = fields.String(validate=validate.OneOf(("open", "closed")))
     household_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
 

@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from caseapp.api.schemas.cases import CaseBrief
-from caseapp.api.schemas.common import JapaneseDate, PageArgs, page_schema
+from caseapp.api.schemas.common import AwareDateTime, JapaneseDate, PageArgs, page_schema
 from caseapp.api.schemas.consents import ConsentOut
 
 SEXES = ("female", "male", "other", "unknown")
@@ -58,7 +58,7 @@ class ClientOut(Schema):
     address = fields.String(allow_none=True)
     district = fields.String(allow_none=True)
     small_area = fields.String(allow_none=True)
-    created_at = fields.AwareDateTime()
+    created_at = AwareDateTime()
 
 
 class ClientHouseholdOut(Schema):

@@ -1,8 +1,16 @@
-"""What every resource shares: the problem, Japanese dates, paging, the page shape, views."""
+"""What every resource shares: the problem, Japanese dates, the counter's time, paging, the page
+shape, views.
 
+Every schema takes its date-times from here, so every time in an answer is Asia/Tokyo (+09:00)
+whatever the database stores (UTC); a test walks the registered schemas to hold that.
+"""
+
+from datetime import datetime
 from typing import ClassVar
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
+
+from caseapp.rules.calendar import tokyo_isoformat
 
 
 class ProblemSchema(Schema):
@@ -16,6 +24,15 @@ class ProblemSchema(Schema):
     status = fields.Integer()
     detail = fields.String()
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class AwareDateTime(fields.AwareDateTime):
+    """Aware date-times in, in any zone; answered in the counter's zone, Asia/Tokyo."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return tokyo_isoformat(value)
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 class JapaneseDate(fields.Date):

@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from caseapp.api.schemas.common import AwareDateTime
 from caseapp.api.schemas.referrals import ReferralBrief
 
 CONSENT_METHODS = ("written", "oral", "electronic")
@@ -13,8 +14,8 @@ class ConsentIn(Schema):
                            load_default=list)
     purposes = fields.List(fields.String(validate=validate.Length(max=200)), load_default=list)
     method = fields.String(required=True, validate=validate.OneOf(CONSENT_METHODS))
-    given_at = fields.AwareDateTime(required=True)
-    expires_at = fields.AwareDateTime(allow_none=True)
+    given_at = AwareDateTime(required=True)
+    expires_at = AwareDateTime(allow_none=True)
     covers_sensitive = fields.Boolean(load_default=False)
 
 
@@ -24,9 +25,9 @@ class ConsentOut(Schema):
     partners = fields.List(fields.String())
     purposes = fields.List(fields.String())
     method = fields.String()
-    given_at = fields.AwareDateTime()
-    expires_at = fields.AwareDateTime(allow_none=True)
-    withdrawn_at = fields.AwareDateTime(allow_none=True)
+    given_at = AwareDateTime()
+    expires_at = AwareDateTime(allow_none=True)
+    withdrawn_at = AwareDateTime(allow_none=True)
     covers_sensitive = fields.Boolean()
 
 
@@ -59,5 +60,5 @@ class SupportMeetingOut(Schema):
     partners = fields.List(fields.String())
     note = fields.String(allow_none=True)
     recorded_by_id = fields.Integer(allow_none=True)
-    created_at = fields.AwareDateTime()
+    created_at = AwareDateTime()
     released_referrals = fields.List(fields.Nested(ReferralBrief))

@@ -4,7 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from caseapp import rules
 from caseapp.api.schemas.clients import ClientIn, DuplicateOut
-from caseapp.api.schemas.common import PageArgs, page_schema
+from caseapp.api.schemas.common import AwareDateTime, PageArgs, page_schema
 from caseapp.api.schemas.consents import ConsentIn
 from caseapp.api.schemas.events import TeamBrief
 from caseapp.api.schemas.referrals import ReferralBrief
@@ -27,7 +27,7 @@ class ConsultationIn(Schema):
     client_id = fields.Integer(validate=validate.Range(min=1))
     channel = fields.String(required=True, validate=validate.OneOf(rules.CHANNELS))
     event_id = fields.Integer(validate=validate.Range(min=1), allow_none=True)
-    received_at = fields.AwareDateTime()
+    received_at = AwareDateTime()
     topics = fields.List(fields.String(validate=validate.OneOf(list(rules.TOPICS))),
                          validate=validate.Length(max=len(rules.TOPICS)), load_default=list)
     summary = fields.String(validate=validate.Length(max=20000), load_default="")
@@ -64,7 +64,7 @@ class ConsultationOut(Schema):
     client_id = fields.Integer(allow_none=True)
     case_id = fields.Integer()
     event_id = fields.Integer(allow_none=True)
-    received_at = fields.AwareDateTime()
+    received_at = AwareDateTime()
     channel = fields.String()
     topics = fields.List(fields.String())
     summary = fields.String()
@@ -86,8 +86,8 @@ class ConsultationListArgs(PageArgs):
     event_id = fields.Integer()
     channel = fields.String(validate=validate.OneOf(rules.CHANNELS))
     urgency = fields.String(validate=validate.OneOf(rules.URGENCIES))
-    received_from = fields.AwareDateTime()
-    received_to = fields.AwareDateTime()
+    received_from = AwareDateTime()
+    received_to = AwareDateTime()
 
 
 ConsultationPage = page_schema(ConsultationOut, "ConsultationPage")

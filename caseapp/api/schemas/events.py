@@ -4,7 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from caseapp import rules
 from caseapp.api.schemas.cases import CaseBrief
-from caseapp.api.schemas.common import JapaneseDate, PageArgs, page_schema
+from caseapp.api.schemas.common import AwareDateTime, JapaneseDate, PageArgs, page_schema
 from caseapp.api.schemas.referrals import ReferralBrief
 from caseapp.models.events import TEAM_OUTCOMES
 
@@ -37,8 +37,8 @@ PARTNERS_DOC = {
 class EventIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     date = JapaneseDate(metadata={"description": "開催日; taken from starts_at when absent"})
-    starts_at = fields.AwareDateTime(allow_none=True)
-    ends_at = fields.AwareDateTime(allow_none=True)
+    starts_at = AwareDateTime(allow_none=True)
+    ends_at = AwareDateTime(allow_none=True)
     venue = fields.String(validate=validate.Length(max=200), allow_none=True)
     partners = fields.List(PartnerEntry(), validate=validate.Length(max=50), load_default=list,
                            metadata=PARTNERS_DOC)
@@ -47,8 +47,8 @@ class EventIn(Schema):
 class EventPatch(Schema):
     name = fields.String(validate=validate.Length(min=1, max=200))
     date = JapaneseDate()
-    starts_at = fields.AwareDateTime(allow_none=True)
-    ends_at = fields.AwareDateTime(allow_none=True)
+    starts_at = AwareDateTime(allow_none=True)
+    ends_at = AwareDateTime(allow_none=True)
     venue = fields.String(validate=validate.Length(max=200), allow_none=True)
     partners = fields.List(PartnerEntry(), validate=validate.Length(max=50),
                            metadata=PARTNERS_DOC)
@@ -64,13 +64,13 @@ class EventOut(Schema):
     id = fields.Integer()
     name = fields.String()
     date = fields.Date()
-    starts_at = fields.AwareDateTime(allow_none=True)
-    ends_at = fields.AwareDateTime(allow_none=True)
+    starts_at = AwareDateTime(allow_none=True)
+    ends_at = AwareDateTime(allow_none=True)
     venue = fields.String(allow_none=True)
     partners = fields.List(fields.String(), metadata={"description": "codes present"})
     partner_details = fields.List(fields.Nested(PartnerPresentOut))
     consultation_count = fields.Integer()
-    created_at = fields.AwareDateTime()
+    created_at = AwareDateTime()
 
 
 class EventListArgs(PageArgs):
@@ -84,12 +84,12 @@ class TeamBrief(Schema):
     partners = fields.List(fields.String())
     outcome = fields.String()
     note = fields.String()
-    recorded_at = fields.AwareDateTime()
+    recorded_at = AwareDateTime()
 
 
 class QueueItemOut(Schema):
     id = fields.Integer()
-    received_at = fields.AwareDateTime()
+    received_at = AwareDateTime()
     anonymous = fields.Function(lambda c: c.client_id is None)
     client_id = fields.Integer(allow_none=True)
     client_name = fields.Function(lambda c: c.client.name if c.client else None)
@@ -98,8 +98,7 @@ class QueueItemOut(Schema):
     summary = fields.String()
     case_id = fields.Integer()
     case_status = fields.Function(lambda c: c.case.status)
-    next_action_at = fields.Function(
-        lambda c: c.case.next_action_at.isoformat() if c.case.next_action_at else None)
+    next_action_at = AwareDateTime(attribute="case.next_action_at", allow_none=True)
     team = fields.Nested(TeamBrief, allow_none=True)
     referrals = fields.List(fields.Nested(ReferralBrief))
 
@@ -112,7 +111,7 @@ class TeamIn(Schema):
     note = fields.String(validate=validate.Length(max=2000), load_default="")
     method = fields.String(validate=validate.OneOf(rules.METHODS), metadata={
         "description": "for `referred`: how the referrals go (default intro_letter)"})
-    follow_up_at = fields.AwareDateTime(metadata={
+    follow_up_at = AwareDateTime(metadata={
         "description": "for `follow_up`: when to follow up (default 2 business days)"})
 
     @validates_schema

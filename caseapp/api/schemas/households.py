@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from caseapp.api.schemas.common import AwareDateTime
 from caseapp.models.households import RELATIONSHIPS
 
 _RELATIONSHIP_DOC = "、".join(f"{code} ({label})" for code, label in RELATIONSHIPS.items())
@@ -40,7 +41,7 @@ class HouseholdMemberOut(Schema):
                                  if m.client.birth_date else None, allow_none=True)
     relationship = fields.String()
     relationship_label = fields.String()
-    added_at = fields.AwareDateTime()
+    added_at = AwareDateTime()
 
 
 class HouseholdOut(Schema):
@@ -50,4 +51,4 @@ class HouseholdOut(Schema):
     note = fields.String(allow_none=True)
     members = fields.List(fields.Nested(HouseholdMemberOut))
     case_ids = fields.Function(lambda h: [c.id for c in h.cases])
-    created_at = fields.AwareDateTime()
+    created_at = AwareDateTime()

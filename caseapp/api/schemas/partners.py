@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from caseapp.api.schemas.common import PageArgs, page_schema
+from caseapp.api.schemas.common import AwareDateTime, PageArgs, page_schema
 
 CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,49}$",
                        error="英小文字で始まる英小文字・数字・_ の 2〜50 文字にしてください")
@@ -16,12 +16,12 @@ class PartnerOut(Schema):
     service_area = fields.String()
     email = fields.String(allow_none=True)
     webhook_url = fields.String(allow_none=True)
-    webhook_disabled_at = fields.AwareDateTime(allow_none=True)
+    webhook_disabled_at = AwareDateTime(allow_none=True)
     has_webhook_secret = fields.Function(lambda p: bool(p.webhook_secret))
     channels = fields.Function(lambda p: p.channels())
     ack_sla_days = fields.Integer()
     active = fields.Boolean()
-    updated_at = fields.AwareDateTime()
+    updated_at = AwareDateTime()
 
 
 class PartnerWrittenOut(PartnerOut):

@@ -7,7 +7,7 @@ together, so a field added here without a decision about disclosure fails the bu
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from caseapp import rules
-from caseapp.api.schemas.common import PageArgs, ViewSchema, page_schema
+from caseapp.api.schemas.common import AwareDateTime, PageArgs, ViewSchema, page_schema
 from caseapp.domain import partner_view, workflow
 from caseapp.models.referrals import STATUSES
 from caseapp.models.types import utcnow
@@ -21,11 +21,11 @@ class HistoryOut(Schema):
     to_status = fields.String()
     actor = fields.String(attribute="actor_label")
     note = fields.String(allow_none=True)
-    at = fields.AwareDateTime()
+    at = AwareDateTime()
 
 
 class AttemptOut(Schema):
-    at = fields.AwareDateTime()
+    at = AwareDateTime()
     succeeded = fields.Boolean()
     status_code = fields.Integer(allow_none=True)
     error = fields.String(allow_none=True)
@@ -39,14 +39,14 @@ class DeliveryOut(Schema):
     message_id = fields.String(metadata={"description": "webhook-id / Message-ID, stable"})
     state = fields.String()
     attempt_count = fields.Integer(attribute="attempts")
-    next_attempt_at = fields.AwareDateTime(allow_none=True)
-    delivered_at = fields.AwareDateTime(allow_none=True)
+    next_attempt_at = AwareDateTime(allow_none=True)
+    delivered_at = AwareDateTime(allow_none=True)
     last_error = fields.String(allow_none=True)
     attempts = fields.List(fields.Nested(AttemptOut), attribute="attempt_rows")
 
 
 class DisclosureOut(Schema):
-    at = fields.AwareDateTime()
+    at = AwareDateTime()
     partner = fields.Function(lambda d: d.partner.code)
     channel = fields.String()
     actor = fields.String(attribute="actor_label")
@@ -87,13 +87,13 @@ class StaffReferral(ViewSchema):
     outcome = fields.String(allow_none=True)
     outcome_note = fields.String(allow_none=True)
     status_reason = fields.String(allow_none=True)
-    status_at = fields.AwareDateTime(allow_none=True)
-    ack_due_at = fields.AwareDateTime(allow_none=True)
+    status_at = AwareDateTime(allow_none=True)
+    ack_due_at = AwareDateTime(allow_none=True)
     overdue = fields.Function(lambda r: loop.is_overdue(r, utcnow()))
-    handled_at = fields.AwareDateTime(allow_none=True)
+    handled_at = AwareDateTime(allow_none=True)
     handled_note = fields.String(allow_none=True)
-    created_at = fields.AwareDateTime()
-    updated_at = fields.AwareDateTime()
+    created_at = AwareDateTime()
+    updated_at = AwareDateTime()
     history = fields.List(fields.Nested(HistoryOut))
     deliveries = fields.List(fields.Nested(DeliveryOut))
     disclosures = fields.List(fields.Nested(DisclosureOut))
@@ -155,7 +155,7 @@ class PartnerContactOut(Schema):
 class PartnerHistoryOut(Schema):
     from_status = fields.String(allow_none=True)
     status = fields.String()
-    at = fields.AwareDateTime()
+    at = AwareDateTime()
     by = fields.String(metadata={"description": "counter, partner or system"})
     note = fields.String(allow_none=True, metadata={"description": "only the partner's own"})
 
@@ -167,9 +167,9 @@ class PartnerReferralItem(Schema):
     urgency = fields.String()
     reason = fields.String()
     topics = fields.List(fields.String())
-    referred_at = fields.AwareDateTime()
-    status_at = fields.AwareDateTime(allow_none=True)
-    ack_due_at = fields.AwareDateTime(allow_none=True)
+    referred_at = AwareDateTime()
+    status_at = AwareDateTime(allow_none=True)
+    ack_due_at = AwareDateTime(allow_none=True)
     client = fields.Nested(PartnerClientOut, allow_none=True)
     next_statuses = fields.List(fields.String())
 
@@ -192,7 +192,7 @@ class InboxListArgs(PageArgs):
 
     status = fields.List(fields.String(validate=validate.OneOf(partner_view.VISIBLE_STATUSES)),
                          metadata={"description": "repeat to filter by several"})
-    updated_since = fields.AwareDateTime(
+    updated_since = AwareDateTime(
         metadata={"description": "only referrals changed at or after this time (polling)"})
 
 
@@ -232,5 +232,5 @@ class AckLinkOut(Schema):
     status = fields.String()
     used = fields.Boolean()
     can_acknowledge = fields.Boolean()
-    expires_at = fields.AwareDateTime()
+    expires_at = AwareDateTime()
     inbox_url = fields.String()

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from caseapp.api.schemas.common import PageArgs, page_schema
+from caseapp.api.schemas.common import AwareDateTime, PageArgs, page_schema
 from caseapp.models.reminders import REMINDER_KINDS, REMINDER_STATUSES
 
 
@@ -29,9 +29,9 @@ class ReminderOut(Schema):
     stage = fields.String(allow_none=True)
     seq = fields.Integer()
     escalates = fields.String(allow_none=True)
-    due_at = fields.AwareDateTime()
-    sent_at = fields.AwareDateTime(allow_none=True)
-    withdrawn_at = fields.AwareDateTime(allow_none=True)
+    due_at = AwareDateTime()
+    sent_at = AwareDateTime(allow_none=True)
+    withdrawn_at = AwareDateTime(allow_none=True)
     withdrawn_reason = fields.String(allow_none=True)
     notice_state = fields.Function(lambda r: r.notice.state if r.notice else None)
     deliveries = fields.List(fields.Nested(ReminderDeliveryOut))

@@ -2,7 +2,11 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+# Years the calendar can hold with a month to spare on either side; the counter's records
+# fall well inside.
+MONTH = r"^(19|20)\d\d-(0[1-9]|1[0-2])$"
+
+MONTH_ERROR = "1900-01〜2099-12 の YYYY-MM の形で指定してください（month as YYYY-MM）"
 
 # One CSV per table, with the Japanese column labels the city's spreadsheets use.
 CSV_TABLES = {
@@ -24,8 +28,8 @@ CSV_TABLES = {
 
 class MonthlyArgs(Schema):
     from_ = fields.String(data_key="from", validate=validate.Regexp(MONTH,
-                          error="YYYY-MM の形で指定してください"))
-    to = fields.String(validate=validate.Regexp(MONTH, error="YYYY-MM の形で指定してください"))
+                          error=MONTH_ERROR))
+    to = fields.String(validate=validate.Regexp(MONTH, error=MONTH_ERROR))
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
     table = fields.String(load_default="by_month", validate=validate.OneOf(list(CSV_TABLES)))
 

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 from caseapp.config import Config
-from caseapp.domain import ack_tokens, signing
+from caseapp.domain import ack_tokens, partner_view, signing, views
 from caseapp.domain.vocab import ReferralStatus
 from caseapp.models import Delivery, Referral
 from caseapp.models.types import utcnow
+from caseapp.rules.calendar import tokyo_isoformat
 from caseapp.services.delivery.gateways import MailRequest, WebhookRequest, mail_date
 
 # The client fields a partner needs to make contact; nothing about income, debts or health.
 PARTNER_CLIENT_FIELDS = ("name", "name_kana", "birth_date", "phone", "address", "district")
-REFERRAL_FIELDS = ("referral_id", "partner", "reason", "method", "urgency", "topics")
 
 
 def inbox_url(referral: Referral, config: Config) -> str:
@@ -35,17 +36,15 @@ def topics_of(referral: Referral) -> list[str]:
 
 
 def partner_data(referral: Referral, config: Config) -> tuple[dict, list[str]]:
-    """The webhook ``data`` object and the names of the items in it."""
+    """The webhook ``data`` object and the items it carries, read off it for the log."""
     client = client_of(referral)
     person = None
-    fields = list(REFERRAL_FIELDS)
     if client is not None:
         person = {"id": client.id}
         for name in PARTNER_CLIENT_FIELDS:
             value = getattr(client, name)
             if value is not None:
                 person[name] = value.isoformat() if hasattr(value, "isoformat") else value
-                fields.append(f"client.{name}")
     data = {
         "referral_id": referral.id,
         "partner": referral.partner.code,
@@ -56,15 +55,21 @@ def partner_data(referral: Referral, config: Config) -> tuple[dict, list[str]]:
         "topics": topics_of(referral),
         "client": person,
         "inbox_url": inbox_url(referral, config),
-        "created_at": referral.created_at.isoformat(),
+        "created_at": tokyo_isoformat(referral.created_at),
     }
-    return data, [*fields, "inbox_url"]
+    return data, views.shown(data, views.paths(data))
+
+
+def inbox(referral: Referral, now: datetime) -> list[str]:
+    """An inbox-only partner is given the detail view it reads: the items that view shows."""
+    _view, items = partner_view.build(referral, detail=True, now=now)
+    return items
 
 
 def webhook(delivery: Delivery, referral: Referral, config: Config,
             timestamp: int | None = None) -> tuple[WebhookRequest, list[str]]:
     data, fields = partner_data(referral, config)
-    body = json.dumps({"type": delivery.event_type, "timestamp": referral.created_at.isoformat(),
+    body = json.dumps({"type": delivery.event_type, "timestamp": data["created_at"],
                        "data": data}, ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = int(utcnow().timestamp()) if timestamp is None else timestamp
     partner = referral.partner

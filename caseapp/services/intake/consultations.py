@@ -51,12 +51,12 @@ def record(session: Session, actor: Actor, data: dict, *, now: datetime | None =
 def _record(session: Session, actor: Actor, data: dict, now: datetime) -> IntakeResult:
     received_at = data.get("received_at") or now
     client, duplicates = _client(session, actor, data)
-    event = _event(session, data.get("event_id"))
+    event = _event(session, data.get("event_id"), data["channel"])
     if data.get("consent") is not None:
         if client is None:
             raise Invalid("consent needs a client", errors={"consent": [
                 "匿名の相談には同意を記録できません（client または client_id が必要です）"]})
-        consents.record(session, actor, client, data["consent"])
+        consents.record(session, actor, client, data["consent"], now=now)
         if client.id is not None:
             # A returning client's earlier referrals that waited for this consent go too.
             consent_gate.release(session, actor, consent_gate.waiting_for_client(session, client),
@@ -112,9 +112,15 @@ def _client(session: Session, actor: Actor, data: dict) -> tuple[Client | None, 
     return None, []
 
 
-def _event(session: Session, event_id: int | None) -> Event | None:
+def _event(session: Session, event_id: int | None, channel: str) -> Event | None:
     if event_id is None:
         return None
+    if channel != "event":
+        # The event report counts by event and the monthly report by channel: a window
+        # consultation filed under an event would be counted as one by one and not the other.
+        raise Invalid("event_id needs channel 'event'", errors={"event_id": [
+            "相談会（event_id）を指定できるのは channel が event の相談だけです"
+            "（event_id is only for channel 'event'）"]})
     event = session.get(Event, event_id)
     if event is None:
         raise Invalid("unknown event", errors={"event_id": ["この相談会は登録されていません"]})

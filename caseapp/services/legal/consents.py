@@ -6,7 +6,7 @@ commits its own transaction.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +15,7 @@ from caseapp.domain.legal_basis import SUPPORT_MEETING_LAWS
 from caseapp.domain.vocab import DeliveryState, LegalBasis, ReferralStatus
 from caseapp.models import Case, Client, Consent, Partner, Referral, SupportMeeting
 from caseapp.models.types import utcnow
-from caseapp.rules.calendar import TOKYO
+from caseapp.rules.calendar import TOKYO, tokyo_isoformat
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Invalid
@@ -27,6 +27,9 @@ from caseapp.services.referrals.consent_gate import (
     release,
     waiting_for_client,
 )
+
+# A tablet's clock a little ahead of the server's is not a consent from the future.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass
@@ -52,8 +55,7 @@ def give(session: Session, actor: Actor, client_id: int, data: dict,
     """POST /clients/{id}/consents: record the consent, release what was waiting for it."""
     now = now or utcnow()
     client = get_or_404(session, Client, client_id)
-    _check_partner_codes(session, data.get("partners") or [], "partners")
-    consent = record(session, actor, client, data, prefix="")
+    consent = record(session, actor, client, data, prefix="", now=now)
     released = release(session, actor, waiting_for_client(session, client), now,
                        note="同意の記録により送付")
     session.commit()
@@ -67,7 +69,7 @@ def withdraw(session: Session, actor: Actor, consent_id: int,
     consent = get_or_404(session, Consent, consent_id)
     if consent.withdrawn_at is not None:
         raise Conflict("this consent was withdrawn already",
-                       extra={"withdrawn_at": consent.withdrawn_at.isoformat()})
+                       extra={"withdrawn_at": tokyo_isoformat(consent.withdrawn_at)})
     consent.withdrawn_at, consent.withdrawn_by_id = now, actor.user_id
     session.flush()
     returned = []
@@ -120,23 +122,38 @@ def record_support_meeting(session: Session, actor: Actor, case_id: int, data: d
     return MeetingRecorded(meeting, released)
 
 
-def _check_partner_codes(session: Session, codes, field: str) -> None:
+def _unknown_partner_codes(session: Session, codes) -> list[str]:
     known = set(session.scalars(select(Partner.code).where(Partner.code.in_(list(codes)))))
-    unknown = [c for c in codes if c not in known]
+    return [c for c in codes if c not in known]
+
+
+def _check_partner_codes(session: Session, codes, field: str) -> None:
+    unknown = _unknown_partner_codes(session, codes)
     if unknown:
         raise Invalid("unknown partner codes",
                       errors={field: [f"登録されていない連携機関です: {', '.join(unknown)}"]})
 
 
 def record(session: Session, actor: Actor, client: Client, data: dict, *,
-           prefix: str = "consent.") -> Consent:
+           prefix: str = "consent.", now: datetime | None = None) -> Consent:
+    now = now or utcnow()
+    errors = {}
     if data["scope"] == "partners" and not data.get("partners"):
-        raise Invalid("scope 'partners' needs at least one partner code",
-                      errors={f"{prefix}partners": ["同意の対象機関を指定してください"]})
+        errors[f"{prefix}partners"] = ["同意の対象機関を指定してください"]
+    if data["given_at"] > now + CLOCK_SKEW:
+        # A consent dated ahead would be recorded but cover nothing until then: refuse it.
+        errors[f"{prefix}given_at"] = [
+            "同意日時が未来になっています。同意を得た日時を指定してください"
+            "（given_at is in the future）"]
     expires_at = data.get("expires_at")
     if expires_at is not None and expires_at <= data["given_at"]:
-        raise Invalid("expires_at must be after given_at",
-                      errors={f"{prefix}expires_at": ["有効期限は同意日より後にしてください"]})
+        errors[f"{prefix}expires_at"] = ["有効期限は同意日より後にしてください"]
+    unknown = _unknown_partner_codes(session, data.get("partners") or [])
+    if unknown:
+        errors[f"{prefix}partners"] = [
+            f"登録されていない連携機関です: {', '.join(unknown)}（unknown partner codes）"]
+    if errors:
+        raise Invalid("invalid consent", errors=errors)
     consent = Consent(
         client=client, scope=data["scope"], partners=list(data.get("partners") or []),
         purposes=list(data.get("purposes") or []),

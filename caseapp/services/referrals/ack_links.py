@@ -22,6 +22,7 @@ from caseapp.domain.ack_tokens import MAX_AGE, PATH, SALT, Claim
 from caseapp.domain.vocab import ReferralStatus
 from caseapp.models import AckLinkUse, Referral
 from caseapp.models.types import utcnow
+from caseapp.rules.calendar import tokyo_isoformat
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, DomainError, NotFound
@@ -55,7 +56,7 @@ def verify(token: str, secret_key: str, *, now: datetime | None = None,
     except ack_tokens.ExpiredToken as exc:
         raise LinkExpired("このリンクの有効期限が切れています。受信箱から受理してください"
                           "（link expired; acknowledge in the inbox）",
-                          extra={"expired_at": exc.expired_at.isoformat()}) from exc
+                          extra={"expired_at": tokyo_isoformat(exc.expired_at)}) from exc
 
 
 def _link_actor(referral: Referral | None, source_ip: str | None) -> Actor:

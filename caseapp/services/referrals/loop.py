@@ -24,7 +24,7 @@ from caseapp.domain.vocab import (
 )
 from caseapp.models import Case, Consultation, Delivery, Partner, Referral
 from caseapp.models.types import utcnow
-from caseapp.rules.calendar import TOKYO
+from caseapp.rules.calendar import TOKYO, tokyo_isoformat
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Forbidden, Invalid
@@ -76,8 +76,9 @@ def transition(session: Session, referral: Referral, new: str, actor: Actor, *,
         referral.status_reason = reason
     if new == ReferralStatus.COMPLETED:
         referral.outcome, referral.outcome_note = outcome, note
-    if new == ReferralStatus.CANCELLED:
-        # Nothing more goes out for a cancelled referral; a send already in flight finishes.
+    if new in (ReferralStatus.CANCELLED, ReferralStatus.REJECTED):
+        # Nothing more goes out for a closed referral (a partner may decline before every
+        # channel has delivered); a send already in flight finishes.
         session.execute(update(Delivery)
                         .where(Delivery.referral_id == referral.id,
                                Delivery.state == DeliveryState.PENDING)
@@ -196,7 +197,7 @@ def mark_handled(session: Session, actor: Actor, referral_id: int, note: str,
                        extra={"current_status": referral.status})
     if referral.handled_at is not None and referral.handled_at >= referral.status_at:
         raise Conflict("already marked handled",
-                       extra={"handled_at": referral.handled_at.isoformat()})
+                       extra={"handled_at": tokyo_isoformat(referral.handled_at)})
     if referral.case.owner_id != actor.user_id and actor.role not in ("supervisor", "admin"):
         raise Forbidden("only the case owner or a supervisor can mark this handled")
     referral.handled_at, referral.handled_by_id = now or utcnow(), actor.user_id

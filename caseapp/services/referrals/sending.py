@@ -106,8 +106,9 @@ def prepare(session: Session, delivery: Delivery, config: Config, now: datetime
             User.id == referral.created_by_id)) or SYSTEM.label
     partner = referral.partner
     if delivery.channel == DeliveryChannel.INBOX:
-        # The partner inbox reads straight from the database: being stored is being delivered.
-        _data, out.fields = messages.partner_data(referral, config)
+        # The partner inbox reads straight from the database: being stored is being delivered,
+        # and what is disclosed is what the partner's view of it shows.
+        out.fields = messages.inbox(referral, now)
         out.result = SendResult(ok=True)
     elif delivery.channel == DeliveryChannel.WEBHOOK:
         if not partner.webhook_active:

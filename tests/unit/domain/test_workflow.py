@@ -16,7 +16,7 @@ def test_the_table_covers_every_status_and_names_only_known_ones():
 @pytest.mark.parametrize(("current", "new"), [
     ("requested", "received"), ("sent", "received"), ("received", "accepted"),
     ("received", "rejected"), ("accepted", "in_progress"), ("accepted", "completed"),
-    ("in_progress", "completed"),
+    ("in_progress", "completed"), ("sent", "rejected"), ("requested", "rejected"),
 ])
 def test_a_partner_may_make_the_partner_steps(current, new):
     assert workflow.check(current, new, "partner").ok
@@ -51,7 +51,7 @@ def test_a_refusal_names_the_allowed_next_steps():
     assert not decision.ok
     assert decision.allowed == ("accepted", "rejected")
     assert "accepted, rejected" in decision.reason
-    assert workflow.check("sent", "accepted", "partner").allowed == ("received",)
+    assert workflow.check("sent", "accepted", "partner").allowed == ("received", "rejected")
 
 
 def test_a_partner_cannot_skip_acknowledging_or_release_a_referral():
@@ -65,3 +65,9 @@ def test_outcomes_and_requirements():
                                  "completed": "outcome"}
     assert set(workflow.OUTCOMES) == {"got_help", "not_eligible", "couldnt_contact",
                                       "no_capacity", "declined_by_client", "referred_elsewhere"}
+
+
+def test_a_partner_may_decline_from_its_inbox_with_a_reason():
+    assert workflow.check("sent", "rejected", "partner").ok
+    assert workflow.REQUIRED["rejected"] == "reason"
+    assert not workflow.check("sent", "rejected", "counter").ok

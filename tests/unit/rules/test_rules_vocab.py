@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from caseapp.rules import (
@@ -92,7 +94,13 @@ def test_absent_or_null_means_unknown():
     ({"debts": [{}] * 101}, {"facts.debts": ["at most 100 debts"]}),
 ])
 def test_invalid_facts_are_named_by_path(facts, errors):
-    assert validate_facts(facts) == errors
+    got = validate_facts(facts)
+    # Japanese first, the English in brackets after it.
+    english = {path: [m.rsplit("（", 1)[1].removesuffix("）") for m in messages]
+               for path, messages in got.items()}
+    assert english == errors
+    assert all(re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", m)
+               for messages in got.values() for m in messages)
 
 
 def test_several_bad_facts_are_all_reported():

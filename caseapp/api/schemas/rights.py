@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
+from caseapp.api.schemas.common import AwareDateTime
+
 
 class ExportRecordOut(Schema):
     id = fields.Integer()
@@ -75,9 +77,9 @@ class UseStopIn(Schema):
 class UseStopOut(Schema):
     id = fields.Integer()
     client_id = fields.Integer()
-    stopped_at = fields.AwareDateTime()
+    stopped_at = AwareDateTime()
     reason = fields.String()
-    lifted_at = fields.AwareDateTime(allow_none=True)
+    lifted_at = AwareDateTime(allow_none=True)
     lift_reason = fields.String(allow_none=True)
     held_referrals = fields.List(fields.Integer(), metadata={
         "description": "referrals not yet sent, now waiting (their deliveries say why)"})

@@ -95,8 +95,9 @@ def downgrade():
         op.execute("DROP TRIGGER report_rollup_district ON clients")
         op.execute("DROP FUNCTION report_rollup_district()")
     else:
+        # A later downgrade that rebuilds a table on SQLite (batch mode) drops its triggers.
         for table, _stamp, _columns in WATCHED:
             for suffix in ('ins', 'del', 'upd'):
-                op.execute(f"DROP TRIGGER report_rollup_{table}_{suffix}")
-        op.execute("DROP TRIGGER report_rollup_district")
+                op.execute(f"DROP TRIGGER IF EXISTS report_rollup_{table}_{suffix}")
+        op.execute("DROP TRIGGER IF EXISTS report_rollup_district")
     op.drop_table('report_month_rollups')

@@ -99,7 +99,7 @@ def create(session: Session, actor: Actor, data: dict, *, prefix: str = "") -> C
 
 def update(session: Session, actor: Actor, client_id: int, changes: dict) -> ClientWritten:
     """Correct a client's details (typos); only the fields of ``CLIENT_FIELDS`` can change."""
-    client = _live(session, client_id)
+    client = live_client(session, client_id)
     if "name" in changes and changes["name"] is None:
         raise Invalid("name cannot be removed", errors={"name": ["氏名は削除できません"]})
     fields = clean(changes)
@@ -140,13 +140,13 @@ def set_keys(client: Client) -> None:
 
 
 def get(session: Session, actor: Actor, client_id: int, *, purpose: str | None = None) -> Client:
-    client = _live(session, client_id)
+    client = live_client(session, client_id)
     audit.record(session, actor, "read", "client", client.id, purpose=purpose)
     session.commit()
     return client
 
 
-def _live(session: Session, client_id: int) -> Client:
+def live_client(session: Session, client_id: int) -> Client:
     """A client that exists and was not merged away; a merged one names its survivor."""
     client = get_or_404(session, Client, client_id)
     if client.merged_into_id is not None:
@@ -228,7 +228,7 @@ def _address_key(address: str) -> str:
 
 def duplicates_of(session: Session, actor: Actor, client_id: int) -> list[dict]:
     """On-demand 名寄せ check for an existing client (audited: it shows other clients)."""
-    client = _live(session, client_id)
+    client = live_client(session, client_id)
     found = possible_duplicates(session, client, limit=20)
     audit.record(session, actor, "duplicates", "client", client.id,
                  detail={"results": [d["client_id"] for d in found]})

@@ -32,10 +32,9 @@ from caseapp.models.rights import UseStop
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import TOKYO
 from caseapp.rules.vocab import TOPICS
+from caseapp.services.clients.records import live_client
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import NotFound
-from caseapp.services.core.lookup import get_or_404
 
 PURPOSE = "rights_33"
 STAFF_ROLES = ("counter", "supervisor", "admin")
@@ -84,17 +83,6 @@ def basis_label(basis: str | None) -> str | None:
     if kind == "anonymous":
         return "匿名の相談（個人を特定する情報なし）"
     return basis
-
-
-def live_client(session: Session, client_id: int) -> Client:
-    """A client that exists and was not merged away; a merged one names its survivor."""
-    client = get_or_404(session, Client, client_id)
-    if client.merged_into_id is not None:
-        raise NotFound(
-            f"相談者 {client_id} は {client.merged_into_id} に統合されました / "
-            f"client {client_id} was merged into {client.merged_into_id}",
-            extra={"merged_into": client.merged_into_id})
-    return client
 
 
 def collect(session: Session, actor: Actor, client_id: int, *, form: str = "json",

@@ -20,13 +20,13 @@ from caseapp.domain.legal_basis import stop_in_force
 from caseapp.domain.vocab import OPEN_STATUSES, DeliveryState, ReferralStatus
 from caseapp.models import Case, Client, Referral, UseStop
 from caseapp.models.types import utcnow
+from caseapp.services.clients.records import live_client
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Invalid
 from caseapp.services.core.results import ReadsThrough
 from caseapp.services.delivery import stop_notices
 from caseapp.services.referrals import consent_gate
-from caseapp.services.rights.export import live_client
 
 # Statuses in which the partner already has the referral (and so the person's data).
 _WITH_PARTNER = (ReferralStatus.SENT, ReferralStatus.RECEIVED, ReferralStatus.ACCEPTED,

@@ -79,10 +79,18 @@ def up(host: str, port: int):
     click.echo(f"caseapp is up: http://{host}:{port}/api/v1/health  "
                f"(docs: http://{host}:{port}/api/v1/docs)")
     click.echo(f"database: {_redact(config.database_url)}  broker: {_redact(config.broker_url)}")
+    click.echo(_mail_line(config))
     if first_token:
         click.echo("An admin user was created. Its API token (shown once):")
         click.echo(first_token)
     _supervise(children)
+
+
+def _mail_line(config) -> str:
+    if config.smtp_host:
+        return f"mail: SMTP {config.smtp_host}:{config.smtp_port}"
+    return (f"mail: SMTP_HOST が未設定のため、メールは {config.mail_folder} に .eml ファイルとして"
+            "保存します（written as files; set SMTP_HOST to send）")
 
 
 def _fresh_metrics_dir(config) -> Path:

@@ -58,6 +58,9 @@ class Config:
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_from: str = "caseapp@localhost"
+    # Who refers, as printed on a 紹介状 (紹介元): the counter's name and how to reach it.
+    counter_name: str = "福祉総合相談窓口"
+    counter_contact: str | None = None
     webhook_allow_private: bool = False
     retry_delays: tuple[int, ...] = DEFAULT_RETRY_DELAYS
     sweep_seconds: float = 60.0
@@ -76,6 +79,8 @@ class Config:
     ratelimit_enabled: bool = True
     ratelimit_default: str = "600 per minute"
     ratelimit_auth_failures: str = "20 per 10 minutes"
+    # Typing acknowledgement codes at /ack, per address: enough for a person, not for guessing.
+    ratelimit_ack: str = "10 per minute; 60 per day"
     ratelimit_storage: str | None = None
     # Retention: a person whose cases are all closed, and who has had no consultation, for this
     # many years is made anonymous by the daily retention job.
@@ -120,6 +125,11 @@ class Config:
 
     def broker_folder(self) -> Path:
         return self.instance_path / "broker"
+
+    @property
+    def mail_folder(self) -> Path | None:
+        """Where e-mail is written as .eml files when no SMTP relay is set; None with SMTP."""
+        return None if self.smtp_host else self.instance_path / "mail"
 
     def served_at(self, host: str, port: int) -> str:
         """The base URL for links sent to partners by a server on ``host:port``.
@@ -194,6 +204,9 @@ def from_env(environ: dict | None = None) -> Config:
         smtp_host=env.get("SMTP_HOST") or None,
         smtp_port=int(env.get("SMTP_PORT") or 25),
         smtp_from=env.get("SMTP_FROM") or "caseapp@localhost",
+        counter_name=env.get("CASEAPP_COUNTER_NAME") or "福祉総合相談窓口",
+        counter_contact=env.get("CASEAPP_COUNTER_CONTACT") or None,
+        ratelimit_ack=env.get("CASEAPP_RATELIMIT_ACK") or "10 per minute; 60 per day",
         webhook_allow_private=_bool(env.get("CASEAPP_WEBHOOK_ALLOW_PRIVATE")),
         retry_delays=_delays(env.get("CASEAPP_RETRY_DELAYS")),
         sweep_seconds=float(env.get("CASEAPP_SWEEP_SECONDS") or 60),

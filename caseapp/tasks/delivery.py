@@ -35,8 +35,7 @@ def sweep() -> int:
     config = current_app.config["CASEAPP"]
     try:
         sent = sending.sweep(db.session, config)
-        if config.smtp_host:
-            alerts.mail_pending(db.session, gateways.for_app(current_app).mail, config)
+        alerts.mail_pending(db.session, gateways.for_app(current_app).mail, config)
         return len(sent)
     finally:
         db.session.remove()

@@ -1,4 +1,4 @@
-"""Staff alerts: what a person must act on, kept as rows and mailed when SMTP is configured."""
+"""Staff alerts: what a person must act on, kept as rows and mailed (SMTP or .eml files)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def raise_alert(session: Session, kind: str, message: str, *, config: Config | N
                 user_id: int | None = None, role: str | None = None,
                 referral: Referral | None = None, partner: Partner | None = None) -> StaffAlert:
     """Add an alert to the caller's transaction, for one user or for everyone in a role."""
-    mail = bool(config and config.smtp_host and _addresses(session, user_id, role))
+    mail = bool(config and _addresses(session, user_id, role))
     alert = StaffAlert(kind=kind, message=message, user_id=user_id, role=role,
                        referral_id=referral.id if referral else None,
                        partner_id=partner.id if partner else None,

@@ -83,7 +83,7 @@ class Policy:
     escalate_after: int = 2
     supervisor_email: str | None = None
     base_url: str = "http://127.0.0.1:8000"
-    # Partner reminders also go by e-mail only where an SMTP relay is configured.
+    # Partner reminders go by e-mail too (SMTP, or .eml files without a relay).
     email_enabled: bool = True
 
     @classmethod
@@ -92,8 +92,7 @@ class Policy:
                    followup_days=config.client_followup_days,
                    repeat_days=config.reminder_repeat_days,
                    escalate_after=config.escalate_after,
-                   supervisor_email=config.supervisor_email, base_url=config.base_url,
-                   email_enabled=bool(config.smtp_host))
+                   supervisor_email=config.supervisor_email, base_url=config.base_url)
 
 
 def current_policy() -> Policy:

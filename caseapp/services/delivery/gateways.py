@@ -3,12 +3,16 @@
 ``WebhookGateway.post`` and ``MailGateway.send`` take a finished request (URL, signed body and
 headers; an e-mail message) and report a ``SendResult``; they know nothing of the database.
 The real ones talk to the network; the recording ones keep what they were given and answer as
-told, so service tests need no mocks.
+told, so service tests need no mocks. Without an SMTP relay (the embedded default) mail is
+written as one ``.eml`` file per message under ``instance/mail``, for a person to open or forward.
 """
 
 from __future__ import annotations
 
+import email.policy
 import email.utils
+import os
+import re
 import smtplib
 import ssl
 import threading
@@ -16,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Protocol
 
 import httpcore
@@ -164,6 +169,41 @@ class SmtpMailGateway:
         return SendResult(ok=True, status_code=250)
 
 
+class FileMailGateway:
+    """Each message as one RFC 5322 file (``<Message-ID>.eml``, UTF-8 body) in ``folder``.
+
+    Named by its Message-ID, so a retry of the same message rewrites its file rather than
+    adding a second; written to a temporary name first so a reader never sees half a file.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def send(self, request: MailRequest) -> SendResult:
+        message = request.message
+        if message["Message-ID"] is None:
+            message["Message-ID"] = email.utils.make_msgid(domain="caseapp")
+        if message["Date"] is None:
+            message["Date"] = email.utils.formatdate(localtime=False)
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", message["Message-ID"].strip("<> "))[:150]
+        path = self.folder / f"{name}.eml"
+        temporary = self.folder / f".{name}.tmp"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            temporary.write_bytes(message.as_bytes(policy=email.policy.SMTP))
+            os.replace(temporary, path)
+        except OSError as exc:
+            return SendResult(ok=False, error=f"{exc.__class__.__name__}: {exc}")
+        return SendResult(ok=True)
+
+
+def mail_gateway(config: Config) -> MailGateway:
+    """The one mail sender of this configuration: SMTP when a relay is set, else files."""
+    if config.smtp_host:
+        return SmtpMailGateway(config)
+    return FileMailGateway(config.mail_folder)
+
+
 @dataclass
 class RecordingWebhookGateway:
     """Keeps every request; answers with ``responses`` in turn, then ``default``."""
@@ -207,7 +247,7 @@ def for_app(app) -> Gateways:
     if found is None:
         config: Config = app.config["CASEAPP"]
         found = app.extensions[_KEY] = Gateways(HttpWebhookGateway(config),
-                                                SmtpMailGateway(config))
+                                                mail_gateway(config))
     return found
 
 

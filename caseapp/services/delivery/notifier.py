@@ -1,8 +1,8 @@
-"""E-mail to staff behind a small interface: SMTP when configured, a recording one in tests.
+"""E-mail to staff behind a small interface: the configured mail sender, a recording one in tests.
 
 Staff notices only need "send this subject and body to these addresses, with this
-Message-ID"; the mail itself goes through the one SMTP sender that partner e-mail uses
-(caseapp.services.delivery.gateways.SmtpMailGateway).
+Message-ID"; the mail itself goes through the one mail sender that partner e-mail uses
+(caseapp.services.delivery.gateways.mail_gateway: SMTP when configured, else .eml files).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Protocol
 from flask import current_app
 
 from caseapp.config import Config
-from caseapp.services.delivery.gateways import MailRequest, SmtpMailGateway
+from caseapp.services.delivery.gateways import MailGateway, MailRequest, mail_gateway
 
 EXTENSION_KEY = "caseapp.notifier"
 
@@ -39,10 +39,10 @@ class Notifier(Protocol):
         """Hand the message over or raise NotifyError."""
 
 
-class SmtpNotifier:
-    def __init__(self, config: Config):
+class MailNotifier:
+    def __init__(self, config: Config, mail: MailGateway | None = None):
         self.sender = config.smtp_from
-        self.smtp = SmtpMailGateway(config, timeout=30)
+        self.mail = mail or mail_gateway(config)
 
     def send(self, message: StaffMessage) -> None:
         email = EmailMessage()
@@ -53,17 +53,9 @@ class SmtpNotifier:
         # Stable across retries, so a mail system can drop a repeat after a crash.
         email["Message-ID"] = f"<{message.message_id}@caseapp>"
         email.set_content(message.body)
-        result = self.smtp.send(MailRequest(to=message.to, message=email))
+        result = self.mail.send(MailRequest(to=message.to, message=email))
         if not result.ok:
-            raise NotifyError(result.error or "SMTP failed", permanent=result.permanent)
-
-
-class UnconfiguredNotifier:
-    """No SMTP server: staff still see every reminder in GET /reminders."""
-
-    def send(self, message: StaffMessage) -> None:
-        raise NotifyError("SMTP_HOST is not set; the reminder is shown in GET /reminders only",
-                          permanent=True)
+            raise NotifyError(result.error or "mail failed", permanent=result.permanent)
 
 
 @dataclass
@@ -83,5 +75,4 @@ def current() -> Notifier:
     installed = current_app.extensions.get(EXTENSION_KEY)
     if installed is not None:
         return installed
-    config: Config = current_app.config["CASEAPP"]
-    return SmtpNotifier(config) if config.smtp_host else UnconfiguredNotifier()
+    return MailNotifier(current_app.config["CASEAPP"])

@@ -55,10 +55,9 @@ def message_id(prefix: str = "msg") -> str:
 
 
 def email_enabled() -> bool:
-    """Whether partner e-mail can be sent at all (an SMTP relay is configured)."""
-    if not has_app_context():
-        return True
-    return bool(current_app.config["CASEAPP"].smtp_host)
+    """Whether partner e-mail goes out: always, by SMTP or, without a relay, as .eml files
+    (caseapp.services.delivery.gateways.mail_gateway)."""
+    return True
 
 
 def add_deliveries(session: Session, referral: Referral, *, email_enabled: bool, now: datetime,

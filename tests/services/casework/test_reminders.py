@@ -4,8 +4,10 @@ Every test runs on SQLite and PostgreSQL. The clock is travelled, never mocked p
 services read ``utcnow()`` as they would in production.
 """
 
+import email.policy
 import threading
 from datetime import datetime, timedelta
+from email.parser import BytesParser
 
 import pytest
 import time_machine
@@ -508,7 +510,10 @@ def test_staff_notice_retries_transient_failures_and_stops_on_permanent_ones(
     assert (notice.state, notice.last_error) == ("failed", "mailbox unknown")
 
 
-def test_without_smtp_the_notice_fails_visibly(session, app, people, policy, clock):
+def test_without_smtp_the_notice_is_written_as_a_mail_file(session, app, people, policy, clock,
+                                                          monkeypatch, tmp_path):
+    monkeypatch.setitem(app.config, "CASEAPP",
+                        app.config["CASEAPP"].with_(instance_path=tmp_path, smtp_host=None))
     clock.move_to(tokyo(2026, 11, 16))
     case = Case(owner_id=people["owner"].id, status="open",
                 next_action_at=tokyo(2026, 11, 16, 10))
@@ -521,7 +526,12 @@ def test_without_smtp_the_notice_fails_visibly(session, app, people, policy, clo
     notify(session, notice.id)
     session.expire_all()
     notice = session.get(StaffNotice, notice.id)
-    assert notice.state == "failed" and "SMTP_HOST" in notice.last_error
+    assert notice.state == "sent" and notice.last_error is None
+    [written] = (tmp_path / "mail").glob("*.eml")
+    message = BytesParser(policy=email.policy.default).parsebytes(written.read_bytes())
+    assert message["Message-ID"] == f"<{notice.message_id}@caseapp>"
+    assert message["Subject"] == notice.subject and message["To"] == ", ".join(notice.recipients)
+    assert message.get_content() == notice.body
 
 
 def test_only_active_supervisors_receive_escalations(session, app, people, policy, clock):

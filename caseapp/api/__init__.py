@@ -64,6 +64,7 @@ def register_api(app: Flask) -> Api:
         partner_inbox,
         partners,
         referral_delivery,
+        referral_letter,
         referral_loop,
         reminders,
         reports,
@@ -72,8 +73,8 @@ def register_api(app: Flask) -> Api:
     )
 
     for module in (health, clients, consultations, cases, rules, referral_loop,
-                   referral_delivery, partner_inbox, ack, partners, consents, alerts, events,
-                   reports, audit_log, reminders, households, rights):
+                   referral_delivery, referral_letter, partner_inbox, ack, partners, consents,
+                   alerts, events, reports, audit_log, reminders, households, rights):
         api.register_blueprint(module.blp)
     app.register_blueprint(metrics.bp)
     limiter.exempt(health.blp)

@@ -15,6 +15,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 SALT = "caseapp.referral-ack.v1"
 MAX_AGE = timedelta(days=14)
+# A printed letter travels by hand or post and may be shown to the partner weeks later.
+LETTER_MAX_AGE = timedelta(days=30)
 PATH = "/api/v1/ack/"
 
 
@@ -43,9 +45,17 @@ def _serializer(secret_key: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=SALT)
 
 
-def make_token(referral_id: int, partner_id: int, secret_key: str) -> str:
-    return _serializer(secret_key).dumps(
-        {"r": referral_id, "p": partner_id, "n": secrets.token_urlsafe(12)})
+def make_token(referral_id: int, partner_id: int, secret_key: str, *,
+               nonce: str | None = None, lifetime: timedelta | None = None) -> str:
+    """A token; ``lifetime`` (signed with it) overrides the reader's default maximum age."""
+    payload = {"r": referral_id, "p": partner_id, "n": nonce or new_nonce()}
+    if lifetime is not None:
+        payload["l"] = int(lifetime.total_seconds())
+    return _serializer(secret_key).dumps(payload)
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(12)
 
 
 def link(base_url: str, token: str) -> str:
@@ -56,6 +66,8 @@ def read(token: str, secret_key: str, *, now: datetime, max_age: timedelta = MAX
     """Check signature and age; raises InvalidToken or ExpiredToken."""
     try:
         payload, issued = _serializer(secret_key).loads(token, return_timestamp=True)
+        if "l" in payload:
+            max_age = timedelta(seconds=int(payload["l"]))
         claim = Claim(int(payload["r"]), int(payload["p"]), str(payload["n"]),
                       issued.astimezone(UTC), issued.astimezone(UTC) + max_age)
     except (BadSignature, KeyError, TypeError, ValueError) as exc:

@@ -11,6 +11,7 @@ from caseapp.models.events import ConsultationTeam, ConsultationTeamPartner, Eve
 from caseapp.models.households import Household, HouseholdMember
 from caseapp.models.partners import Partner
 from caseapp.models.referrals import (
+    AckCode,
     AckLinkUse,
     Delivery,
     DeliveryAttempt,
@@ -24,6 +25,7 @@ from caseapp.models.rules import RuleSetVersion
 from caseapp.models.users import ApiToken, User
 
 __all__ = [
+    "AckCode",
     "AckLinkUse",
     "ApiToken",
     "AuditEntry",

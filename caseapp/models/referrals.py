@@ -140,3 +140,23 @@ class AckLinkUse(db.Model):
     used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     source_ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+
+
+class AckCode(db.Model):
+    """The short code printed on one 紹介状, typed at ``/ack`` instead of opening the QR link.
+
+    It shares its nonce with the signed link printed beside it, so the letter acknowledges
+    once whichever the partner uses: a use is an ``AckLinkUse`` row with that nonce.
+    """
+
+    __tablename__ = "ack_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    referral = relationship(Referral)

@@ -8,26 +8,18 @@ from __future__ import annotations
 
 import io
 import json
-from functools import cache
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-FONT = "IPAexGothic"
-FONT_FILE = Path(__file__).resolve().parents[2] / "data" / "fonts" / "ipaexg.ttf"
+from caseapp.services.core.fonts import FONT, FONT_FILE
+from caseapp.services.core.fonts import japanese as _font
 
-
-@cache
-def _font() -> str:
-    pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILE)))
-    return FONT
+__all__ = ["FONT", "FONT_FILE", "render"]
 
 
 def _styles() -> dict[str, ParagraphStyle]:

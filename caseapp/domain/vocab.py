@@ -24,6 +24,14 @@ class ReferralStatus(StrEnum):
     FAILED = "failed"
 
 
+# How a partner reads each status on a page (受理確認 and the like).
+REFERRAL_STATUS_LABELS: dict[str, str] = {
+    "awaiting_consent": "同意待ち", "requested": "送付待ち", "sent": "送付済み",
+    "received": "受領済み", "accepted": "受理", "in_progress": "対応中", "rejected": "辞退",
+    "completed": "完了", "cancelled": "取消", "failed": "送付失敗",
+}
+
+
 OPEN_STATUSES: tuple[ReferralStatus, ...] = (
     ReferralStatus.AWAITING_CONSENT, ReferralStatus.REQUESTED, ReferralStatus.SENT,
     ReferralStatus.RECEIVED, ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS)

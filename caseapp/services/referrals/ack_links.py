@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from caseapp.config import Config
 from caseapp.domain import ack_codes, ack_tokens, workflow
 from caseapp.domain.ack_tokens import MAX_AGE, PATH, SALT, Claim
-from caseapp.domain.vocab import ReferralStatus
+from caseapp.domain.vocab import REFERRAL_STATUS_LABELS, ReferralStatus
 from caseapp.models import AckCode, AckLinkUse, Referral
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import tokyo_isoformat
@@ -30,7 +30,7 @@ from caseapp.services.core.errors import Conflict, DomainError, NotFound
 from caseapp.services.referrals import loop
 
 __all__ = ["MAX_AGE", "PATH", "SALT", "AlreadyUsed", "Claim", "LinkExpired", "describe",
-           "make_ack_link", "make_token", "use", "use_code", "verify"]
+           "make_ack_link", "make_token", "outcome_of", "use", "use_code", "verify"]
 
 EXPIRED = ("このリンクの有効期限が切れています。受信箱から受理してください"
            "（link expired; acknowledge in the inbox）")
@@ -44,6 +44,17 @@ class LinkExpired(DomainError):
 
 class AlreadyUsed(Conflict):
     """This link or code has acknowledged the referral already."""
+
+
+def outcome_of(error: DomainError) -> str:
+    """What a refused link or code means for the person: unknown, expired, used or closed."""
+    if isinstance(error, LinkExpired):
+        return "expired"
+    if isinstance(error, AlreadyUsed):
+        return "used"
+    if isinstance(error, Conflict):
+        return "closed"  # the referral moved on (acknowledged another way, cancelled, ...)
+    return "unknown"
 
 
 def make_token(referral: Referral, secret_key: str) -> str:
@@ -172,6 +183,7 @@ def _summary(referral: Referral, expires_at: datetime, *, used: bool, config: Co
         "referral_id": referral.id,
         "partner": referral.partner.name,
         "status": referral.status,
+        "status_label": REFERRAL_STATUS_LABELS.get(referral.status, referral.status),
         "used": used,
         "can_acknowledge": (not used and "received" in workflow.allowed_next(
             referral.status, workflow.PARTNER)),

@@ -531,7 +531,7 @@ def test_without_smtp_the_notice_is_written_as_a_mail_file(session, app, people,
     message = BytesParser(policy=email.policy.default).parsebytes(written.read_bytes())
     assert message["Message-ID"] == f"<{notice.message_id}@caseapp>"
     assert message["Subject"] == notice.subject and message["To"] == ", ".join(notice.recipients)
-    assert message.get_content() == notice.body
+    assert message.get_content().splitlines() == notice.body.splitlines()
 
 
 def test_only_active_supervisors_receive_escalations(session, app, people, policy, clock):

@@ -49,7 +49,7 @@ STATUSES = {
     "open": "対応中", "closed": "終結",
 }
 DELIVERY_CHANNELS = {"webhook": "システム連携（Webhook）", "email": "電子メール（通知のみ）",
-                     "inbox": "連携機関受信箱"}
+                     "inbox": "連携機関受信箱", "letter": "紹介状（印刷）"}
 ACTIONS = {"read": "閲覧", "create": "登録", "update": "訂正・更新", "search": "検索",
            "list": "一覧表示", "merge": "名寄せ（統合）", "merged_into": "統合された",
            "export": "開示ファイルの作成", "stop_use": "利用停止", "resume_use": "利用停止の解除",

@@ -95,3 +95,12 @@ def test_a_partner_with_an_address_gets_its_notice_as_a_file_on_the_embedded_def
     assert referral.status == "sent"
     link = next(line for line in text.splitlines() if "/api/v1/ack/" in line)
     assert anon.post(link.removeprefix("http://caseapp.test")).json["status"] == "received"
+
+
+def test_caseapp_up_says_where_mail_goes(config, tmp_path):
+    from caseapp.cli import _mail_line
+
+    assert str(tmp_path / "mail") in _mail_line(config.with_(instance_path=tmp_path,
+                                                             smtp_host=None))
+    assert _mail_line(config.with_(smtp_host="relay.example.jp", smtp_port=587)) == \
+        "mail: SMTP relay.example.jp:587"

@@ -166,7 +166,9 @@ class Config:
             "SESSION_COOKIE_NAME": "caseapp_session",
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
-            "PERMANENT_SESSION_LENGTH": self.session_idle_minutes * 60,
+            # The server ends an idle session; the cookie lives on for a working day so the
+            # next visit can say why the person was signed out.
+            "PERMANENT_SESSION_LIFETIME": max(self.session_idle_minutes * 60, 12 * 3600),
             # CSRF is checked by the web console's own hook: the API is token-based.
             "WTF_CSRF_CHECK_DEFAULT": False,
             "WTF_CSRF_TIME_LIMIT": None,

@@ -36,10 +36,7 @@ class Permission(StrEnum):
 CONSOLE = "console"
 
 ROLES = ("counter", "supervisor", "admin", "partner")
-STAFF_# Marks a view of the web console: it checks its own sign-in (a session cookie, not a token).
-CONSOLE = "console"
-
-ROLES = ("counter", "supervisor", "admin")
+STAFF_ROLES = ("counter", "supervisor", "admin")
 
 _COUNTER = frozenset({
     Permission.CLIENTS_READ, Permission.CLIENTS_WRITE, Permission.CONSENTS_WRITE,

@@ -78,6 +78,7 @@ def up(host: str, port: int):
                 for name, cmd in commands.items()}
     click.echo(f"caseapp is up: http://{host}:{port}/api/v1/health  "
                f"(docs: http://{host}:{port}/api/v1/docs)")
+    click.echo(f"console: http://{host}:{port}/  (a password first: caseapp users password NAME)")
     click.echo(f"database: {_redact(config.database_url)}  broker: {_redact(config.broker_url)}")
     if first_token:
         click.echo("An admin user was created. Its API token (shown once):")

@@ -65,10 +65,27 @@ def outside_requests() -> list[str]:
     return []
 
 
+_ANSWERED_4XX = "Failed to load resource: the server responded with a status of 4"
+
+
 @pytest.fixture
-def console_page(page, live_server, outside_requests):
-    """A Playwright page on the served app; any request leaving it fails the test."""
+def console_errors() -> list[str]:
+    """What the browser's console reported as errors (a CSP refusal among them)."""
+    return []
+
+
+@pytest.fixture
+def console_page(page, live_server, outside_requests, console_errors):
+    """A Playwright page on the served app; a request leaving it, or a console error, fails
+    the test."""
     outside = outside_requests
+
+    def record(msg):
+        # A refused form answers 422 on purpose; chromium logs every 4xx page as an error.
+        if msg.type == "error" and not msg.text.startswith(_ANSWERED_4XX):
+            console_errors.append(msg.text)
+
+    page.on("console", record)
 
     def guard(route):
         url = route.request.url
@@ -84,3 +101,4 @@ def console_page(page, live_server, outside_requests):
     page.base = live_server.url
     yield page
     assert not outside, f"requests left 127.0.0.1: {outside}"
+    assert not console_errors, f"errors in the browser's console: {console_errors}"

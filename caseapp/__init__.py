@@ -26,9 +26,9 @@ def create_app(config: Config | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)
     register_api(app)
-    from caseapp.web import ack as ack_pages
+    from caseapp.web import register_web
 
-    ack_pages.register(app)
+    register_web(app)
     init_celery(app)
     from caseapp import cli
 

@@ -78,6 +78,7 @@ def up(host: str, port: int):
                 for name, cmd in commands.items()}
     click.echo(f"caseapp is up: http://{host}:{port}/api/v1/health  "
                f"(docs: http://{host}:{port}/api/v1/docs)")
+    click.echo(f"console: http://{host}:{port}/  (a password first: caseapp users password NAME)")
     click.echo(f"database: {_redact(config.database_url)}  broker: {_redact(config.broker_url)}")
     click.echo(_mail_line(config))
     if first_token:
@@ -252,11 +253,42 @@ def users_create(name: str, role: str, email: str | None):
     click.echo(token)
 
 
+def _at_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _read_password() -> str:
+    """Twice, hidden, at a terminal; otherwise the first line of stdin (scripts, pipes)."""
+    if _at_terminal():
+        return click.prompt("パスワード / password", hide_input=True,
+                            confirmation_prompt="もう一度 / repeat")
+    line = sys.stdin.readline()
+    if not line:
+        raise click.ClickException("no password on stdin")
+    return line.rstrip("\r\n")
+
+
+@users.command("password")
+@click.argument("name")
+@with_appcontext
+def users_password(name: str):
+    """Set a user's console password (stdin, or prompted twice at a terminal)."""
+    from caseapp.services.core import signin
+    from caseapp.services.core.errors import DomainError
+
+    password = _read_password()
+    try:
+        user = signin.set_password(db.session, name, password)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"password set for {user.name!r}; their open console sessions were ended")
+
+
 @users.command("revoke")
 @click.argument("name")
 @with_appcontext
 def users_revoke(name: str):
-    """Revoke all of a user's tokens, effective at once."""
+    """Revoke all of a user's tokens and console sessions, effective at once."""
     click.echo(f"revoked {_revoke(name, f'no user named {name!r}')} token(s) of {name}")
 
 
@@ -282,6 +314,23 @@ def partners_revoke(code: str):
     """Revoke all of a partner's tokens, effective at once."""
     count = _revoke(f"partner:{code}", f"no tokens were ever issued for partner {code!r}")
     click.echo(f"revoked {count} token(s) of partner {code}")
+
+
+@partners.command("user")
+@click.argument("code")
+@click.argument("name")
+@with_appcontext
+def partners_user(code: str, name: str):
+    """Create a console user for a partner; password from stdin (or prompted twice)."""
+    from caseapp.services.core import signin
+    from caseapp.services.core.errors import DomainError
+
+    password = _read_password()
+    try:
+        user = signin.create_partner_user(db.session, code, name, password)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"created partner user {user.name!r} (id {user.id}) for partner {code}")
 
 
 @partners.command("token")

@@ -90,6 +90,8 @@ class Config:
     metrics_dir: Path | None = None
     # Folder of pg_dump/pg_restore matching the server's major version; None: the PATH.
     pg_bin_dir: Path | None = None
+    # The console signs a person out after this many minutes without a request.
+    session_idle_minutes: int = 30
     log_level: str = "INFO"
     testing: bool = False
     extra: dict = field(default_factory=dict)
@@ -170,6 +172,16 @@ class Config:
             # no validator badge is fetched from swagger.io either.
             "OPENAPI_SWAGGER_UI_URL": "/static/swagger-ui/",
             "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},
+            # The console's cookie; Secure is added per request when served over https.
+            "SESSION_COOKIE_NAME": "caseapp_session",
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            # The server ends an idle session; the cookie lives on for a working day so the
+            # next visit can say why the person was signed out.
+            "PERMANENT_SESSION_LIFETIME": max(self.session_idle_minutes * 60, 12 * 3600),
+            # CSRF is checked by the web console's own hook: the API is token-based.
+            "WTF_CSRF_CHECK_DEFAULT": False,
+            "WTF_CSRF_TIME_LIMIT": None,
             "CASEAPP": self,
             **self.extra,
         }
@@ -223,6 +235,7 @@ def from_env(environ: dict | None = None) -> Config:
         retention_years=_count(env, "CASEAPP_RETENTION_YEARS", 5, 1),
         metrics_dir=_path(env.get("PROMETHEUS_MULTIPROC_DIR")),
         pg_bin_dir=_path(env.get("CASEAPP_PG_BIN")),
+        session_idle_minutes=_count(env, "CASEAPP_SESSION_IDLE_MINUTES", 30, 1),
         log_level=(env.get("CASEAPP_LOG_LEVEL") or "INFO").upper(),
     )
 

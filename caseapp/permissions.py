@@ -32,6 +32,9 @@ class Permission(StrEnum):
     METRICS_READ = "admin:metrics:read"
 
 
+# Marks a view of the web console: it checks its own sign-in (a session cookie, not a token).
+CONSOLE = "console"
+
 ROLES = ("counter", "supervisor", "admin", "partner")
 STAFF_ROLES = ("counter", "supervisor", "admin")
 

@@ -79,9 +79,6 @@ def register_api(app: Flask) -> Api:
     app.register_blueprint(metrics.bp)
     limiter.exempt(health.blp)
     limiter.exempt(metrics.bp)
-    from caseapp.api import home
-
-    app.register_blueprint(home.blp)
     errors.register(app)
     app.register_error_handler(OperationalError, _database_down)
     app.register_error_handler(DataError, _out_of_range)

@@ -3,9 +3,9 @@
 from flask import current_app, g, request
 from werkzeug.exceptions import Forbidden, Unauthorized
 
-from caseapp.api import limits
+from caseapp import throttle
 from caseapp.extensions import db
-from caseapp.permissions import Permission, has_permission
+from caseapp.permissions import CONSOLE, Permission, has_permission
 from caseapp.services.core import auth as auth_service
 from caseapp.services.core.actors import Actor
 
@@ -42,16 +42,16 @@ def check_request() -> None:
     permission = getattr(view, "required_permission", None)
     if permission is None:
         raise Forbidden("この操作にはアクセス権の定義がありません（no permission declared）")
-    if permission == PUBLIC:
+    if permission in (PUBLIC, CONSOLE):
         return
-    limits.refuse_if_failing_too_often()
+    throttle.refuse_if_failing_too_often()
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("Authorization: Bearer <token> が必要です")
     user = auth_service.authenticate(db.session, token.strip())
     if user is None:
-        limits.count_failure()
+        throttle.count_failure()
         _audit_denied(Actor(user_id=None, name="anonymous", role="none",
                             source_ip=request.remote_addr), "authenticate")
         raise _unauthorized("トークンが無効です（invalid or revoked token）")

@@ -1,4 +1,4 @@
-"""Rate limits: per token (or address when there is none), and harder on failed sign-ins.
+"""Rate limits: per token (or address when there is none); failed sign-ins in caseapp.throttle.
 
 Counters live in Redis when there is one, but Redis is never needed to answer a request: when it
 cannot be reached the limits are counted in this process's memory (logged once per outage, and
@@ -7,14 +7,11 @@ Redis is tried again with a back-off), so an outage loosens the limits rather th
 
 import hashlib
 import logging
-import time
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 from flask_limiter import Limiter
-from limits import parse
 from limits.storage import MemoryStorage
-from limits.strategies import FixedWindowRateLimiter, RateLimiter
-from werkzeug.exceptions import TooManyRequests
+from limits.strategies import FixedWindowRateLimiter
 
 from caseapp.config import Config
 
@@ -45,48 +42,3 @@ def _storage_options(uri: str) -> dict:
     if uri.startswith("redis"):
         return {"socket_connect_timeout": 1, "socket_timeout": 1}
     return {}
-
-
-def _auth_failures():
-    limiter: Limiter = current_app.extensions["caseapp_limiter"]
-    config: Config = current_app.config["CASEAPP"]
-    return limiter, parse(config.ratelimit_auth_failures)
-
-
-def _counted(limiter: Limiter, use):
-    """Run ``use(strategy)`` on the shared counters, or on this process's when they are down."""
-    try:
-        return use(limiter.limiter)
-    except Exception as exc:
-        log.warning("rate limit storage unreachable (%s); counting failed sign-ins in-memory",
-                    exc.__class__.__name__)
-        strategy: RateLimiter = current_app.extensions["caseapp_auth_fallback"]
-        return use(strategy)
-
-
-def refuse_if_failing_too_often() -> None:
-    """Stop guessing early: an address with too many failed sign-ins waits out the window."""
-    limiter, item = _auth_failures()
-    if not limiter.enabled:
-        return
-    address = request.remote_addr or "unknown"
-
-    def check(strategy: RateLimiter):
-        if strategy.test(item, "authfail", address):
-            return None
-        reset, _remaining = strategy.get_window_stats(item, "authfail", address)
-        return reset
-
-    reset = _counted(limiter, check)
-    if reset is not None:
-        exc = TooManyRequests(
-            "認証の失敗が多すぎます。しばらく待ってください（too many failed sign-ins）")
-        exc.retry_after = max(1, int(reset - time.time()))
-        raise exc
-
-
-def count_failure() -> None:
-    limiter, item = _auth_failures()
-    if limiter.enabled:
-        address = request.remote_addr or "unknown"
-        _counted(limiter, lambda strategy: strategy.hit(item, "authfail", address))

@@ -22,7 +22,7 @@ from caseapp.models.reminders import Reminder, StaffNotice
 from caseapp.models.reports import ReportMonthRollup
 from caseapp.models.rights import UseStop
 from caseapp.models.rules import RuleSetVersion
-from caseapp.models.users import ApiToken, User
+from caseapp.models.users import ApiToken, User, WebSession
 
 __all__ = [
     "AckCode",
@@ -55,4 +55,5 @@ __all__ = [
     "SupportMeeting",
     "UseStop",
     "User",
+    "WebSession",
 ]

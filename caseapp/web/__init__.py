@@ -1,1 +1,29 @@
-"""Server-rendered pages (Jinja), a top layer beside caseapp.api: views call services and render."""
+"""The web console: server-rendered pages for staff and partner users, in Japanese.
+
+A top layer like the API: views call the services, never the models, and hold no business rule.
+Each page module makes its blueprint with ``access.console_blueprint`` (sign-in, CSRF, page
+headers) and declares who may open each view; ``register_web`` mounts them.
+"""
+
+from flask import Flask
+
+from caseapp.web import access, nav
+from caseapp.web.session import ConsoleSessionInterface
+
+
+def register_web(app: Flask) -> None:
+    from caseapp.web import ack, home, partner, sign_in
+
+    app.session_interface = ConsoleSessionInterface()
+    access.csrf.init_app(app)
+    for module in (sign_in, home, partner):
+        app.register_blueprint(module.bp)
+    ack.register(app)
+    app.context_processor(_layout)
+
+
+def _layout() -> dict:
+    user = access.current_user()
+    items = [] if user is None else nav.PARTNER if user.role == "partner" else nav.STAFF
+    return {"console_user": user, "nav_items": items,
+            "role_label": access.ROLE_LABELS.get(user.role, user.role) if user else None}

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, joinedload
 from caseapp.models import ApiToken, Partner, User
 from caseapp.models.types import utcnow
 from caseapp.permissions import ROLES, STAFF_ROLES
-from caseapp.services.core import audit
+from caseapp.services.core import audit, signin
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid, NotFound
 
@@ -54,13 +54,14 @@ def partner_token(session: Session, code: str) -> str:
 
 
 def revoke_user(session: Session, name: str) -> int:
-    """Revoke every live token of a user at once; returns how many were live."""
+    """Revoke every live token and console session of a user at once; returns live tokens."""
     user = session.scalar(select(User).where(User.name == name))
     if user is None:
         raise NotFound(f"no user named {name!r}")
     result = session.execute(update(ApiToken)
                              .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
                              .values(revoked_at=utcnow()))
+    signin.end_sessions(session, user.id)  # the console too: revoking means now, everywhere
     session.commit()
     return result.rowcount
 

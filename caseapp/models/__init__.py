@@ -4,6 +4,19 @@ from caseapp.models.alerts import StaffAlert
 from caseapp.models.audit import AuditEntry
 from caseapp.models.cases import Case
 from caseapp.models.clients import Client, ClientBigram
+from caseapp.models.community import (
+    Area,
+    AreaAddressKey,
+    CommunityTask,
+    Meeting,
+    MeetingReview,
+    Member,
+    PlanEvaluation,
+    PlanItem,
+    WatchDisclosure,
+    WatchEntry,
+    WatchVisit,
+)
 from caseapp.models.consents import Consent, SupportMeeting
 from caseapp.models.consultations import Consultation, ConsultationTopic, RoutingDecision
 from caseapp.models.disclosures import Disclosure
@@ -26,10 +39,13 @@ from caseapp.models.users import ApiToken, User
 __all__ = [
     "AckLinkUse",
     "ApiToken",
+    "Area",
+    "AreaAddressKey",
     "AuditEntry",
     "Case",
     "Client",
     "ClientBigram",
+    "CommunityTask",
     "Consent",
     "Consultation",
     "ConsultationTeam",
@@ -41,7 +57,12 @@ __all__ = [
     "Event",
     "Household",
     "HouseholdMember",
+    "Meeting",
+    "MeetingReview",
+    "Member",
     "Partner",
+    "PlanEvaluation",
+    "PlanItem",
     "Referral",
     "ReferralEvent",
     "Reminder",
@@ -53,4 +74,7 @@ __all__ = [
     "SupportMeeting",
     "UseStop",
     "User",
+    "WatchDisclosure",
+    "WatchEntry",
+    "WatchVisit",
 ]

@@ -28,7 +28,8 @@ def basis(kind, scope):
         return {"kind": "consent", "scope": scope, "method": "written",
                 "given_at": "2026-10-01T10:00:00+09:00"}
     return {"kind": "evacuation_register", "scope": scope,
-            "provision": "日高村避難行動要支援者名簿（災害対策基本法第49条の11第2項、条例による平常時提供）",
+            "provision": "日高村避難行動要支援者名簿"
+                         "（災害対策基本法第49条の11第2項、条例による平常時提供）",
             "provided_on": "令和8年4月1日"}
 
 
@@ -39,7 +40,8 @@ def evening(api, hidaka):
     for name, address, scope, kind in WATCHED:
         client_id = new_client(api, name, address)
         made = api.post("/api/v1/watch", json={
-            "client_id": client_id, "area": DISTRICT, "watch_for": "一人暮らし。雨戸が閉まったままなら声かけ",
+            "client_id": client_id, "area": DISTRICT,
+            "watch_for": "一人暮らし。雨戸が閉まったままなら声かけ",
             "basis": basis(kind, scope), "watchers": [minsei_id]})
         assert made.status_code == 201, made.json
         watched.append(made.json)
@@ -208,7 +210,7 @@ def test_a_member_whose_term_has_ended_is_refused(api, hidaka, evening, session)
     denied = session.scalar(select(AuditEntry).where(AuditEntry.outcome == "denied")
                             .order_by(AuditEntry.id.desc()).limit(1))
     assert denied.actor_role == "member" and denied.detail["wanted"] == "member term"
-    future_id, future = make_member(session, "次期 委員", "minsei", DISTRICT, began_days_ago=-5)
+    _future_id, future = make_member(session, "次期 委員", "minsei", DISTRICT, began_days_ago=-5)
     assert_problem(api.as_(future).get(f"/api/v1/watch/{evening['watched'][0]['id']}"), 403)
 
 

@@ -171,7 +171,7 @@ def close(session: Session, actor: Actor, task_id: int, note: str) -> CommunityT
     task = get_or_404(session, CommunityTask, task_id)
     if task.status not in PENDING:
         raise Conflict("この対応は完了済みです（task already closed）",
-                       extra={"status": task.status})
+                       extra={"task_status": task.status})
     task.status, task.closed_at = TaskStatus.DONE, utcnow()
     task.closed_by_id, task.close_note = actor.user_id, note
     audit.record(session, actor, "update", "community_task", task.id, detail={"status": "done"})

@@ -29,7 +29,7 @@ def main():
 
 def register(app: Flask) -> None:
     for command in (up, api, worker, beat, seed, users, partners, rules_group, audit_group,
-                    retention_group, backup, restore):
+                    retention_group, backup, restore, areas_group, members_group):
         app.cli.add_command(command)
 
 
@@ -60,6 +60,7 @@ def up(host: str, port: int):
         click.echo(f"Seeded the Nankoku network: {len(result['partners_added'])} partners, "
                    f"rule set v{result['ruleset_version']}.")
         _user, first_token = auth.create_user(db.session, "admin", "admin")
+    _seed_areas("nankoku")
     db.session.remove()
     db.engine.dispose()
 
@@ -228,6 +229,28 @@ def seed_nankoku():
     click.echo(f"partners added: {', '.join(result['partners_added']) or 'none'}")
     version = result["ruleset_version"]
     click.echo(f"rule set: {'v' + str(version) + ' adopted' if version else 'unchanged'}")
+    _seed_areas("nankoku")
+
+
+@seed.command("hidaka")
+@with_appcontext
+def seed_hidaka():
+    """Load 日高村's areas: its 22 民生委員 districts as 小地域 (idempotent)."""
+    _seed_areas("hidaka")
+
+
+@seed.command("nakatosa")
+@with_appcontext
+def seed_nakatosa():
+    """Load 中土佐町's areas: three あったかふれあいセンター 地区 and their 小地域 (idempotent)."""
+    _seed_areas("nakatosa")
+
+
+def _seed_areas(name: str) -> None:
+    from caseapp.services.community import areas
+
+    added = areas.seed(db.session, name).added
+    click.echo(f"areas added: {len(added)}")
 
 
 @click.group()
@@ -471,6 +494,67 @@ def retention_run(dry_run: bool, limit: int):
         return
     click.echo(f"anonymised {len(result.anonymised)} person(s) with no activity since {day}"
                + (": " + ", ".join(map(str, result.anonymised)) if result.anonymised else ""))
+
+
+@click.group("areas")
+def areas_group():
+    """Areas: 県 → ブロック → 市町村 → 地区 → 小地域."""
+
+
+@areas_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def areas_import(file: str):
+    """Load a municipality's 地区 and 小地域 (and address keys) from CSV; all rows or none."""
+    from caseapp.services.community import areas
+    from caseapp.services.core.actors import Actor
+    from caseapp.services.core.errors import DomainError
+
+    try:
+        text = Path(file).read_text(encoding="utf-8-sig")
+        result = areas.import_csv(db.session, Actor(user_id=None, name="cli", role="admin"), text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{file}: {exc}") from exc
+    except DomainError as exc:
+        for where, messages in (exc.errors or {}).items():
+            for message in messages:
+                click.echo(f"{file}: {where}: {message}", err=True)
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"areas added: {len(result.added)}, updated: {len(result.updated)}")
+
+
+@click.group("members")
+def members_group():
+    """Community members (民生委員, 福祉委員, volunteers, 自治会長 …)."""
+
+
+@members_group.command("create")
+@click.argument("name")
+@click.option("--role", required=True,
+              type=click.Choice(["minsei", "fukushi", "volunteer", "jichikai", "shobodan",
+                                 "other"]))
+@click.option("--area", "area_code", required=True, help="the 小地域's code")
+@click.option("--term-from", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="first day of the term (default today)")
+@click.option("--term-to", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="last day of the term; access ends after it")
+@with_appcontext
+def members_create(name: str, role: str, area_code: str, term_from, term_to):
+    """Create a community member; prints its API token once, alone on the last line."""
+    from caseapp.services.community import members
+    from caseapp.services.core.errors import DomainError
+
+    try:
+        made = members.create(db.session, name, role, area_code,
+                              term_from=term_from.date() if term_from else None,
+                              term_to=term_to.date() if term_to else None)
+    except DomainError as exc:
+        problems = "; ".join(m for ms in (exc.errors or {}).values() for m in ms)
+        raise click.ClickException(f"{exc.detail}: {problems}" if problems else exc.detail
+                                   ) from exc
+    click.echo(f"created member {made.member.name!r} (id {made.member.id}, "
+               f"{made.member.role}, area {area_code}); token:")
+    click.echo(made.token)
 
 
 @click.command()

@@ -30,12 +30,25 @@ class Permission(StrEnum):
     CLIENTS_EXPORT = "supervisor:clients:export"
     CLIENTS_STOP_USE = "supervisor:clients:stop_use"
     METRICS_READ = "admin:metrics:read"
+    # The community layer: "community:" permissions are held by staff and community members
+    # alike; what a member then sees is narrowed by the services (own 小地域, fewest fields).
+    AREAS_READ = "community:areas:read"
+    AREAS_ADMIN = "admin:areas:write"
+    WATCH_READ = "community:watch:read"
+    WATCH_WRITE = "staff:watch:write"
+    VISITS_WRITE = "community:visits:write"
+    MEETINGS_READ = "community:meetings:read"
+    MEETINGS_WRITE = "staff:meetings:write"
+    PLANS_READ = "community:plans:read"
+    PLANS_WRITE = "staff:plans:write"
+    MEMBERS_READ = "staff:members:read"
+    COMMUNITY_QUEUE = "staff:community_queue:write"
 
 
 # Marks a view of the web console: it checks its own sign-in (a session cookie, not a token).
 CONSOLE = "console"
 
-ROLES = ("counter", "supervisor", "admin", "partner")
+ROLES = ("counter", "supervisor", "admin", "partner", "member")
 STAFF_ROLES = ("counter", "supervisor", "admin")
 
 _COUNTER = frozenset({
@@ -47,12 +60,16 @@ _COUNTER = frozenset({
     Permission.PARTNERS_READ, Permission.RULES_READ,
     Permission.EVENTS_READ, Permission.EVENTS_WRITE, Permission.REMINDERS_READ,
 })
-_COUNTER = _COUNTER | {Permission.ALERTS_READ}
+_COMMUNITY = frozenset({Permission.AREAS_READ, Permission.WATCH_READ, Permission.VISITS_WRITE,
+                        Permission.MEETINGS_READ, Permission.PLANS_READ})
+_COUNTER = _COUNTER | {Permission.ALERTS_READ} | _COMMUNITY | {
+    Permission.WATCH_WRITE, Permission.MEETINGS_WRITE, Permission.PLANS_WRITE,
+    Permission.MEMBERS_READ, Permission.COMMUNITY_QUEUE}
 _SUPERVISOR = _COUNTER | {Permission.AUDIT_READ, Permission.REPORTS_READ,
                           Permission.SUPPORT_MEETINGS_WRITE, Permission.CLIENTS_EXPORT,
                           Permission.CLIENTS_STOP_USE}
 _ADMIN = _SUPERVISOR | {Permission.PARTNERS_ADMIN, Permission.RULES_ADMIN,
-                        Permission.METRICS_READ}
+                        Permission.METRICS_READ, Permission.AREAS_ADMIN}
 _PARTNER = frozenset({Permission.PARTNER_REFERRALS_READ, Permission.PARTNER_REFERRALS_UPDATE})
 
 GRANTS: dict[str, frozenset[Permission]] = {
@@ -60,6 +77,7 @@ GRANTS: dict[str, frozenset[Permission]] = {
     "supervisor": frozenset(_SUPERVISOR),
     "admin": frozenset(_ADMIN),
     "partner": _PARTNER,
+    "member": _COMMUNITY,
 }
 
 

@@ -55,6 +55,7 @@ def register_api(app: Flask) -> Api:
         audit_log,
         cases,
         clients,
+        community,
         consents,
         consultations,
         events,
@@ -74,7 +75,7 @@ def register_api(app: Flask) -> Api:
 
     for module in (health, clients, consultations, cases, rules, referral_loop,
                    referral_delivery, referral_letter, partner_inbox, ack, partners, consents,
-                   alerts, events, reports, audit_log, reminders, households, rights):
+                   alerts, events, reports, audit_log, reminders, households, rights, community):
         api.register_blueprint(module.blp)
     app.register_blueprint(metrics.bp)
     limiter.exempt(health.blp)

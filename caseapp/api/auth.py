@@ -6,6 +6,7 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 from caseapp import throttle
 from caseapp.extensions import db
 from caseapp.permissions import CONSOLE, Permission, has_permission
+from caseapp.services.community import members
 from caseapp.services.core import auth as auth_service
 from caseapp.services.core.actors import Actor
 
@@ -57,6 +58,11 @@ def check_request() -> None:
         raise _unauthorized("トークンが無効です（invalid or revoked token）")
     g.actor = Actor(user_id=user.id, name=user.name, role=user.role,
                     partner_id=user.partner_id, source_ip=request.remote_addr)
+    if user.role == members.ROLE:
+        refusal = members.term_refusal(db.session, user.id)
+        if refusal is not None:
+            _audit_denied(g.actor, "member term")
+            raise Forbidden(refusal)
     if not has_permission(user.role, permission):
         _audit_denied(g.actor, str(permission))
         raise Forbidden(f"この操作は {user.role} には許可されていません（needs {permission}）")

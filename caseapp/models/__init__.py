@@ -4,6 +4,19 @@ from caseapp.models.alerts import StaffAlert
 from caseapp.models.audit import AuditEntry
 from caseapp.models.cases import Case
 from caseapp.models.clients import Client, ClientBigram
+from caseapp.models.community import (
+    Area,
+    AreaAddressKey,
+    CommunityTask,
+    Meeting,
+    MeetingReview,
+    Member,
+    PlanEvaluation,
+    PlanItem,
+    WatchDisclosure,
+    WatchEntry,
+    WatchVisit,
+)
 from caseapp.models.consents import Consent, SupportMeeting
 from caseapp.models.consultations import Consultation, ConsultationTopic, RoutingDecision
 from caseapp.models.disclosures import Disclosure
@@ -28,10 +41,13 @@ __all__ = [
     "AckCode",
     "AckLinkUse",
     "ApiToken",
+    "Area",
+    "AreaAddressKey",
     "AuditEntry",
     "Case",
     "Client",
     "ClientBigram",
+    "CommunityTask",
     "Consent",
     "Consultation",
     "ConsultationTeam",
@@ -43,7 +59,12 @@ __all__ = [
     "Event",
     "Household",
     "HouseholdMember",
+    "Meeting",
+    "MeetingReview",
+    "Member",
     "Partner",
+    "PlanEvaluation",
+    "PlanItem",
     "Referral",
     "ReferralEvent",
     "Reminder",
@@ -56,4 +77,7 @@ __all__ = [
     "UseStop",
     "User",
     "WebSession",
+    "WatchDisclosure",
+    "WatchEntry",
+    "WatchVisit",
 ]

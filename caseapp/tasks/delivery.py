@@ -29,9 +29,11 @@ def deliver(delivery_id: int) -> str:
 def sweep() -> int:
     """Beat's one periodic job: fire due reminders, recover stale leases, hand every due row
     to the workers again."""
+    from caseapp.tasks.community import sweep_community
     from caseapp.tasks.reminders import sweep_reminders
 
     sweep_reminders()
+    sweep_community()
     config = current_app.config["CASEAPP"]
     try:
         sent = sending.sweep(db.session, config)

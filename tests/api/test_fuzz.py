@@ -28,6 +28,8 @@ BEYOND_THE_DOCUMENT = {
     "POST /api/v1/consultations/{consultation_id}/team",  # partners present at that event
     "POST /api/v1/cases/{case_id}/support-meeting",  # partner codes of the directory
     "POST /api/v1/events",  # partners of the directory; starts_at on date, ends_at after it
+    "POST /api/v1/watch",  # the client and the area must exist; the basis fields its kind needs
+    "POST /api/v1/meetings",  # an area of the tree; members of that area
 }
 
 

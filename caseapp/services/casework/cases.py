@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, aliased
 from caseapp.domain.vocab import NEEDS_REROUTING, CaseStatus, ReferralStatus
 from caseapp.models import Case, Client, Household, Referral, User
 from caseapp.models.types import utcnow
+from caseapp.permissions import STAFF_ROLES
 from caseapp.services.casework import reminders
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
@@ -44,7 +45,8 @@ def update(session: Session, actor: Actor, case_id: int, changes: dict) -> Case:
     if "owner_id" in changes:
         owner_id = changes["owner_id"]
         owner = session.get(User, owner_id) if owner_id is not None else None
-        if owner_id is not None and (owner is None or owner.role == "partner" or not owner.active):
+        if owner_id is not None and (owner is None or owner.role not in STAFF_ROLES
+                                     or not owner.active):
             raise Invalid("owner must be an active staff user",
                           errors={"owner_id": ["担当者は有効な職員を指定してください"]})
         case.owner_id = owner_id

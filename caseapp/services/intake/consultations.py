@@ -1,5 +1,6 @@
 """Intake: one consultation recorded, routed and referred in a single transaction."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -40,15 +41,18 @@ class IntakeResult(ReadsThrough):
     possible_duplicates: list = field(default_factory=list)
 
 
-def record(session: Session, actor: Actor, data: dict, *, now: datetime | None = None
-           ) -> IntakeResult:
+def record(session: Session, actor: Actor, data: dict, *, now: datetime | None = None,
+           link: Callable[[Consultation], None] | None = None) -> IntakeResult:
+    """``link`` lets a caller tie its own record to the consultation in the same transaction
+    (a need found at a community meeting), so neither commits without the other."""
     # Rows are added in dependency order and flushed where an id is needed; letting every
     # lookup autoflush instead cost more than the inserts themselves.
     with session.no_autoflush:
-        return _record(session, actor, data, now or utcnow())
+        return _record(session, actor, data, now or utcnow(), link)
 
 
-def _record(session: Session, actor: Actor, data: dict, now: datetime) -> IntakeResult:
+def _record(session: Session, actor: Actor, data: dict, now: datetime,
+            link: Callable[[Consultation], None] | None = None) -> IntakeResult:
     received_at = data.get("received_at") or now
     client, duplicates = _client(session, actor, data)
     event = _event(session, data.get("event_id"), data["channel"])
@@ -86,6 +90,8 @@ def _record(session: Session, actor: Actor, data: dict, now: datetime) -> Intake
 
     session.flush()
     reminders.on_case_change(session, case, now=now)
+    if link is not None:
+        link(consultation)
     audit.record(session, actor, "create", "consultation", consultation.id,
                  detail={"client_id": client.id if client else None, "case_id": case.id})
     # The outbox rows of this consultation's referrals (and of any it released) go to the

@@ -1,0 +1,1 @@
+"""The community layer: areas, members, watch lists, meetings, plans and the coordinator's queue."""

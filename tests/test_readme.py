@@ -150,8 +150,8 @@ def test_every_environment_variable_is_documented():
     assert not read - documented, f"not in docs/configuration.md: {sorted(read - documented)}"
 
 
-def test_the_readme_command_table_is_the_cli(tmp_path):
-    """Each command the table names exists, and each of caseapp's own commands is in it."""
+def test_the_command_table_is_the_cli(tmp_path):
+    """Each command docs/cli.md names exists, and each of caseapp's own commands is in it."""
     import click
 
     from caseapp import create_app
@@ -159,26 +159,27 @@ def test_the_readme_command_table_is_the_cli(tmp_path):
 
     cli = create_app(make_config(f"sqlite:///{tmp_path / 'cli.sqlite3'}", tmp_path)).cli
     ctx = click.Context(cli)
-    text = README.read_text(encoding="utf-8")
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     table = text[text.index("| command | does |"):]
-    table = table[:table.index("\n\n")]
+    table = table.split("\n\n", 1)[0]
     named = set()
     for cell in re.findall(r"^\| (`.+?) \| ", table, re.M):
         for usage in re.findall(r"`caseapp ([a-z]+(?: [a-z]+)?)", cell):
             words = usage.split()
             command = cli.get_command(ctx, words[0])
-            assert command is not None, f"README names caseapp {words[0]}"
+            assert command is not None, f"docs/cli.md names caseapp {words[0]}"
             if isinstance(command, click.Group) and len(words) > 1:
                 assert command.get_command(ctx, words[1]) is not None, f"caseapp {usage}"
             named.add(words[0] if not isinstance(command, click.Group) else usage)
-    ours = {"up", "api", "worker", "beat", "seed", "users", "partners", "rules", "audit"}
-    for name in ours & set(cli.list_commands(ctx)):
+    # Flask's, Flask-Migrate's and flask-smorest's groups are theirs to document.
+    libraries_own = {"db", "routes", "run", "shell", "openapi"}
+    for name in set(cli.list_commands(ctx)) - libraries_own:
         command = cli.get_command(ctx, name)
         if isinstance(command, click.Group):
             missing = {f"{name} {sub}" for sub in command.list_commands(ctx)} - named
-            assert not missing, f"the README's command table lacks {sorted(missing)}"
+            assert not missing, f"docs/cli.md lacks {sorted(missing)}"
         else:
-            assert name in named, f"the README's command table lacks caseapp {name}"
+            assert name in named, f"docs/cli.md lacks caseapp {name}"
 
 
 def test_the_runner_refuses_what_it_cannot_run(tmp_path):

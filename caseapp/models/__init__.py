@@ -76,8 +76,8 @@ __all__ = [
     "SupportMeeting",
     "UseStop",
     "User",
-    "WebSession",
     "WatchDisclosure",
     "WatchEntry",
     "WatchVisit",
+    "WebSession",
 ]

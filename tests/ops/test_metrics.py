@@ -66,3 +66,19 @@ def test_probes_answer_without_a_token(anon, path):
     assert response.json["status"] in ("ok", "degraded")
     if path.endswith("ready"):
         assert response.json["database"] == "ok" and "broker" in response.json
+
+
+@pytest.mark.parametrize(("database", "broker", "code", "status"), [
+    (True, True, 200, "ok"), (True, False, 200, "degraded"),
+    (False, True, 503, "down"), (False, False, 503, "down")])
+@pytest.mark.parametrize("path", ["/health/ready", "/api/v1/health/ready", "/api/v1/health"])
+def test_readiness_needs_the_database_and_only_reports_the_broker(
+        anon, monkeypatch, path, database, broker, code, status):
+    from caseapp.api import health
+
+    monkeypatch.setattr(health, "_database_ok", lambda: database)
+    monkeypatch.setattr(health, "broker_ok", lambda: broker)
+    response = anon.get(path)
+    assert response.status_code == code
+    assert response.json == {"status": status, "database": "ok" if database else "down",
+                             "broker": "ok" if broker else "down"}

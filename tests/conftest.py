@@ -268,6 +268,25 @@ def api(app, tokens):
 
 
 @pytest.fixture
+def supervisor(api, tokens):
+    return api.as_(tokens["supervisor"])
+
+
+@pytest.fixture
+def config(app):
+    """The application's settings (caseapp.config.Config)."""
+    return app.config["CASEAPP"]
+
+
+@pytest.fixture
+def recorder():
+    """Delivery gateways that keep what they would send and send nothing."""
+    from tests.services.delivery.helpers import recording
+
+    return recording()
+
+
+@pytest.fixture
 def anon(app, session):
     return Api(app.test_client())
 

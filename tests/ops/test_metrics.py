@@ -8,11 +8,6 @@ import pytest
 import time_machine
 
 from caseapp.rules.calendar import TOKYO
-from caseapp.services.delivery.gateways import (
-    Gateways,
-    RecordingMailGateway,
-    RecordingWebhookGateway,
-)
 from tests.helpers import EXAMPLE, assert_problem
 from tests.services.delivery.helpers import run_due
 
@@ -50,8 +45,7 @@ def test_the_oldest_undelivered_referral_rises_while_nothing_is_sent_and_falls_a
         stalled = anon.get("/metrics").get_data(as_text=True)
         assert value(stalled, "caseapp_oldest_undelivered_referral_age_seconds") == 600
         assert value(stalled, "caseapp_deliveries_due") >= 1
-        run_due(session, app.config["CASEAPP"],
-                Gateways(RecordingWebhookGateway(), RecordingMailGateway()))
+        run_due(session, app.config["CASEAPP"])
         after = anon.get("/metrics").get_data(as_text=True)
     assert value(after, "caseapp_oldest_undelivered_referral_age_seconds") == 0
     assert value(after, "caseapp_deliveries_due") == 0

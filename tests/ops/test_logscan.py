@@ -2,6 +2,7 @@
 only then: each case is a pytest run of its own, in a subprocess."""
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,10 @@ def test_a_name_in_a_record_or_a_child_process_output_fails_the_run(run_pytest):
     assert re.search(r"planted-\d+\.log:1: a client phone \(0…\(13 characters\)\)", text), text
     # Where, not what: the values themselves are not repeated.
     assert "鳥居 耀子" not in text and "耀子" not in text and "2468-1357" not in text
+    # The files are kept for a look.
+    kept = Path(re.search(r"the logs are kept in (\S+)", text).group(1))
+    assert {path.name for path in kept.iterdir()} == {"pytest.log", "planted-1.log"}
+    shutil.rmtree(kept)
 
 
 def test_a_run_whose_logs_hold_only_ids_passes(run_pytest):

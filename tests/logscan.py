@@ -116,10 +116,14 @@ def registered() -> dict[str, str]:
 # -- collecting --------------------------------------------------------------------------------
 
 def _on_flush(session, _context, _instances) -> None:
+    from caseapp.services.rights.retention import ANONYMISED  # what replaces a name: no one's
+
     for obj in itertools.chain(session.new, session.dirty):
         columns = _PERSONAL_COLUMNS.get(type(obj).__name__)
         for column in columns or ():
-            register(getattr(obj, column, None), f"{type(obj).__name__.lower()} {column}")
+            value = getattr(obj, column, None)
+            if value != ANONYMISED:
+                register(value, f"{type(obj).__name__.lower()} {column}")
 
 
 def _start_logging(run: _Run) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from caseapp.models import Client, Household
+from caseapp.services.rights.retention import ANONYMISED
 from tests import logscan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,11 +82,13 @@ def test_what_the_orm_writes_for_a_client_or_household_is_looked_for(session):
     session.add(Client(name="宇佐美 晴臣", name_kana="ウサミ ハルオミ", phone="07012345678",
                        address="高知県南国市大埇甲1-2-3", search_key="usami"))
     session.add(Household(name="宇佐美家", address="高知県南国市大埇甲1-2-3"))
+    session.add(Client(name=ANONYMISED, search_key="anonymised"))
     session.flush()
     found = logscan.registered()
     assert {"宇佐美 晴臣", "宇佐美", "晴臣", "ウサミ ハルオミ", "07012345678",
             "高知県南国市大埇甲1-2-3", "宇佐美家"} <= found.keys()
     assert found["07012345678"] == "client phone"
+    assert ANONYMISED not in found  # what replaces a name after retention is no one's
     session.rollback()
 
 

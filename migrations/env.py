@@ -8,10 +8,11 @@ from flask import current_app
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
+# Alembic's logging setup only for a process without its own: where logging is already set
+# up (the JSON logs, a test run's collection) fileConfig would replace the root's handlers.
 # Keep the application's loggers alive when migrations run inside `caseapp up`.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

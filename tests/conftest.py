@@ -22,6 +22,7 @@ missing server is a failure.
 """
 
 import os
+import shutil
 import socket
 import uuid
 from datetime import datetime
@@ -38,7 +39,11 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from caseapp import create_app
 from caseapp.config import Config
 from caseapp.extensions import db
+from tests import logscan
 from tests.http_sink import Sink
+
+# logscan: no personal data in any log line of the run; pytester: runs of pytest in a test.
+pytest_plugins = ["tests.logscan", "pytester"]
 
 PG_ADMIN_URL = os.environ.get("CASEAPP_TEST_POSTGRES",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -230,14 +235,17 @@ class Api:
         return self.client.get(path, headers=self._headers(kw.pop("headers", None)), **kw)
 
     def post(self, path, json=None, **kw):
+        logscan.note_request(path, json)
         return self.client.post(path, json=json, headers=self._headers(kw.pop("headers", None)),
                                 **kw)
 
     def patch(self, path, json=None, **kw):
+        logscan.note_request(path, json)
         return self.client.patch(path, json=json, headers=self._headers(kw.pop("headers", None)),
                                  **kw)
 
     def put(self, path, json=None, **kw):
+        logscan.note_request(path, json)
         return self.client.put(path, json=json, headers=self._headers(kw.pop("headers", None)),
                                **kw)
 
@@ -260,8 +268,38 @@ def api(app, tokens):
 
 
 @pytest.fixture
+def supervisor(api, tokens):
+    return api.as_(tokens["supervisor"])
+
+
+@pytest.fixture
+def config(app):
+    """The application's settings (caseapp.config.Config)."""
+    return app.config["CASEAPP"]
+
+
+@pytest.fixture
+def recorder():
+    """Delivery gateways that keep what they would send and send nothing."""
+    from tests.services.delivery.helpers import recording
+
+    return recording()
+
+
+@pytest.fixture
 def anon(app, session):
     return Api(app.test_client())
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A redis-server of the test's own, running; the test may stop and start it."""
+    from tests.private_redis import PrivateRedis
+
+    need("redis-server", None if shutil.which("redis-server") else "not on PATH")
+    server = PrivateRedis(tmp_path).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests import logscan
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -12,6 +14,8 @@ def test_bench_quick_starts_and_prints_its_table():
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         output, _ = proc.communicate(timeout=120)
+        with logscan.output("bench") as log:
+            log.write(output.encode())
     finally:
         if proc.poll() is None:
             proc.kill()

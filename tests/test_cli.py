@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import urllib.request
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from sqlalchemy import func, select
 
 from caseapp.models import Partner, RuleSetVersion, User
 from caseapp.services.core import auth
+from tests import logscan
 from tests.helpers import EXAMPLE, free_port, wait_for
 
 
@@ -84,6 +84,7 @@ def _alive(pid: int) -> bool:
 
 
 def _call(url: str, token: str | None = None, body: dict | None = None):
+    logscan.note_request(url, body)
     request = urllib.request.Request(url, data=json.dumps(body).encode() if body else None,
                                      headers={"Content-Type": "application/json",
                                               **({"Authorization": f"Bearer {token}"}
@@ -102,9 +103,7 @@ def test_caseapp_up_routes_refers_and_stops_cleanly(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "caseapp.cli", "up", "--port", str(port)],
                             env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
-    reader.start()
+    lines = logscan.tee(proc, "caseapp-up")
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
         def healthy():

@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests import logscan
 from tests.helpers import EXAMPLE, free_port, wait_for
 from tests.http_sink import Sink
 from tests.test_cli import _call
@@ -30,9 +30,7 @@ def _start(args: list[str], env: dict, cwd: Path) -> tuple[subprocess.Popen, lis
     proc = subprocess.Popen([sys.executable, "-m", "caseapp.cli", *args], env=env, cwd=cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
-    return proc, lines
+    return proc, logscan.tee(proc, f"caseapp-{args[0]}")
 
 
 def _healthy(port: int) -> bool:

@@ -18,16 +18,21 @@ def _database_ok() -> bool:
         db.session.rollback()
 
 
+def _state() -> tuple[dict, int]:
+    """ok; degraded (200) with only the broker down, since the outbox keeps deliveries until it
+    returns and intake needs the database alone; down (503) without the database."""
+    database = _database_ok()
+    broker = broker_ok()
+    body = {"status": "ok" if database and broker else ("degraded" if database else "down"),
+            "database": "ok" if database else "down", "broker": "ok" if broker else "down"}
+    return body, 200 if database else 503
+
+
 @blp.route("/health")
 @public
 def health():
-    """State of the service, its database and its broker."""
-    database = "ok" if _database_ok() else "down"
-    broker = "ok" if broker_ok() else "down"
-    status = "ok" if database == "ok" else "degraded"
-    # A down broker degrades nothing essential: the outbox holds deliveries until it returns.
-    code = 200 if database == "ok" else 503
-    return {"status": status, "database": database, "broker": broker}, code
+    """State of the service, its database and its broker (the same answer as /health/ready)."""
+    return _state()
 
 
 @blp.route("/health/live")
@@ -45,8 +50,4 @@ def ready():
     A down broker does not make the API unready: intake still works and the outbox sends
     what waits once the broker is back (its state is in the body and in caseapp_broker_up).
     """
-    database = _database_ok()
-    broker = broker_ok()
-    body = {"status": "ok" if database and broker else ("degraded" if database else "down"),
-            "database": "ok" if database else "down", "broker": "ok" if broker else "down"}
-    return body, 200 if database else 503
+    return _state()

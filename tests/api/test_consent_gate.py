@@ -3,28 +3,12 @@ one returns what was not yet sent; every disclosure is logged."""
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from caseapp.models import Consent, Delivery, Disclosure, Referral
 from caseapp.models.types import utcnow
-from caseapp.services.delivery.gateways import (
-    Gateways,
-    RecordingMailGateway,
-    RecordingWebhookGateway,
-)
 from tests.helpers import assert_problem
 from tests.services.delivery.helpers import CONSENT, ELDER, hook, referral_to, run_due
-
-
-@pytest.fixture
-def config(app):
-    return app.config["CASEAPP"]
-
-
-@pytest.fixture
-def recorder():
-    return Gateways(RecordingWebhookGateway(), RecordingMailGateway())
 
 
 def without_consent(api, body=ELDER) -> dict:

@@ -15,16 +15,11 @@ from caseapp.models import Case, Consultation, Delivery, Referral
 from caseapp.models.types import utcnow
 from caseapp.services.core import audit
 from caseapp.services.delivery import gateways, outbox
-from caseapp.services.delivery.gateways import (
-    Gateways,
-    RecordingMailGateway,
-    RecordingWebhookGateway,
-)
 from caseapp.services.referrals import sending
 from caseapp.tasks.delivery import deliver
 from tests.conftest import PG_ADMIN_URL, Api, make_config
 from tests.helpers import EXAMPLE
-from tests.services.delivery.helpers import CONSENT, ELDER, hook
+from tests.services.delivery.helpers import CONSENT, ELDER, hook, recording
 
 pytestmark = pytest.mark.real_commits  # pg_dump and a second app read what the test committed
 
@@ -91,7 +86,7 @@ def test_restore_into_an_empty_database_keeps_every_row_and_delivers_what_waited
     again = invoke(restored, "restore", str(file))
     assert again.exit_code != 0 and "empty" in again.output
 
-    recorder = Gateways(RecordingWebhookGateway(), RecordingMailGateway())
+    recorder = recording()
     with restored.app_context():
         assert counts() == before
         gateways.install(restored, recorder)

@@ -1,6 +1,6 @@
 """Logs are JSON lines with request id, user, route, status and duration — and nothing
 personal: a representative flow runs with logging captured, and the names and numbers it
-created appear in no line."""
+created appear in no line. (Every run's logs are scanned as a whole too: tests/logscan.py.)"""
 
 import io
 import json
@@ -8,11 +8,6 @@ import logging
 
 import pytest
 
-from caseapp.services.delivery.gateways import (
-    Gateways,
-    RecordingMailGateway,
-    RecordingWebhookGateway,
-)
 from caseapp.services.ops import logs
 from tests.services.delivery.helpers import CONSENT, hook, run_due
 
@@ -68,7 +63,7 @@ def test_a_full_flow_logs_json_lines_without_any_personal_data(
     supervisor = api.as_(tokens["supervisor"])
     assert supervisor.get(f"/api/v1/clients/{client_id}/export").status_code == 200
     assert supervisor.get(f"/api/v1/clients/{client_id}/export.pdf").status_code == 200
-    run_due(session, config, Gateways(RecordingWebhookGateway(), RecordingMailGateway()))
+    run_due(session, config)
     assert supervisor.post(f"/api/v1/clients/{client_id}/stop-use",
                            json={"reason": "吉良七海さん本人の申出"}).status_code == 200
     logging.getLogger("caseapp.test").info("日本語はそのまま")

@@ -8,11 +8,6 @@ import pytest
 import time_machine
 
 from caseapp.rules.calendar import TOKYO
-from caseapp.services.delivery.gateways import (
-    Gateways,
-    RecordingMailGateway,
-    RecordingWebhookGateway,
-)
 from tests.helpers import EXAMPLE, assert_problem
 from tests.services.delivery.helpers import run_due
 
@@ -50,8 +45,7 @@ def test_the_oldest_undelivered_referral_rises_while_nothing_is_sent_and_falls_a
         stalled = anon.get("/metrics").get_data(as_text=True)
         assert value(stalled, "caseapp_oldest_undelivered_referral_age_seconds") == 600
         assert value(stalled, "caseapp_deliveries_due") >= 1
-        run_due(session, app.config["CASEAPP"],
-                Gateways(RecordingWebhookGateway(), RecordingMailGateway()))
+        run_due(session, app.config["CASEAPP"])
         after = anon.get("/metrics").get_data(as_text=True)
     assert value(after, "caseapp_oldest_undelivered_referral_age_seconds") == 0
     assert value(after, "caseapp_deliveries_due") == 0
@@ -66,3 +60,19 @@ def test_probes_answer_without_a_token(anon, path):
     assert response.json["status"] in ("ok", "degraded")
     if path.endswith("ready"):
         assert response.json["database"] == "ok" and "broker" in response.json
+
+
+@pytest.mark.parametrize(("database", "broker", "code", "status"), [
+    (True, True, 200, "ok"), (True, False, 200, "degraded"),
+    (False, True, 503, "down"), (False, False, 503, "down")])
+@pytest.mark.parametrize("path", ["/health/ready", "/api/v1/health/ready", "/api/v1/health"])
+def test_readiness_needs_the_database_and_only_reports_the_broker(
+        anon, monkeypatch, path, database, broker, code, status):
+    from caseapp.api import health
+
+    monkeypatch.setattr(health, "_database_ok", lambda: database)
+    monkeypatch.setattr(health, "broker_ok", lambda: broker)
+    response = anon.get(path)
+    assert response.status_code == code
+    assert response.json == {"status": status, "database": "ok" if database else "down",
+                             "broker": "ok" if broker else "down"}

@@ -5,24 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from caseapp.models import AuditEntry
-from caseapp.services.delivery.gateways import (
-    Gateways,
-    RecordingMailGateway,
-    RecordingWebhookGateway,
-)
 from tests.conftest import Api
 from tests.helpers import assert_problem
 from tests.services.delivery.helpers import CONSENT, ELDER, hook, referral_to, run_due
-
-
-@pytest.fixture
-def config(app):
-    return app.config["CASEAPP"]
-
-
-@pytest.fixture
-def supervisor(api, tokens):
-    return api.as_(tokens["supervisor"])
 
 
 @pytest.fixture
@@ -30,7 +15,7 @@ def person(api, session, config, tokens):
     """A person with a delivered referral, a partner read, a correction and a merged record."""
     hook(session, "houkatsu", "https://houkatsu.example/hook")
     created = api.post("/api/v1/consultations", json={**ELDER, "consent": CONSENT}).json
-    run_due(session, config, Gateways(RecordingWebhookGateway(), RecordingMailGateway()))
+    run_due(session, config)
     referral = referral_to(session, created["id"], "houkatsu")
     partner = Api(api.client, tokens["partner:houkatsu"])
     assert partner.get(f"/api/v1/partner/referrals/{referral.id}").status_code == 200

@@ -13,11 +13,6 @@ from caseapp.extensions import db
 from caseapp.models import AuditEntry, Client
 from caseapp.rules.calendar import TOKYO
 from caseapp.services.core import audit
-from caseapp.services.delivery.gateways import (
-    Gateways,
-    RecordingMailGateway,
-    RecordingWebhookGateway,
-)
 from caseapp.services.rights import retention
 from tests.conftest import Api
 from tests.services.delivery.helpers import CONSENT, referral_to, run_due
@@ -35,11 +30,6 @@ SECRETS = ("土佐", "次郎", "トサ", "ジロウ", "0887654321", "1950-02-03"
            "783-0001", "7830001", "母の介護", "息子が", "同居")
 
 
-@pytest.fixture
-def config(app):
-    return app.config["CASEAPP"]
-
-
 def everything_in_the_database() -> str:
     """Every row of every table, as text."""
     out = []
@@ -55,7 +45,7 @@ def past_person(api, tokens, session, config):
     """A person helped in April 2020: referral delivered, completed with a note, case closed."""
     with time_machine.travel(CLOSED_AT, tick=False):
         made = api.post("/api/v1/consultations", json=PAST).json
-        run_due(session, config, Gateways(RecordingWebhookGateway(), RecordingMailGateway()))
+        run_due(session, config)
         referral = referral_to(session, made["id"], "houkatsu")
         partner = Api(api.client, tokens["partner:houkatsu"])
         for move in ({"status": "received"}, {"status": "accepted"},

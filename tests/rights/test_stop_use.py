@@ -3,35 +3,14 @@ the record stays readable; lifting the stop releases what waited."""
 
 import json
 
-import pytest
 from sqlalchemy import select
 
 from caseapp.models import AuditEntry, Delivery, Disclosure, Referral
-from caseapp.services.delivery.gateways import (
-    Gateways,
-    RecordingMailGateway,
-    RecordingWebhookGateway,
-)
 from caseapp.services.delivery.stop_notices import EVENT
 from caseapp.services.referrals.consent_gate import USE_STOPPED_NOTE
 from tests.conftest import Api
 from tests.helpers import assert_problem
 from tests.services.delivery.helpers import CONSENT, ELDER, hook, referral_to, run_due
-
-
-@pytest.fixture
-def config(app):
-    return app.config["CASEAPP"]
-
-
-@pytest.fixture
-def recorder():
-    return Gateways(RecordingWebhookGateway(), RecordingMailGateway())
-
-
-@pytest.fixture
-def supervisor(api, tokens):
-    return api.as_(tokens["supervisor"])
 
 
 def intake(api, **extra) -> dict:

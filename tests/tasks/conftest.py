@@ -11,6 +11,7 @@ import pytest
 import time_machine
 
 from caseapp import create_app
+from tests import logscan
 from tests.conftest import REDIS_URL, make_config, need, redis_problem
 from tests.helpers import free_port
 
@@ -21,6 +22,7 @@ class WorkerProcess:
     """A real `caseapp worker` in its own process, configured only through the environment.
 
     With a ledger path, every task the worker finishes is written there (see worker_main.py).
+    Its output goes to `log_path`, a file of the run's log scan (tests.logscan).
     """
 
     def __init__(self, env: dict, args: tuple[str, ...] = ("--concurrency=2",),
@@ -31,13 +33,15 @@ class WorkerProcess:
         if ledger is not None:
             self.env["CASEAPP_TEST_TASK_LEDGER"] = str(ledger)
         self.proc: subprocess.Popen | None = None
+        self.log_path: Path | None = None
 
     def start(self) -> "WorkerProcess":
-        self.proc = subprocess.Popen(
-            [sys.executable, str(WORKER_MAIN), "worker", *self.args,
-             "--without-heartbeat", "--without-gossip", "--without-mingle"],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
+        with logscan.output("worker") as log:
+            self.log_path = Path(log.name)
+            self.proc = subprocess.Popen(
+                [sys.executable, str(WORKER_MAIN), "worker", *self.args,
+                 "--without-heartbeat", "--without-gossip", "--without-mingle"],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         return self
 
     def finished(self, task: str | None = None) -> list[dict]:

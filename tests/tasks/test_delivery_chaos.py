@@ -5,9 +5,6 @@ a crash between commit and enqueue, duplicate task messages) and checks that eve
 still arrives, with one webhook-id per referral delivery.
 """
 
-import shutil
-import subprocess
-
 import pytest
 from sqlalchemy import select, update
 
@@ -19,8 +16,8 @@ from caseapp.models.types import utcnow
 from caseapp.services.core import audit
 from caseapp.services.delivery import outbox
 from caseapp.services.intake import consultations
-from tests.conftest import Api, make_config, need
-from tests.helpers import EXAMPLE, free_port, wait_for
+from tests.conftest import Api, make_config
+from tests.helpers import EXAMPLE, wait_for
 from tests.http_sink import Sink
 from tests.tasks.conftest import WorkerProcess, worker_env
 
@@ -253,42 +250,6 @@ def _ts(value: str) -> float:
     from datetime import datetime
 
     return datetime.fromisoformat(value).timestamp()
-
-
-class PrivateRedis:
-    """A Redis of our own, so stopping it breaks nobody else's tests."""
-
-    def __init__(self, tmp_path):
-        self.port = free_port()
-        self.dir = tmp_path
-        self.proc = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self):
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(lambda: subprocess.run(["redis-cli", "-p", str(self.port), "ping"],
-                                        capture_output=True).stdout.strip() == b"PONG",
-                 timeout=10)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    need("redis-server", None if shutil.which("redis-server") else "not installed")
-    server = PrivateRedis(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_redis_stopped_during_intake_still_answers_201_and_delivers_when_back(

@@ -4,8 +4,6 @@ counters reach /metrics through the shared multiprocess folder."""
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -15,26 +13,6 @@ from tests.helpers import EXAMPLE, wait_for
 from tests.tasks.conftest import WorkerProcess, worker_env
 
 pytestmark = pytest.mark.real_commits  # the worker process reads what the test committed
-
-
-class LoggedWorker(WorkerProcess):
-    """A worker whose output goes to a file the test reads."""
-
-    def __init__(self, env: dict, log_path):
-        super().__init__(env)
-        self.log_path = log_path
-
-    def start(self) -> "LoggedWorker":
-        self.log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "caseapp.cli", "worker", *self.args,
-             "--without-heartbeat", "--without-gossip", "--without-mingle"],
-            env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        return self
-
-    def stop(self) -> None:
-        super().stop()
-        self.log.close()
 
 
 @pytest.fixture
@@ -57,8 +35,7 @@ def gauge(api, name: str, labels: str = "") -> float:
 
 
 def test_the_gauge_rises_without_a_worker_and_the_worker_logs_the_request_id(
-        scraped_app, database_url, broker, worker_instance, seeded, tokens, metrics_dir,
-        tmp_path):
+        scraped_app, database_url, broker, worker_instance, seeded, tokens, metrics_dir):
     api = Api(scraped_app.test_client(), tokens["counter"])
     made = api.post("/api/v1/consultations", json=EXAMPLE,
                     headers={"X-Request-ID": "req-intake-0042"})
@@ -68,8 +45,8 @@ def test_the_gauge_rises_without_a_worker_and_the_worker_logs_the_request_id(
 
     env = {**worker_env(database_url, broker, worker_instance),
            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-    log_path = tmp_path / "worker.log"
-    worker = LoggedWorker(env, log_path).start()
+    worker = WorkerProcess(env).start()
+    log_path = worker.log_path
     try:
         wait_for(lambda: gauge(api, oldest) == 0.0, timeout=60)
         wait_for(lambda: gauge(api, "caseapp_delivery_attempts_total",

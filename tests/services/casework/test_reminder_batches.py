@@ -1,26 +1,12 @@
 """The sweep sends reminders a batch per transaction, with the same exactly-once claim."""
 
-import threading
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import func, select
 
-from caseapp.extensions import db
-from caseapp.models import Case, Reminder, StaffNotice
+from caseapp.models import Reminder, StaffNotice
 from caseapp.models.types import utcnow
 from caseapp.services.casework import reminders
-from tests.services.casework.test_reminders import clock, people, policy, tokyo  # noqa: F401
-
-
-def due_cases(session, owner, count):
-    for i in range(count):
-        case = Case(owner_id=owner.id, status="open",
-                    next_action_at=tokyo(2026, 11, 16, 10) + timedelta(seconds=i))
-        session.add(case)
-        session.flush()
-        reminders.on_case_change(session, case)
-    session.commit()
+from tests.services.casework.helpers import due_cases, in_two_threads, tokyo
 
 
 def notices_per_reminder(session) -> dict[int, int]:
@@ -29,9 +15,9 @@ def notices_per_reminder(session) -> dict[int, int]:
 
 
 def test_one_failing_reminder_neither_loses_nor_doubles_the_rest_of_its_batch(
-        session, app, people, policy, clock, monkeypatch):  # noqa: F811
+        session, app, people, policy, clock, monkeypatch):
     clock.move_to(tokyo(2026, 11, 16, 9))
-    due_cases(session, people["owner"], 6)
+    due_cases(session, people["owner"], tokyo(2026, 11, 16, 10), 6)
     clock.move_to(tokyo(2026, 11, 16, 11))
     ids = list(session.scalars(select(Reminder.id).order_by(Reminder.id)))
     bad = ids[2]
@@ -54,37 +40,23 @@ def test_one_failing_reminder_neither_loses_nor_doubles_the_rest_of_its_batch(
 
 @pytest.mark.real_commits  # two threads, two connections
 def test_two_concurrent_batch_sweeps_send_each_reminder_once(
-        session, app, people, policy, clock):  # noqa: F811
+        session, app, people, policy, clock):
     clock.move_to(tokyo(2026, 11, 16, 9))
     count = 60
-    due_cases(session, people["owner"], count)
+    due_cases(session, people["owner"], tokyo(2026, 11, 16, 10), count)
     clock.move_to(tokyo(2026, 11, 16, 11))
     now = utcnow()
-    start = threading.Barrier(2, timeout=30)
-    outcomes: list = [None, None]
-    errors = []
 
-    def run(index):
-        try:
-            with app.app_context():
-                ids = reminders.due_ids(db.session, now)
-                start.wait()  # both hold the full list before either claims
-                total = {}
-                for first in range(0, len(ids), 20):
-                    for key, n in reminders.fire_batch(db.session, ids[first:first + 20],
-                                                       now).items():
-                        total[key] = total.get(key, 0) + n
-                outcomes[index] = total
-                db.session.remove()
-        except Exception as exc:  # surfaced below; a thread's exception is otherwise lost
-            errors.append(exc)
+    def sweep(own, start):
+        ids = reminders.due_ids(own, now)
+        start.wait()  # both hold the full list before either claims
+        total = {}
+        for first in range(0, len(ids), 20):
+            for key, n in reminders.fire_batch(own, ids[first:first + 20], now).items():
+                total[key] = total.get(key, 0) + n
+        return total
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors
+    outcomes = in_two_threads(app, sweep)
     assert outcomes[0].get("sent", 0) + outcomes[1].get("sent", 0) == count
     assert set(notices_per_reminder(session).values()) == {1}
     assert len(notices_per_reminder(session)) == count

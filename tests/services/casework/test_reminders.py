@@ -5,16 +5,13 @@ services read ``utcnow()`` as they would in production.
 """
 
 import email.policy
-import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.parser import BytesParser
 
 import pytest
-import time_machine
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from caseapp.extensions import db
 from caseapp.models import (
     Case,
     Delivery,
@@ -25,53 +22,16 @@ from caseapp.models import (
     User,
 )
 from caseapp.models.types import utcnow
-from caseapp.rules.calendar import TOKYO
 from caseapp.services.casework import cases, reminders
 from caseapp.services.core import auth
 from caseapp.services.core.actors import SYSTEM, Actor
 from caseapp.services.delivery import gateways, notices
-from caseapp.services.delivery.notifier import EXTENSION_KEY, NotifyError, RecordingNotifier
+from caseapp.services.delivery.notifier import NotifyError
 from caseapp.services.delivery.notifier import current as notifier_for_app
 from caseapp.services.referrals import lifecycle, sending
+from tests.services.casework.helpers import due_cases, in_two_threads, tokyo
 
 pytestmark = pytest.mark.calendar  # every test runs on the `clock` fixture
-
-
-def tokyo(y, m, d, hh=10, mm=0):
-    return datetime(y, m, d, hh, mm, tzinfo=TOKYO)
-
-
-@pytest.fixture
-def clock():
-    """A stopped clock the test moves by hand."""
-    traveller = time_machine.travel(tokyo(2026, 11, 2), tick=False)
-    shifted = traveller.start()
-    yield shifted
-    traveller.stop()
-
-
-@pytest.fixture
-def policy(app, monkeypatch):
-    """Short chains so escalation is reached in a few business days."""
-    config = app.config["CASEAPP"].with_(escalate_after=2, reminder_repeat_days=1,
-                                         partner_progress_days=10, client_followup_days=5,
-                                         supervisor_email=None)
-    monkeypatch.setitem(app.config, "CASEAPP", config)
-    return config
-
-
-@pytest.fixture
-def people(seeded):
-    owner, _ = auth.create_user(seeded, "owner", "counter", email="owner@counter.example.jp")
-    boss, _ = auth.create_user(seeded, "boss", "supervisor", email="boss@counter.example.jp")
-    return {"owner": owner, "boss": boss}
-
-
-@pytest.fixture
-def notifier(app, monkeypatch):
-    recording = RecordingNotifier()
-    monkeypatch.setitem(app.extensions, EXTENSION_KEY, recording)
-    return recording
 
 
 def partner_actor(session, code):
@@ -364,12 +324,7 @@ def test_a_case_nobody_can_be_reached_for_goes_to_the_supervisors(session, app, 
                         policy.with_(supervisor_email="center@counter.example.jp"))
     clock.move_to(tokyo(2026, 11, 16))
     people["owner"].email = None
-    case = Case(owner_id=people["owner"].id, status="open",
-                next_action_at=tokyo(2026, 11, 16, 11))
-    session.add(case)
-    session.flush()
-    reminders.on_case_change(session, case)
-    session.commit()
+    due_cases(session, people["owner"], tokyo(2026, 11, 16, 11))
     clock.move_to(tokyo(2026, 11, 16, 11))
     assert reminders.sweep(session) == {"sent": 1}
     assert session.scalar(select(StaffNotice)).recipients == [people["boss"].email]
@@ -440,37 +395,16 @@ def test_two_concurrent_sweeps_send_each_reminder_once(session, app, people, pol
     """Both sweeps see the same due rows; the conditional UPDATE lets only one take each."""
     clock.move_to(tokyo(2026, 11, 16, 9))
     count = 40
-    for i in range(count):
-        case = Case(owner_id=people["owner"].id, status="open",
-                    next_action_at=tokyo(2026, 11, 16, 10) + timedelta(seconds=i))
-        session.add(case)
-        session.flush()
-        reminders.on_case_change(session, case)
-    session.commit()
+    due_cases(session, people["owner"], tokyo(2026, 11, 16, 10), count)
     clock.move_to(tokyo(2026, 11, 16, 11))
     now = utcnow()
-    start = threading.Barrier(2, timeout=30)
-    outcomes: list[list] = [[], []]
-    errors = []
 
-    def run(index):
-        try:
-            with app.app_context():
-                own = db.session
-                ids = reminders.due_ids(own, now)
-                start.wait()  # both hold the full list before either fires
-                for reminder_id in ids:
-                    outcomes[index].append(reminders.fire(own, reminder_id, now))
-                db.session.remove()
-        except Exception as exc:  # surfaced below; a thread's exception is otherwise lost
-            errors.append(exc)
+    def sweep(own, start):
+        ids = reminders.due_ids(own, now)
+        start.wait()  # both hold the full list before either fires
+        return [reminders.fire(own, reminder_id, now) for reminder_id in ids]
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors
+    outcomes = in_two_threads(app, sweep)
     assert all(len(o) == count for o in outcomes)  # both tried every one
     fired = [o for o in outcomes[0] + outcomes[1] if o is not None]
     assert fired == ["sent"] * count
@@ -487,12 +421,7 @@ def test_two_concurrent_sweeps_send_each_reminder_once(session, app, people, pol
 def test_staff_notice_retries_transient_failures_and_stops_on_permanent_ones(
         session, app, people, policy, clock, notifier):
     clock.move_to(tokyo(2026, 11, 16))
-    case = Case(owner_id=people["owner"].id, status="open",
-                next_action_at=tokyo(2026, 11, 16, 10))
-    session.add(case)
-    session.flush()
-    reminders.on_case_change(session, case)
-    session.commit()
+    due_cases(session, people["owner"], tokyo(2026, 11, 16, 10))
     assert reminders.sweep(session) == {"sent": 1}
     notice = session.scalar(select(StaffNotice))
     notifier.fail_with = NotifyError("connection refused")
@@ -515,12 +444,7 @@ def test_without_smtp_the_notice_is_written_as_a_mail_file(session, app, people,
     monkeypatch.setitem(app.config, "CASEAPP",
                         app.config["CASEAPP"].with_(instance_path=tmp_path, smtp_host=None))
     clock.move_to(tokyo(2026, 11, 16))
-    case = Case(owner_id=people["owner"].id, status="open",
-                next_action_at=tokyo(2026, 11, 16, 10))
-    session.add(case)
-    session.flush()
-    reminders.on_case_change(session, case)
-    session.commit()
+    due_cases(session, people["owner"], tokyo(2026, 11, 16, 10))
     reminders.sweep(session)
     notice = session.scalar(select(StaffNotice))
     notify(session, notice.id)

@@ -7,6 +7,11 @@ from sqlalchemy import select, update
 from caseapp.domain import signing
 from caseapp.models import Delivery, Partner, Referral
 from caseapp.models.types import utcnow
+from caseapp.services.delivery.gateways import (
+    Gateways,
+    RecordingMailGateway,
+    RecordingWebhookGateway,
+)
 from caseapp.services.referrals import sending
 
 ELDER = {
@@ -41,7 +46,14 @@ def make_due(session) -> None:
     session.commit()
 
 
-def run_due(session, config, gateways) -> list[str]:
+def recording() -> Gateways:
+    """Gateways that keep what they would send and send nothing."""
+    return Gateways(RecordingWebhookGateway(), RecordingMailGateway())
+
+
+def run_due(session, config, gateways: Gateways | None = None) -> list[str]:
+    """What the worker does with each due outbox row; by default nothing leaves the process."""
+    gateways = gateways or recording()
     ids = list(session.scalars(select(Delivery.id).where(
         Delivery.state == "pending", Delivery.next_attempt_at <= utcnow()).order_by(Delivery.id)))
     session.commit()

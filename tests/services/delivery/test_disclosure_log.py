@@ -11,14 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from caseapp.models import AuditEntry, Consent, Disclosure, Referral
-from caseapp.services.delivery.gateways import (
-    Gateways,
-    RecordingMailGateway,
-    RecordingWebhookGateway,
-)
 from tests.api.loop_helpers import intake, referral_id
 from tests.helpers import EXAMPLE
-from tests.services.delivery.helpers import hook, run_due
+from tests.services.delivery.helpers import hook, recording, run_due
 
 PERSON = {"name": "髙橋 花子", "name_kana": "タカハシ ハナコ", "birth_date": "1950-03-04",
           "phone": "088-123-4567", "postal_code": "783-0001", "address": "南国市大埇甲1",
@@ -89,8 +84,7 @@ def last(session, action: str) -> AuditEntry:
 def test_inbox_delivery_and_every_read_log_what_the_partner_sees(api, tokens, session, app,
                                                                  basis):
     code, rid = basis(api, tokens)
-    run_due(session, app.config["CASEAPP"], Gateways(RecordingWebhookGateway(),
-                                                     RecordingMailGateway()))
+    run_due(session, app.config["CASEAPP"])
     partner = api.as_(tokens[f"partner:{code}"])
     referral = session.get(Referral, rid)
     (delivery,) = referral.deliveries
@@ -115,7 +109,7 @@ def test_inbox_delivery_and_every_read_log_what_the_partner_sees(api, tokens, se
 
 def test_a_webhook_logs_every_item_of_the_body_it_sent(api, session, app):
     hook(session, "houkatsu", "https://partner.example/hook")
-    recorder = Gateways(RecordingWebhookGateway(), RecordingMailGateway())
+    recorder = recording()
     code, rid = consent(api)
     run_due(session, app.config["CASEAPP"], recorder)
     (sent,) = [r for r in recorder.webhook.sent

@@ -85,27 +85,25 @@ def test_retry_after_is_read_in_seconds_and_as_a_date(sink):
     assert parse_retry_after("soon") is None
 
 
-def test_a_hanging_partner_is_cut_at_the_total_time_limit():
-    server = SilentServer("hang")
+def timed_post(server):
+    """A post with a one-second limit to a server that stalls: (result, seconds taken)."""
     try:
         started = time.monotonic()
         result = gateway(webhook_timeout=1.0).post(signed(server.url, signing.generate_secret()))
-        elapsed = time.monotonic() - started
+        return result, time.monotonic() - started
     finally:
         server.close()
+
+
+def test_a_hanging_partner_is_cut_at_the_total_time_limit():
+    result, elapsed = timed_post(SilentServer("hang"))
     assert not result.ok and not result.permanent and "timeout" in result.error
     assert 0.9 <= elapsed < 3
 
 
 def test_a_trickling_partner_cannot_stretch_the_time_limit():
     # A byte every 0.2 s never trips a per-read timeout; the total limit still holds.
-    server = SilentServer("trickle", interval=0.2)
-    try:
-        started = time.monotonic()
-        result = gateway(webhook_timeout=1.0).post(signed(server.url, signing.generate_secret()))
-        elapsed = time.monotonic() - started
-    finally:
-        server.close()
+    result, elapsed = timed_post(SilentServer("trickle", interval=0.2))
     assert not result.ok and "timeout" in result.error
     assert elapsed < 3
 

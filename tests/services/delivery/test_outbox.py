@@ -24,11 +24,6 @@ from tests.services.delivery.helpers import ELDER, hook, make_due, referral_to, 
 
 
 @pytest.fixture
-def config(app):
-    return app.config["CASEAPP"]
-
-
-@pytest.fixture
 def real(config):
     found = Gateways(HttpWebhookGateway(config), RecordingMailGateway())
     yield found

@@ -5,7 +5,12 @@ from caseapp.models.audit import AuditEntry
 from caseapp.models.cases import Case
 from caseapp.models.clients import Client, ClientBigram
 from caseapp.models.consents import Consent, SupportMeeting
-from caseapp.models.consultations import Consultation, ConsultationTopic, RoutingDecision
+from caseapp.models.consultations import (
+    Consultation,
+    ConsultationTopic,
+    Emergency,
+    RoutingDecision,
+)
 from caseapp.models.disclosures import Disclosure
 from caseapp.models.events import ConsultationTeam, ConsultationTeamPartner, Event
 from caseapp.models.households import Household, HouseholdMember
@@ -16,6 +21,7 @@ from caseapp.models.referrals import (
     DeliveryAttempt,
     Referral,
     ReferralEvent,
+    SafetyReview,
 )
 from caseapp.models.reminders import Reminder, StaffNotice
 from caseapp.models.reports import ReportMonthRollup
@@ -38,6 +44,7 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "Disclosure",
+    "Emergency",
     "Event",
     "Household",
     "HouseholdMember",
@@ -48,6 +55,7 @@ __all__ = [
     "ReportMonthRollup",
     "RoutingDecision",
     "RuleSetVersion",
+    "SafetyReview",
     "StaffAlert",
     "StaffNotice",
     "SupportMeeting",

@@ -27,6 +27,7 @@ class Permission(StrEnum):
     PARTNER_REFERRALS_UPDATE = "partner:referrals:update"
     ALERTS_READ = "staff:alerts:read"
     SUPPORT_MEETINGS_WRITE = "supervisor:support_meetings:write"
+    SAFETY_REVIEW = "supervisor:referrals:review"
     CLIENTS_EXPORT = "supervisor:clients:export"
     CLIENTS_STOP_USE = "supervisor:clients:stop_use"
     METRICS_READ = "admin:metrics:read"
@@ -66,7 +67,8 @@ _COUNTER = _COUNTER | {Permission.ALERTS_READ} | _COMMUNITY | {
     Permission.WATCH_WRITE, Permission.MEETINGS_WRITE, Permission.PLANS_WRITE,
     Permission.MEMBERS_READ, Permission.COMMUNITY_QUEUE}
 _SUPERVISOR = _COUNTER | {Permission.AUDIT_READ, Permission.REPORTS_READ,
-                          Permission.SUPPORT_MEETINGS_WRITE, Permission.CLIENTS_EXPORT,
+                          Permission.SUPPORT_MEETINGS_WRITE, Permission.SAFETY_REVIEW,
+                          Permission.CLIENTS_EXPORT,
                           Permission.CLIENTS_STOP_USE}
 _ADMIN = _SUPERVISOR | {Permission.PARTNERS_ADMIN, Permission.RULES_ADMIN,
                         Permission.METRICS_READ, Permission.AREAS_ADMIN}

@@ -52,10 +52,21 @@ def test_seed_nankoku_is_idempotent(app, session):
     session.commit()
     second = runner.invoke(args=["seed", "nankoku"])
     assert "partners added: none" in second.output and "unchanged" in second.output
-    assert session.scalar(select(func.count()).select_from(Partner)) == 15
+    assert session.scalar(select(func.count()).select_from(Partner)) == 16
     assert session.scalar(select(func.count()).select_from(RuleSetVersion)) == 1
     assert session.get(Partner, edited).name == "edited by an admin"
     assert session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_seeding_again_adds_the_block_hokenjo_to_an_older_network(app, session):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["seed", "nankoku"])
+    session.delete(session.scalar(select(Partner).where(Partner.code == "hokenjo")))
+    session.commit()  # a network seeded before the 福祉保健所 was part of it
+    again = runner.invoke(args=["seed", "nankoku"])
+    assert again.exit_code == 0 and "hokenjo" in again.output
+    hokenjo = session.scalar(select(Partner).where(Partner.code == "hokenjo"))
+    assert hokenjo.layer == "block" and hokenjo.ack_sla_days == 1
 
 
 def _descendants(pid: int) -> set[int]:

@@ -52,6 +52,61 @@ def basis_for(client, partner_code: str, at: datetime, *, sensitive: bool,
     return None
 
 
+# Why a referral waits in awaiting_consent: a code for programs, a sentence for staff.
+WAITING_REASONS = {
+    "use_stopped": "ご本人から利用停止（個人情報保護法 第35条）の請求があり、送付を止めています。"
+                   "監督者が利用停止を解除するまで送れません。",
+    "no_consent": "情報共有の同意が記録されていないため送付を待っています。同意を記録するか、"
+                  "生命・身体の保護のために必要なら life_safety として理由を添えて送ってください。",
+    "consent_not_in_force": "記録された同意が撤回されたか期限切れのため送付を待っています。"
+                            "改めて同意を記録してください。",
+    "consent_not_partner": "同意はありますが、このつなぎ先（{partner}）が同意の範囲に"
+                           "含まれていないため送付を待っています。このつなぎ先を含む同意を記録してください。",
+    "consent_not_sensitive": "相談内容に要配慮個人情報（健康・障害・DV・犯罪歴など）が"
+                             "含まれますが、同意がその共有を含んでいないため送付を待っています。"
+                             "要配慮個人情報を含む同意（covers_sensitive）を記録してください。",
+    "meeting_not_covering": "支援会議の記録はありますが、このつなぎ先（{partner}）が構成員に"
+                            "含まれていないため送付を待っています。",
+    "meeting_not_recorded": "支援会議を根拠にしていますが、その支援会議の記録がないため送付を"
+                            "待っています。POST /cases/{{id}}/support-meeting で記録してください。",
+}
+
+
+def waiting_reason(client, partner_code: str, at: datetime, *, sensitive: bool,
+                   meetings: Iterable = (), declared: str | None = None
+                   ) -> tuple[str, str] | None:
+    """Why a referral to ``partner_code`` has no basis at ``at``: (code, Japanese sentence).
+
+    None when a basis exists (the referral is about to leave) or nothing identifies a person.
+    ``declared`` is a basis staff named that is not yet backed by a record.
+    """
+    def reason(code: str) -> tuple[str, str]:
+        return code, WAITING_REASONS[code].format(partner=partner_code)
+
+    if stop_in_force(client) is not None:
+        return reason("use_stopped")
+    if client is None:
+        return None
+    meetings = list(meetings)
+    consents = list(client.consents)
+    if any(c.covers(partner_code, at) and (c.covers_sensitive or not sensitive)
+           for c in consents) or any(m.covers(partner_code) for m in meetings):
+        return None
+    if LegalBasis.parse(declared) == (LegalBasis.SUPPORT_MEETING, None) and not meetings:
+        return reason("meeting_not_recorded")
+    in_force = [c for c in consents if c.in_force(at)]
+    naming = [c for c in in_force if c.names(partner_code)]
+    if naming:
+        return reason("consent_not_sensitive")
+    if in_force:
+        return reason("consent_not_partner")
+    if consents:
+        return reason("consent_not_in_force")
+    if meetings:
+        return reason("meeting_not_covering")
+    return reason("no_consent")
+
+
 def basis_kind(legal_basis: str | None) -> LegalBasis | None:
     """``consent:12`` → ``consent``: a partner learns the kind of basis, not our record ids."""
     return LegalBasis.parse(legal_basis)[0]

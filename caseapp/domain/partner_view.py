@@ -26,6 +26,10 @@ DETAIL_FIELDS = (*LIST_FIELDS, "basis", "contact", "summary", "withheld", "outco
 CLIENT_FIELDS = ("name", "name_kana")
 CONTACT_FIELDS = ("phone", "postal_code", "address")
 HISTORY_FIELDS = ("from_status", "status", "at", "by", "note")
+# What a webhook carries of the detail view: everything but the history (the partner's inbox
+# has it); every personal item is among these, so a webhook and the inbox disclose the same.
+WEBHOOK_FIELDS = ("status", "method", "urgency", "reason", "topics", "referred_at", "client",
+                  "basis", "contact", "summary", "withheld")
 # The personal items of these views (§29): the log names those that carry a value in the answer.
 PERSONAL_ITEMS = ("reason", "topics", *(f"client.{k}" for k in CLIENT_FIELDS),
                   *(f"contact.{k}" for k in CONTACT_FIELDS), "summary")

@@ -129,6 +129,23 @@ class ReminderStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class PartnerLayer(StrEnum):
+    """Where a partner works, in the five layers of 高知県's community welfare plan."""
+
+    PREFECTURE = "prefecture"  # 県域
+    BLOCK = "block"  # ブロック: a 福祉保健所's area, across municipalities
+    MUNICIPALITY = "municipality"  # 市町村
+    DISTRICT = "district"  # 地区 (old school district)
+    NEIGHBOURHOOD = "neighbourhood"  # 小地域 (自治会)
+
+
+class SafetyReviewOutcome(StrEnum):
+    """A supervisor's review of a referral sent on life_safety without consent."""
+
+    APPROPRIATE = "appropriate"  # the exception was rightly used
+    NOT_APPROPRIATE = "not_appropriate"  # it was not: the case owner follows up
+
+
 class TeamOutcome(StrEnum):
     RESOLVED_ON_SITE = "resolved_on_site"
     REFERRED = "referred"

@@ -18,7 +18,12 @@ from caseapp.models.community import (
     WatchVisit,
 )
 from caseapp.models.consents import Consent, SupportMeeting
-from caseapp.models.consultations import Consultation, ConsultationTopic, RoutingDecision
+from caseapp.models.consultations import (
+    Consultation,
+    ConsultationTopic,
+    Emergency,
+    RoutingDecision,
+)
 from caseapp.models.disclosures import Disclosure
 from caseapp.models.events import ConsultationTeam, ConsultationTeamPartner, Event
 from caseapp.models.households import Household, HouseholdMember
@@ -30,6 +35,7 @@ from caseapp.models.referrals import (
     DeliveryAttempt,
     Referral,
     ReferralEvent,
+    SafetyReview,
 )
 from caseapp.models.reminders import Reminder, StaffNotice
 from caseapp.models.reports import ReportMonthRollup
@@ -56,6 +62,7 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "Disclosure",
+    "Emergency",
     "Event",
     "Household",
     "HouseholdMember",
@@ -71,6 +78,7 @@ __all__ = [
     "ReportMonthRollup",
     "RoutingDecision",
     "RuleSetVersion",
+    "SafetyReview",
     "StaffAlert",
     "StaffNotice",
     "SupportMeeting",

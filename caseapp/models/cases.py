@@ -31,3 +31,9 @@ class Case(db.Model):
     consultations = relationship("Consultation", back_populates="case",
                                  order_by="Consultation.id")
     referrals = relationship("Referral", back_populates="case", order_by="Referral.id")
+    emergencies = relationship("Emergency", order_by="Emergency.id", viewonly=True)
+
+    @property
+    def emergency(self):
+        """The latest emergency while the case is open: what staff must see first."""
+        return self.emergencies[-1] if self.status == "open" and self.emergencies else None

@@ -30,12 +30,16 @@ class Consent(db.Model):
 
     client = relationship("Client", back_populates="consents")
 
-    def covers(self, partner_code: str, at: datetime) -> bool:
+    def in_force(self, at: datetime) -> bool:
         if self.withdrawn_at is not None and self.withdrawn_at <= at:
             return False
-        if self.given_at > at or (self.expires_at is not None and self.expires_at <= at):
-            return False
+        return not (self.given_at > at or (self.expires_at is not None and self.expires_at <= at))
+
+    def names(self, partner_code: str) -> bool:
         return self.scope == "network" or partner_code in (self.partners or [])
+
+    def covers(self, partner_code: str, at: datetime) -> bool:
+        return self.in_force(at) and self.names(partner_code)
 
 
 class SupportMeeting(db.Model):

@@ -33,6 +33,7 @@ class Consultation(db.Model):
     decisions = relationship("RoutingDecision", back_populates="consultation",
                              order_by="RoutingDecision.id")
     referrals = relationship("Referral", back_populates="consultation", order_by="Referral.id")
+    emergency = relationship("Emergency", uselist=False, back_populates="consultation")
 
     @property
     def topics(self) -> list[str]:
@@ -68,3 +69,24 @@ class RoutingDecision(db.Model):
     also: Mapped[list] = mapped_column(JSONType, default=list)
 
     consultation = relationship(Consultation, back_populates="decisions")
+
+
+class Emergency(db.Model):
+    """緊急対応: a consultation whose routing found danger to life or body (the protocol).
+
+    ``dangers`` names each emergency rule that fired with the words it found; kept apart from
+    the consultation so the record of what set the protocol off is never edited with it.
+    """
+
+    __tablename__ = "emergencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    dangers: Mapped[list] = mapped_column(JSONType, default=list)
+    words: Mapped[list] = mapped_column(JSONType, default=list)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("staff_alerts.id"))
+    action_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    consultation = relationship(Consultation, back_populates="emergency")

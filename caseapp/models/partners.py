@@ -24,6 +24,9 @@ class Partner(db.Model):
     # Set when the endpoint answered 410 Gone; a new webhook_url clears it.
     webhook_disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ack_sla_days: Mapped[int] = mapped_column(default=3)
+    # prefecture, block (a 福祉保健所's area), municipality, district or neighbourhood.
+    layer: Mapped[str] = mapped_column(String(20), default="municipality",
+                                       server_default="municipality")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

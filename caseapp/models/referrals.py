@@ -58,6 +58,8 @@ class Referral(db.Model):
     history = relationship("ReferralEvent", order_by="ReferralEvent.id",
                            cascade="all, delete-orphan")
     deliveries = relationship("Delivery", order_by="Delivery.id", back_populates="referral")
+    safety_reviews = relationship("SafetyReview", order_by="SafetyReview.id",
+                                  back_populates="referral")
 
 
 class ReferralEvent(db.Model):
@@ -160,3 +162,29 @@ class AckCode(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     referral = relationship(Referral)
+
+
+class SafetyReview(db.Model):
+    """A referral sent on life_safety (個人情報保護法 §27(1)(ii)) and a supervisor's review of it.
+
+    Written when staff invoke the exception, with their reason; a supervisor records afterwards
+    whether the exception was rightly used.
+    """
+
+    __tablename__ = "safety_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    invoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    invoked_by_label: Mapped[str] = mapped_column(String(100), default="system")
+    invoked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("staff_alerts.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_by_label: Mapped[str | None] = mapped_column(String(100))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    referral = relationship(Referral, back_populates="safety_reviews")
+    alert = relationship("StaffAlert")

@@ -10,7 +10,7 @@ The file format and the semantics are described in docs/rules.md.
 
 from caseapp.rules.fields import FIELDS, age_of, normalise_text
 from caseapp.rules.loader import NANKOKU_PARTNERS, load_ruleset_text, nankoku_ruleset_data
-from caseapp.rules.model import Decision, Problem, RuleSetInvalid, Subject
+from caseapp.rules.model import Danger, Decision, Problem, RuleSetInvalid, Subject
 from caseapp.rules.replay import ReplayExample, ReplayReport, replay
 from caseapp.rules.ruleset import CompiledRuleSet, compile_ruleset, validate_ruleset
 from caseapp.rules.vocab import (
@@ -39,6 +39,7 @@ __all__ = [
     "TOPICS",
     "URGENCIES",
     "CompiledRuleSet",
+    "Danger",
     "Decision",
     "Problem",
     "ReplayExample",

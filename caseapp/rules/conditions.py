@@ -57,14 +57,23 @@ class Condition:
     def matched(self, ctx: Context) -> list[str]:
         raise NotImplementedError
 
+    def words(self, ctx: Context) -> list[str]:
+        """The keywords found in the text by the parts that made this condition true."""
+        return []
+
 
 class Leaf(Condition):
-    def __init__(self, test: Test, describe: Callable[[Context], str]):
+    def __init__(self, test: Test, describe: Callable[[Context], str],
+                 found: Callable[[Context], list[str]] | None = None):
         self.test = test
         self.describe = describe
+        self.found = found
 
     def matched(self, ctx: Context) -> list[str]:
         return [self.describe(ctx)] if self.test(ctx) else []
+
+    def words(self, ctx: Context) -> list[str]:
+        return self.found(ctx) if self.found is not None and self.test(ctx) else []
 
 
 class All(Condition):
@@ -76,6 +85,9 @@ class All(Condition):
     def matched(self, ctx: Context) -> list[str]:
         return [m for p in self.parts for m in p.matched(ctx)]
 
+    def words(self, ctx: Context) -> list[str]:
+        return [w for p in self.parts for w in p.words(ctx)]
+
 
 class AnyOf(Condition):
     def __init__(self, parts: list[Condition]):
@@ -85,6 +97,9 @@ class AnyOf(Condition):
 
     def matched(self, ctx: Context) -> list[str]:
         return [m for p in self.parts if p.test(ctx) for m in p.matched(ctx)]
+
+    def words(self, ctx: Context) -> list[str]:
+        return [w for p in self.parts if p.test(ctx) for w in p.words(ctx)]
 
 
 class Not(Condition):
@@ -509,11 +524,14 @@ def _build_text(c: ConditionCompiler, name: str, spec: FieldSpec, op: str, value
             text = ctx[source]
             return all(keyword in text for keyword in keywords)
 
-    def describe(ctx: Context) -> str:
-        found = [k for k in keywords if k in ctx[source]]
-        return f"{name} contains {', '.join(found)}" if found else f"{name} contains none"
+    def found(ctx: Context) -> list[str]:
+        return [k for k in keywords if k in ctx[source]]
 
-    return Leaf(test, describe)
+    def describe(ctx: Context) -> str:
+        words = found(ctx)
+        return f"{name} contains {', '.join(words)}" if words else f"{name} contains none"
+
+    return Leaf(test, describe, found)
 
 
 _BUILDERS = {

@@ -14,7 +14,7 @@ from caseapp.rules.model import Problem, RuleSetInvalid
 NANKOKU_PARTNERS = (
     "jiritsu", "fukushi_jimusho", "houkatsu", "hellowork", "saposute", "houterasu",
     "shihoshoshi", "bengoshi", "shonen_support", "kensatsu", "minsei", "keicho", "attaka",
-    "shakyo_loan", "kenritsu_daigaku",
+    "shakyo_loan", "kenritsu_daigaku", "hokenjo",
 )
 
 

@@ -53,6 +53,24 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class Danger:
+    """A rule of the highest urgency that fired: what set off the emergency protocol.
+
+    ``words`` are the keywords it found in the summary (normalised as matched), ``matched``
+    the rule's explanation as in a decision.
+    """
+
+    rule_id: str
+    reason: str
+    words: tuple[str, ...] = ()
+    matched: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule_id": self.rule_id, "reason": self.reason, "words": list(self.words),
+                "matched": list(self.matched)}
+
+
+@dataclass(frozen=True)
 class Problem:
     """One thing wrong with a rule set. ``rule`` is the rule id, ``rules[i]`` or None."""
 

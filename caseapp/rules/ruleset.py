@@ -11,7 +11,7 @@ from typing import Any
 
 from caseapp.rules.conditions import Condition, ConditionCompiler, Context, Test
 from caseapp.rules.fields import build_context
-from caseapp.rules.model import Decision, Problem, RuleSetInvalid, Subject
+from caseapp.rules.model import Danger, Decision, Problem, RuleSetInvalid, Subject
 from caseapp.rules.tables import Table, parse_tables
 from caseapp.rules.vocab import ACTIONS, LEGAL_BASES, METHODS, URGENCIES, is_int
 
@@ -22,6 +22,7 @@ _RULE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # Hiragana, katakana (full and half width) and CJK ideographs.
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 FALLBACK_MATCH = "no other rule made a referral (断らない)"
+_TOP_URGENCY = len(URGENCIES) - 1  # emergency
 
 Report = Callable[[str, str], None]
 
@@ -45,6 +46,10 @@ class CompiledRule:
             return (FALLBACK_MATCH,)
         return tuple(self.condition.matched(ctx))
 
+    def danger(self, ctx: Context) -> Danger:
+        words = tuple(dict.fromkeys(self.condition.words(ctx))) if self.condition else ()
+        return Danger(self.id, self.reason, words, self.explain(ctx))
+
 
 class CompiledRuleSet:
     """A validated rule set, ready to evaluate. Build it with :func:`compile_ruleset`."""
@@ -67,13 +72,18 @@ class CompiledRuleSet:
 
     def evaluate(self, subject: Subject) -> list[Decision]:
         """Decisions for one consultation: one per partner, never empty (断らない)."""
+        return self.assess(subject)[0]
+
+    def assess(self, subject: Subject) -> tuple[list[Decision], list[Danger]]:
+        """The decisions, and the fired rules of the highest urgency (the emergency protocol)."""
         ctx = build_context(subject)
         hits = [rule for test, rule in self._checks if test(ctx) is True]
+        dangers = [rule.danger(ctx) for rule in hits if rule.urgency_rank == _TOP_URGENCY]
         # Suggestions wait for staff; only a referral counts as routed.
         if not any(rule.action == "refer" for rule in hits):
             hits.append(self._fallback)
             hits.sort(key=lambda rule: rule.index)
-        return merge(hits, ctx)
+        return merge(hits, ctx), dangers
 
 
 def merge(hits: list[CompiledRule], ctx: Context) -> list[Decision]:

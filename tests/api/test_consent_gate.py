@@ -36,7 +36,7 @@ def test_nothing_leaves_without_consent_and_recording_it_releases_the_referral(
     assert disclosure.basis == referral.legal_basis and disclosure.client_id == created["client_id"]
     shown = api.get(f"/api/v1/referrals/{referral.id}").json
     assert shown["disclosures"][0]["partner"] == "houkatsu"
-    assert "client.phone" in shown["disclosures"][0]["fields"]
+    assert "contact.phone" in shown["disclosures"][0]["fields"]
 
 
 def test_a_consent_naming_other_partners_releases_nothing(api, session):

@@ -212,7 +212,11 @@ def test_an_anonymous_consultation_shows_its_summary_and_no_person(api, tokens):
 def test_a_support_meeting_referral_shows_name_and_summary_not_contact(api, tokens):
     body = {k: v for k, v in EXAMPLE.items() if k != "consent"}
     made = intake(api, {**body, "client": FULL_CLIENT})
-    rid = refer(api, made["case_id"], "jiritsu", exception="support_meeting")["id"]
+    meeting = api.as_(tokens["supervisor"]).post(
+        f"/api/v1/cases/{made['case_id']}/support-meeting",
+        json={"law": "seikatsu_konkyu_9", "meeting_date": "2026-11-20", "partners": ["jiritsu"]})
+    rid = refer(api, made["case_id"], "jiritsu", exception="support_meeting",
+                meeting_id=meeting.json["id"])["id"]
     view = api.as_(tokens["partner:jiritsu"]).get(f"/api/v1/partner/referrals/{rid}").json
     assert view["basis"] == "support_meeting" and view["client"]["name"] == "髙橋 花子"
     assert view["summary"] == EXAMPLE["summary"] and view["contact"] is None

@@ -6,12 +6,18 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from caseapp.models import Case, Delivery, Partner, Referral, User
+from caseapp.models import Case, Delivery, Disclosure, Partner, Referral, User
 from caseapp.rules.calendar import TOKYO
 from caseapp.services.core.actors import SYSTEM
+from caseapp.services.delivery.gateways import (
+    Gateways,
+    RecordingMailGateway,
+    RecordingWebhookGateway,
+)
 from caseapp.services.referrals import lifecycle
 from tests.api.loop_helpers import intake, move, one_each, refer, referral_id, walk
 from tests.helpers import EXAMPLE, assert_problem
+from tests.services.delivery.helpers import run_due
 
 NO_CONSENT = {k: v for k, v in EXAMPLE.items() if k != "consent"}
 
@@ -119,14 +125,62 @@ def test_a_manual_referral_without_consent_waits_and_sends_nothing(api, session,
     assert session.scalars(select(Delivery).where(Delivery.referral_id == body["id"])).all() == []
 
 
-def test_a_manual_referral_may_rest_on_a_recorded_exception(api):
+def test_a_manual_referral_may_rest_on_a_recorded_exception(api, tokens):
     made = intake(api, NO_CONSENT)
     life = refer(api, made["case_id"], "fukushi_jimusho", exception="life_safety",
-                 urgency="emergency")
+                 exception_reason="本人が自殺をほのめかし連絡が取れない", urgency="emergency")
     assert (life["status"], life["legal_basis"], life["urgency"]) == (
         "requested", "life_safety", "emergency")
-    meeting = refer(api, made["case_id"], "jiritsu", exception="support_meeting")
-    assert (meeting["status"], meeting["legal_basis"]) == ("requested", "support_meeting")
+    assert life["life_safety"][0]["reason"] == "本人が自殺をほのめかし連絡が取れない"
+    assert life["life_safety"][0]["outcome"] is None  # a supervisor reviews it afterwards
+    meeting_id = record_meeting(api.as_(tokens["supervisor"]), made["case_id"], ["jiritsu"])
+    meeting = refer(api, made["case_id"], "jiritsu", exception="support_meeting",
+                    meeting_id=meeting_id)
+    assert (meeting["status"], meeting["legal_basis"]) == (
+        "requested", f"support_meeting:{meeting_id}")
+
+
+def record_meeting(supervisor, case_id: int, partners: list[str]) -> int:
+    recorded = supervisor.post(f"/api/v1/cases/{case_id}/support-meeting",
+                               json={"law": "seikatsu_konkyu_9", "meeting_date": "2026-11-20",
+                                     "partners": partners})
+    assert recorded.status_code == 201, recorded.json
+    return recorded.json["id"]
+
+
+def test_a_manual_support_meeting_referral_names_its_meeting_and_is_sent(api, tokens, session,
+                                                                        app):
+    # Declared without its meeting, a referral was held at send time: now the meeting is
+    # named when the referral is made, and it leaves.
+    made = intake(api, NO_CONSENT)
+    missing = api.post("/api/v1/referrals", json={
+        "case_id": made["case_id"], "partner": "jiritsu", "reason": "支援会議で決定",
+        "method": "formal_request", "exception": "support_meeting"})
+    assert "meeting_id" in assert_problem(missing, 422)["errors"]
+    meeting_id = record_meeting(api.as_(tokens["supervisor"]), made["case_id"], ["houkatsu"])
+    outside = api.post("/api/v1/referrals", json={
+        "case_id": made["case_id"], "partner": "jiritsu", "reason": "支援会議で決定",
+        "method": "formal_request", "exception": "support_meeting", "meeting_id": meeting_id})
+    assert "meeting_id" in assert_problem(outside, 422)["errors"]  # jiritsu is no member
+    member = record_meeting(api.as_(tokens["supervisor"]), made["case_id"], ["jiritsu"])
+    body = refer(api, made["case_id"], "jiritsu", exception="support_meeting",
+                 meeting_id=member)
+    run_due(session, app.config["CASEAPP"],
+            Gateways(RecordingWebhookGateway(), RecordingMailGateway()))
+    session.expire_all()
+    referral = session.get(Referral, body["id"])
+    assert referral.status == "sent" and referral.legal_basis == f"support_meeting:{member}"
+    (disclosure,) = session.scalars(select(Disclosure).where(
+        Disclosure.referral_id == referral.id)).all()
+    assert disclosure.basis == f"support_meeting:{member}"
+
+
+def test_a_manual_life_safety_referral_needs_a_written_reason(api):
+    made = intake(api, NO_CONSENT)
+    refused = api.post("/api/v1/referrals", json={
+        "case_id": made["case_id"], "partner": "hokenjo", "reason": "緊急",
+        "method": "accompany", "exception": "life_safety"})
+    assert "exception_reason" in assert_problem(refused, 422)["errors"]
 
 
 @pytest.mark.parametrize(("change", "field"), [

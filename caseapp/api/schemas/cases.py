@@ -3,10 +3,13 @@
 from marshmallow import Schema, fields, validate
 
 from caseapp.api.schemas.common import AwareDateTime, PageArgs, page_schema
+from caseapp.api.schemas.emergencies import EmergencyOut
 from caseapp.api.schemas.referrals import ReferralBrief
 
 
 class CaseBrief(Schema):
+    emergency = fields.Nested(EmergencyOut, allow_none=True, metadata={
+        "description": "the latest emergency of an open case (listed first); null else"})
     id = fields.Integer()
     status = fields.String()
     owner_id = fields.Integer(allow_none=True)

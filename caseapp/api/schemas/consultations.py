@@ -6,6 +6,7 @@ from caseapp import rules
 from caseapp.api.schemas.clients import ClientIn, DuplicateOut
 from caseapp.api.schemas.common import AwareDateTime, PageArgs, page_schema
 from caseapp.api.schemas.consents import ConsentIn
+from caseapp.api.schemas.emergencies import EmergencyOut
 from caseapp.api.schemas.events import TeamBrief
 from caseapp.api.schemas.referrals import ReferralBrief
 
@@ -60,6 +61,8 @@ class RoutingOut(Schema):
 
 
 class ConsultationOut(Schema):
+    emergency = fields.Nested(EmergencyOut, allow_none=True, metadata={
+        "description": "set when the consultation showed danger to life or body; null else"})
     id = fields.Integer()
     client_id = fields.Integer(allow_none=True)
     case_id = fields.Integer()

@@ -3,7 +3,10 @@
 from marshmallow import Schema, fields, validate
 
 from caseapp.api.schemas.common import AwareDateTime, PageArgs, page_schema
+from caseapp.domain.vocab import PartnerLayer, values
 
+LAYER_HELP = ("where it works: prefecture 県域, block ブロック (a 福祉保健所's area), "
+              "municipality 市町村, district 地区, neighbourhood 小地域")
 CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,49}$",
                        error="英小文字で始まる英小文字・数字・_ の 2〜50 文字にしてください")
 
@@ -14,6 +17,7 @@ class PartnerOut(Schema):
     kind = fields.String()
     description = fields.String()
     service_area = fields.String()
+    layer = fields.String(metadata={"description": LAYER_HELP})
     email = fields.String(allow_none=True)
     webhook_url = fields.String(allow_none=True)
     webhook_disabled_at = AwareDateTime(allow_none=True)
@@ -42,6 +46,8 @@ class PartnerPatch(Schema):
         metadata={"description": "whsec_ + base64; write-only. null generates a new one."})
     ack_sla_days = fields.Integer(validate=validate.Range(min=1, max=60))
     active = fields.Boolean()
+    layer = fields.String(validate=validate.OneOf(values(PartnerLayer)),
+                          metadata={"description": LAYER_HELP})
 
 
 class PartnerIn(PartnerPatch):

@@ -9,9 +9,10 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from caseapp import rules
 from caseapp.api.schemas.common import AwareDateTime, PageArgs, ViewSchema, page_schema
 from caseapp.domain import partner_view, workflow
+from caseapp.domain.vocab import SafetyReviewOutcome, values
 from caseapp.models.referrals import STATUSES
 from caseapp.models.types import utcnow
-from caseapp.services.referrals import loop
+from caseapp.services.referrals import consent_gate, loop
 
 # -- staff -------------------------------------------------------------------------------
 
@@ -54,7 +55,27 @@ class DisclosureOut(Schema):
     basis = fields.String()
 
 
-_BRIEF = ("id", "partner", "status", "method", "reason", "urgency", "legal_basis")
+class WaitingReasonOut(Schema):
+    code = fields.String(metadata={
+        "description": "no_consent, consent_not_in_force, consent_not_partner, "
+                       "consent_not_sensitive, meeting_not_covering, meeting_not_recorded, "
+                       "use_stopped, basis_available"})
+    message = fields.String(metadata={"description": "why it waits and what to do, in Japanese"})
+
+
+class SafetyReviewOut(Schema):
+    reason = fields.String(metadata={"description": "why staff shared without consent"})
+    invoked_by = fields.String(attribute="invoked_by_label")
+    invoked_at = AwareDateTime()
+    reviewed_at = AwareDateTime(allow_none=True)
+    reviewed_by = fields.String(attribute="reviewed_by_label", allow_none=True)
+    outcome = fields.String(allow_none=True, metadata={
+        "description": "appropriate or not_appropriate; null until a supervisor reviews"})
+    note = fields.String(allow_none=True)
+
+
+_BRIEF = ("id", "partner", "status", "method", "reason", "urgency", "legal_basis",
+          "waiting_reason")
 
 
 class StaffReferral(ViewSchema):
@@ -67,11 +88,11 @@ class StaffReferral(ViewSchema):
         "loop": ("id", "case_id", "consultation_id", "partner", "status", "method", "urgency",
                  "reason", "legal_basis", "rule_id", "outcome", "outcome_note",
                  "status_reason", "status_at", "ack_due_at", "overdue", "handled_at",
-                 "handled_note", "created_at", "updated_at"),
+                 "handled_note", "created_at", "updated_at", "waiting_reason", "life_safety"),
         # One referral and what happened to it: history, deliveries and disclosures.
         "delivery": (*_BRIEF, "case_id", "consultation_id", "rule_id", "outcome",
                      "outcome_note", "created_at", "updated_at", "history", "deliveries",
-                     "disclosures"),
+                     "disclosures", "life_safety"),
     }
 
     id = fields.Integer()
@@ -97,6 +118,13 @@ class StaffReferral(ViewSchema):
     history = fields.List(fields.Nested(HistoryOut))
     deliveries = fields.List(fields.Nested(DeliveryOut))
     disclosures = fields.List(fields.Nested(DisclosureOut))
+    waiting_reason = fields.Function(
+        lambda r: consent_gate.waiting_reason(r, utcnow()),
+        metadata={"description": "while awaiting_consent: why it waits ({code, message}); "
+                                 "null otherwise"})
+    life_safety = fields.List(fields.Nested(SafetyReviewOut), attribute="safety_reviews",
+                              metadata={"description": "each time it was sent on life_safety "
+                                                       "(§27(1)(ii)) and the supervisor's review"})
 
 
 ReferralBrief = StaffReferral(view="brief")
@@ -124,8 +152,25 @@ class ManualReferralIn(Schema):
     urgency = fields.String(validate=validate.OneOf(rules.URGENCIES))
     consultation_id = fields.Integer(validate=validate.Range(min=1))
     exception = fields.String(validate=validate.OneOf(loop.EXCEPTIONS), metadata={
-        "description": "a recorded legal exception when there is no consent: life_safety "
-                       "(個人情報保護法 §27(1)) or support_meeting (支援会議)"})
+        "description": "a legal exception when there is no consent: life_safety "
+                       "(個人情報保護法 §27(1)(ii); needs exception_reason) or support_meeting "
+                       "(支援会議; needs meeting_id)"})
+    exception_reason = fields.String(validate=validate.Length(min=1, max=2000), metadata={
+        "description": "required with life_safety: why life or body is at risk and consent "
+                       "cannot be obtained"})
+    meeting_id = fields.Integer(validate=validate.Range(min=1), metadata={
+        "description": "required with support_meeting: the recorded meeting of this case"})
+
+
+class LifeSafetyIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000), metadata={
+        "description": "why life or body is at risk and consent is hard to obtain"})
+
+
+class SafetyReviewIn(Schema):
+    outcome = fields.String(required=True,
+                            validate=validate.OneOf(values(SafetyReviewOutcome)))
+    note = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class ReferralCancelIn(Schema):

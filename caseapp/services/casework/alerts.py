@@ -6,7 +6,8 @@ import logging
 from datetime import datetime
 from email.message import EmailMessage
 
-from sqlalchemy import or_, select, update
+from flask import current_app, has_app_context
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from caseapp.config import Config
@@ -20,13 +21,19 @@ from caseapp.services.delivery.gateways import MailGateway, MailRequest, mail_da
 
 log = logging.getLogger(__name__)
 MAIL_BATCH = 50
+# Kinds about a person in danger: listed before every other alert while unread.
+URGENT_KINDS = ("emergency", "life_safety_review")
+
+
+def current_config() -> Config | None:
+    return current_app.config["CASEAPP"] if has_app_context() else None
 
 
 def raise_alert(session: Session, kind: str, message: str, *, config: Config | None,
                 user_id: int | None = None, role: str | None = None,
                 referral: Referral | None = None, partner: Partner | None = None) -> StaffAlert:
     """Add an alert to the caller's transaction, for one user or for everyone in a role."""
-    mail = bool(config and _addresses(session, user_id, role))
+    mail = bool(config and _addresses(session, user_id, role, config))
     alert = StaffAlert(kind=kind, message=message, user_id=user_id, role=role,
                        referral_id=referral.id if referral else None,
                        partner_id=partner.id if partner else None,
@@ -35,7 +42,8 @@ def raise_alert(session: Session, kind: str, message: str, *, config: Config | N
     return alert
 
 
-def _addresses(session: Session, user_id: int | None, role: str | None) -> list[str]:
+def _addresses(session: Session, user_id: int | None, role: str | None,
+               config: Config | None = None) -> list[str]:
     query = select(User.email).where(User.active.is_(True), User.email.is_not(None))
     if user_id is not None:
         query = query.where(User.id == user_id)
@@ -43,7 +51,11 @@ def _addresses(session: Session, user_id: int | None, role: str | None) -> list[
         query = query.where(User.role == role)
     else:
         return []
-    return [a for a in session.scalars(query) if a]
+    found = [a for a in session.scalars(query.order_by(User.id)) if a]
+    if not found and role == "supervisor" and config is not None and config.supervisor_email:
+        # No supervisor account has an address: the configured supervisors' mailbox.
+        found = [config.supervisor_email]
+    return found
 
 
 def _visible_to(actor: Actor):
@@ -55,7 +67,9 @@ def listing(session: Session, actor: Actor, *, unread: bool, page: int, per_page
     query = select(StaffAlert).where(_visible_to(actor))
     if unread:
         query = query.where(StaffAlert.read_at.is_(None))
-    return paginate(session, query.order_by(StaffAlert.id.desc()), page, per_page)
+    urgent_first = case((StaffAlert.kind.in_(URGENT_KINDS) & StaffAlert.read_at.is_(None), 0),
+                        else_=1)
+    return paginate(session, query.order_by(urgent_first, StaffAlert.id.desc()), page, per_page)
 
 
 def mark_read(session: Session, actor: Actor, alert_id: int) -> StaffAlert:
@@ -91,7 +105,7 @@ def mail_pending(session: Session, mail: MailGateway, config: Config,
         if claimed.rowcount != 1:
             continue
         alert = session.get(StaffAlert, alert_id, populate_existing=True)
-        addresses = _addresses(session, alert.user_id, alert.role)
+        addresses = _addresses(session, alert.user_id, alert.role, config)
         session.commit()
         ok = True
         for address in addresses:
@@ -108,6 +122,8 @@ def mail_pending(session: Session, mail: MailGateway, config: Config,
 
 
 _SUBJECTS = {
+    "emergency": "【緊急】生命・身体の危険がある相談を受け付けました",
+    "life_safety_review": "同意なしの情報提供（生命・身体の保護）の事後確認をお願いします",
     "referral_failed": "つなぎを届けられませんでした",
     "webhook_disabled": "連携機関の Webhook が停止されました",
     "delivery_failed": "つなぎの送信経路の一つが失敗しました",

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from sqlalchemy import case as when
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
@@ -9,7 +10,7 @@ from caseapp.domain.vocab import NEEDS_REROUTING, CaseStatus, ReferralStatus
 from caseapp.models import Case, Client, Household, Referral, User
 from caseapp.models.types import utcnow
 from caseapp.permissions import STAFF_ROLES
-from caseapp.services.casework import reminders
+from caseapp.services.casework import emergencies, reminders
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid
@@ -121,8 +122,10 @@ def listing(session: Session, actor: Actor, *, lost: bool, status: str | None, p
     query = lost_query(now or utcnow()) if lost else select(Case)
     if status:
         query = query.where(Case.status == status)
-    result = paginate(session, query.order_by(Case.next_action_at.asc().nulls_first(), Case.id),
-                      page, per_page)
+    # An open case with a person in danger comes before everything else.
+    first = when((emergencies.in_emergency(), 0), else_=1)
+    result = paginate(session, query.order_by(first, Case.next_action_at.asc().nulls_first(),
+                                              Case.id), page, per_page)
     audit.record(session, actor, "list", "case", None,
                  detail={"lost": lost, "results": [c.id for c in result.items]})
     session.commit()

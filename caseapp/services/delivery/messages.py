@@ -8,15 +8,12 @@ from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 from caseapp.config import Config
-from caseapp.domain import ack_tokens, partner_view, signing, views
+from caseapp.domain import ack_tokens, partner_view, signing
 from caseapp.domain.vocab import ReferralStatus
 from caseapp.models import Delivery, Referral
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import tokyo_isoformat
 from caseapp.services.delivery.gateways import MailRequest, WebhookRequest, mail_date
-
-# The client fields a partner needs to make contact; nothing about income, debts or health.
-PARTNER_CLIENT_FIELDS = ("name", "name_kana", "birth_date", "phone", "address", "district")
 
 
 def inbox_url(referral: Referral, config: Config) -> str:
@@ -35,29 +32,29 @@ def topics_of(referral: Referral) -> list[str]:
     return list(dict.fromkeys(t for c in referral.case.consultations for t in c.topics))
 
 
-def partner_data(referral: Referral, config: Config) -> tuple[dict, list[str]]:
-    """The webhook ``data`` object and the items it carries, read off it for the log."""
-    client = client_of(referral)
-    person = None
-    if client is not None:
-        person = {"id": client.id}
-        for name in PARTNER_CLIENT_FIELDS:
-            value = getattr(client, name)
-            if value is not None:
-                person[name] = value.isoformat() if hasattr(value, "isoformat") else value
-    data = {
-        "referral_id": referral.id,
-        "partner": referral.partner.code,
-        "case_id": referral.case_id,
-        "reason": referral.reason,
-        "method": referral.method,
-        "urgency": referral.urgency,
-        "topics": topics_of(referral),
-        "client": person,
-        "inbox_url": inbox_url(referral, config),
-        "created_at": tokyo_isoformat(referral.created_at),
-    }
-    return data, views.shown(data, views.paths(data))
+def partner_data(referral: Referral, config: Config, now: datetime | None = None
+                 ) -> tuple[dict, list[str]]:
+    """The webhook ``data`` object and the personal items it carries, for the log.
+
+    The partner's own detail view (partner_view, the one per-basis definition of what a
+    partner may see) plus where to read it: a webhook never carries more than the inbox shows.
+    """
+    view, items = partner_view.build(referral, detail=True, now=now or utcnow())
+    data = {"referral_id": referral.id, "partner": referral.partner.code,
+            **{key: view[key] for key in partner_view.WEBHOOK_FIELDS},
+            "inbox_url": inbox_url(referral, config),
+            "created_at": tokyo_isoformat(referral.created_at)}
+    return _as_json(data), items
+
+
+def _as_json(value):
+    if isinstance(value, dict):
+        return {k: _as_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_json(v) for v in value]
+    if isinstance(value, datetime):
+        return tokyo_isoformat(value)
+    return value
 
 
 def inbox(referral: Referral, now: datetime) -> list[str]:

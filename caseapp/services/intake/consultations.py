@@ -4,6 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import case as when
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,7 @@ from caseapp.models import (
 )
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import TOKYO, add_business_days
-from caseapp.services.casework import cases, reminders
+from caseapp.services.casework import cases, emergencies, reminders
 from caseapp.services.clients import records
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
@@ -82,13 +83,19 @@ def _record(session: Session, actor: Actor, data: dict, now: datetime,
     subject = routing.subject_for(
         {**data, "topics": topics}, client.birth_date if client else None,
         received_at.astimezone(TOKYO).date())
-    decisions = ruleset.evaluate(subject)
+    decisions, dangers = ruleset.assess(subject)
     _refer(session, actor, consultation, decisions, version, now)
     consultation.fallback_only = not any(
         d.action == "refer" and d.rule_id != ruleset.fallback_id for d in decisions)
-    _schedule_next_action(case, consultation, received_at)
+    emergency = dangers or consultation.urgency == Urgency.EMERGENCY
+    if emergency:
+        emergencies.schedule(case, now)
+    else:
+        _schedule_next_action(case, consultation, received_at)
 
     session.flush()
+    if emergency:
+        emergencies.start(session, actor, consultation, dangers, now)
     reminders.on_case_change(session, case, now=now)
     if link is not None:
         link(consultation)
@@ -200,7 +207,8 @@ def listing(session: Session, actor: Actor, filters: dict, page: int, per_page: 
         query = query.where(Consultation.received_at >= filters["received_from"])
     if filters.get("received_to"):
         query = query.where(Consultation.received_at < filters["received_to"])
-    result = paginate(session, query.order_by(Consultation.received_at.desc(),
+    first = when((Consultation.urgency == Urgency.EMERGENCY, 0), else_=1)
+    result = paginate(session, query.order_by(first, Consultation.received_at.desc(),
                                               Consultation.id.desc()), page, per_page)
     audit.record(session, actor, "list", "consultation", None,
                  detail={"results": [c.id for c in result.items]})

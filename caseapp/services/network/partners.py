@@ -19,7 +19,7 @@ from caseapp.services.core.results import ReadsThrough
 from caseapp.services.delivery import netguard
 
 EDITABLE = ("name", "kind", "description", "service_area", "email", "webhook_url",
-            "ack_sla_days", "active")
+            "ack_sla_days", "active", "layer")
 
 
 def listing(session: Session, *, active: bool | None, page: int, per_page: int) -> Page:

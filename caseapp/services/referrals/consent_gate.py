@@ -9,8 +9,9 @@ sent. The use cases that record or withdraw a basis are caseapp.services.legal.c
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from caseapp.domain import legal_basis
 from caseapp.domain.legal_basis import basis_for, is_sensitive, stop_in_force
 from caseapp.domain.vocab import DeliveryState, LegalBasis, ReferralStatus
 from caseapp.models import Case, Client, Consent, Referral, SupportMeeting
@@ -18,7 +19,8 @@ from caseapp.services.core.actors import Actor
 from caseapp.services.referrals import lifecycle
 
 __all__ = ["NO_BASIS_NOTE", "USE_STOPPED_NOTE", "basis_for", "basis_holds", "current_basis",
-           "hold", "hold_note", "is_sensitive", "meetings_for", "release", "waiting_for_client"]
+           "hold", "hold_note", "is_sensitive", "meetings_for", "release", "waiting_for_client",
+           "waiting_reason"]
 
 USE_STOPPED_NOTE = ("利用停止（個人情報保護法 第35条）のため送付を保留 / "
                     "held: use of the data stopped")
@@ -114,6 +116,21 @@ def hold(referral: Referral, actor: Actor, note: str) -> None:
         if delivery.state == DeliveryState.PENDING:
             delivery.state, delivery.enqueued_at = DeliveryState.HELD, None
             delivery.last_error = note
+
+
+def waiting_reason(referral: Referral, at: datetime) -> dict | None:
+    """``{code, message}`` saying why a referral waits in awaiting_consent; else None."""
+    if referral.status != ReferralStatus.AWAITING_CONSENT:
+        return None
+    session = object_session(referral)
+    found = legal_basis.waiting_reason(
+        _client_of(referral), referral.partner.code, at, sensitive=_sensitive(referral),
+        meetings=meetings_for(session, referral.case) if session is not None else (),
+        declared=referral.legal_basis)
+    if found is None:
+        # A basis exists now but the referral was not released yet (e.g. recorded elsewhere).
+        found = ("basis_available", "送付できる根拠があります。次の処理で送付されます。")
+    return {"code": found[0], "message": found[1]}
 
 
 def hold_note(referral: Referral) -> str:

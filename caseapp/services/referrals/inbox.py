@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from sqlalchemy import case as when
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from caseapp.domain import partner_view
+from caseapp.domain.vocab import Urgency
 from caseapp.models import Case, Client, Consultation, Referral, User
 from caseapp.models.types import utcnow
 from caseapp.services.core import audit
@@ -65,7 +67,10 @@ def listing(session: Session, actor: Actor, *, statuses=None,
         query = query.where(Referral.status.in_(statuses))
     if updated_since is not None:
         query = query.where(Referral.updated_at >= updated_since)
-    rows = paginate(session, query.options(*_LOAD).order_by(Referral.id.desc()), page, per_page)
+    # A person in danger first: the partner sees an emergency before the rest of its queue.
+    first = when((Referral.urgency == Urgency.EMERGENCY, 0), else_=1)
+    rows = paginate(session, query.options(*_LOAD).order_by(first, Referral.id.desc()), page,
+                    per_page)
     views, items = [], set()
     for referral in rows.items:
         view, disclosed = partner_view.build(referral, detail=False, now=now)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
+from sqlalchemy import case as when
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
@@ -22,7 +23,7 @@ from caseapp.domain.vocab import (
     ReferralStatus,
     Urgency,
 )
-from caseapp.models import Case, Consultation, Delivery, Partner, Referral
+from caseapp.models import Case, Consultation, Delivery, Partner, Referral, SupportMeeting
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import TOKYO, tokyo_isoformat
 from caseapp.services.core import audit
@@ -30,7 +31,7 @@ from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Forbidden, Invalid
 from caseapp.services.core.lookup import get_or_404
 from caseapp.services.core.pagination import Page, paginate
-from caseapp.services.referrals import consent_gate, lifecycle
+from caseapp.services.referrals import consent_gate, life_safety, lifecycle
 
 # The exceptions to consent staff may declare for a manual referral.
 EXCEPTIONS = tuple(basis.value for basis in vocab.EXCEPTIONS)
@@ -113,9 +114,10 @@ def listing(session: Session, actor: Actor, *, statuses=None, partner: str | Non
     if open_before is not None:
         cutoff = datetime.combine(open_before, time(), TOKYO)
         query = query.where(Referral.status.in_(OPEN_STATUSES), Referral.created_at < cutoff)
+    first = when((Referral.urgency == Urgency.EMERGENCY, 0), else_=1)
     result = paginate(session, query.options(selectinload(Referral.partner))
-                      .order_by(Referral.ack_due_at.asc().nulls_last(), Referral.id.desc()),
-                      page, per_page)
+                      .order_by(first, Referral.ack_due_at.asc().nulls_last(),
+                                Referral.id.desc()), page, per_page)
     audit.record(session, actor, "list", "referral", None,
                  detail={"results": [r.id for r in result.items],
                          "filters": {"status": list(statuses or []), "partner": partner,
@@ -152,18 +154,41 @@ def create_manual(session: Session, actor: Actor, data: dict,
     basis = consent_gate.basis_for(case.client, partner.code, now, sensitive=sensitive,
                                    decision_basis=exception)
     if exception == LegalBasis.SUPPORT_MEETING:
-        # Declared by staff: the meeting's record, once made, is what lets it be sent.
-        basis = LegalBasis.SUPPORT_MEETING
+        # The meeting's record is the basis: named now, so the referral can leave at once.
+        basis = _meeting_basis(session, case, partner, data.get("meeting_id"))
+    elif exception == LegalBasis.LIFE_SAFETY:
+        if not (data.get("exception_reason") or "").strip():
+            raise Invalid("life_safety needs a written reason", errors={"exception_reason": [
+                "生命・身体の保護（life_safety）を根拠にするときは理由を書いてください"]})
+        life_safety.check_allowed_for(case.client)
     urgency = data.get("urgency") or (consultation.urgency if consultation else Urgency.NORMAL)
     referral = lifecycle.create(session, actor, case=case, partner=partner,
                                 reason=data["reason"], method=data["method"], urgency=urgency,
                                 basis=basis, consultation=consultation, rule_id="manual", now=now)
+    if basis == LegalBasis.LIFE_SAFETY:
+        life_safety.ask_review(session, actor, referral, data["exception_reason"], now)
     session.flush()
     audit.record(session, actor, "create", "referral", referral.id,
                  detail={"case_id": case.id, "partner": partner.code, "basis": basis,
                          "exception": exception})
     session.commit()
     return referral
+
+
+def _meeting_basis(session: Session, case: Case, partner: Partner,
+                   meeting_id: int | None) -> str:
+    if meeting_id is None:
+        raise Invalid("support_meeting needs meeting_id", errors={"meeting_id": [
+            "支援会議（support_meeting）を根拠にするときは、記録した支援会議の id を指定して"
+            "ください（POST /cases/{id}/support-meeting で記録）"]})
+    meeting = session.get(SupportMeeting, meeting_id)
+    if meeting is None or meeting.case_id != case.id:
+        raise Invalid("meeting not recorded for this case", errors={"meeting_id": [
+            "このケースの支援会議の記録ではありません"]})
+    if not meeting.covers(partner.code):
+        raise Invalid("partner not a member of the meeting", errors={"meeting_id": [
+            f"この支援会議の構成員に {partner.code} が含まれていません"]})
+    return LegalBasis.SUPPORT_MEETING.on(meeting.id)
 
 
 def _consultation(session: Session, case: Case, consultation_id: int | None):

@@ -1,5 +1,6 @@
 """Delivery through the outbox in-process, on SQLite and PostgreSQL, to real local servers."""
 
+import json
 import threading
 from datetime import timedelta
 
@@ -52,7 +53,11 @@ def test_webhook_carries_a_signed_referral_with_only_the_needed_fields(api, sess
     disclosure = session.scalar(select(Disclosure).where(Disclosure.delivery_id == delivery.id))
     assert disclosure.partner_id == partner.id and disclosure.channel == "webhook"
     assert disclosure.basis.startswith("consent:") and disclosure.actor_label == "counter-1"
-    assert "client.name" in disclosure.fields and "client.birth_date" in disclosure.fields
+    assert "client.name" in disclosure.fields and "summary" in disclosure.fields
+    # What the partner's view leaves at the counter stays there on every channel.
+    assert "client.birth_date" not in disclosure.fields and b"birth_date" not in got.body
+    assert "case_id" not in data and "district" not in json.dumps(data)
+    assert "id" not in data["client"]
 
 
 def test_500_is_retried_with_one_webhook_id_then_fails_alerts_and_can_be_retried(

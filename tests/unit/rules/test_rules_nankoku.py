@@ -63,7 +63,7 @@ def suggested(result: dict[str, Decision]) -> set[str]:
 
 def test_shipped_set_is_valid_and_versioned():
     assert validate_ruleset(nankoku_ruleset_data(), NANKOKU_PARTNERS) == []
-    assert NANKOKU.version == "nankoku-2026.1"
+    assert NANKOKU.version == "nankoku-2026.2"
 
 
 def test_every_intent_has_its_rules():
@@ -145,15 +145,29 @@ def test_home_at_risk_is_not_an_emergency():
     assert result["jiritsu"].urgency is None
 
 
-def test_danger_words_only_flag_the_case_for_staff():
+def test_danger_to_life_reaches_the_hokenjo_and_the_coordinator_with_its_reason():
+    # Words of danger to life: the block's 福祉保健所 (精神保健福祉相談) and the coordinator,
+    # under the danger rule's own reason rather than the generic "no rule fits".
     result = route(["family_relations"], summary="もう死にたいと話している")
-    decision = result["jiritsu"]
-    # The fallback refers; the keyword rule's emergency urgency still reaches staff.
-    assert (decision.action, decision.rule_id) == ("refer", "fallback")
-    assert decision.also == ("emergency_keywords",)
-    assert decision.urgency == "emergency"
-    assert decision.legal_basis is None  # words alone never justify sharing without consent
+    for code in ("hokenjo", "jiritsu"):
+        decision = result[code]
+        assert (decision.action, decision.rule_id) == ("refer", "danger_to_life")
+        assert decision.urgency == "emergency"
+        assert "福祉保健所" in decision.reason and "精神保健福祉相談" in decision.reason
+        assert decision.legal_basis is None  # words alone never justify sharing without consent
     assert "fukushi_jimusho" not in result
+
+
+def test_the_danger_is_named_with_its_rule_and_words():
+    _decisions, dangers = NANKOKU.assess(Subject(
+        topics=("health_disability",), summary="もう 死にたい。夫に殴られている", on=ON))
+    assert [(d.rule_id, d.words) for d in dangers] == [("danger_to_life", ("死にたい", "殴られ"))]
+
+
+def test_no_roof_tonight_is_still_a_keyword_flag_for_staff():
+    result = route(["housing"], summary="今夜寝る場所がない")
+    assert result["jiritsu"].urgency == "emergency"
+    assert "hokenjo" not in result
 
 
 # -- 2. public assistance ------------------------------------------------------------------
@@ -251,9 +265,11 @@ def test_hellowork_for_job_seekers_on_benefits(benefit):
     assert result["hellowork"].method == "formal_request"
 
 
-def test_no_hellowork_without_a_qualifying_benefit_or_without_job_seeking():
-    assert "hellowork" not in route(["job_seeking"], benefits=["disability_pension"])
-    assert "hellowork" not in route(["job_seeking"])
+def test_the_joint_programme_needs_a_qualifying_benefit():
+    # Job seeking alone still reaches ハローワーク (job_loss), but not its joint programme.
+    assert route(["job_seeking"], benefits=["disability_pension"])["hellowork"].rule_id \
+        == "job_loss"
+    assert route(["job_seeking"])["hellowork"].rule_id == "job_loss"
     assert "hellowork" not in route(["income_living"], benefits=["public_assistance"])
 
 
@@ -530,3 +546,43 @@ def test_topics_without_a_rule_go_to_jiritsu(topic):
 def test_a_referral_elsewhere_means_no_fallback():
     result = route(age=70)
     assert set(result) == {"houkatsu"}
+
+
+# -- routing fidelity (NETWORK.md, second-wave corrections) ---------------------------------
+
+
+def test_job_loss_alone_reaches_hellowork():
+    # A 35-year-old who lost work and cannot pay rent: benefits are not what opens the door to
+    # 雇用保険, 求職者支援制度 and placement.
+    result = route(["rent_loan_arrears"], age=35, lost_work_within_2y=True)
+    assert result["hellowork"].action == "refer"
+    assert result["hellowork"].rule_id == "job_loss"
+    assert "雇用保険" in result["hellowork"].reason
+    assert result["jiritsu"].rule_id == "housing_security"
+
+
+def test_a_student_looking_for_a_part_time_job_is_not_sent_to_hellowork_for_job_loss():
+    assert "hellowork" not in route(["job_seeking"], in_school=True)
+
+
+@pytest.mark.parametrize("summary", ["訪問販売で高額な布団を買わされた",
+                                     "悪質商法の被害にあったかもしれない",
+                                     "架空請求のはがきが届いた"])
+def test_consumer_trouble_reaches_houterasu_like_contract_trouble(summary):
+    within = route(["other"], summary=summary, monthly_income=120_000, household_size=1)
+    contract = route(["other"], summary="契約トラブル", monthly_income=120_000, household_size=1)
+    assert within["houterasu"].rule_id == contract["houterasu"].rule_id == "legal_aid_means_test"
+    assert route(["other"], summary=summary)["houterasu"].rule_id == "legal_aid_means_unknown"
+
+
+def test_child_raising_alone_goes_to_the_welfare_office_family_counselling():
+    result = route(["childcare"], summary="子どもの夜泣きが続いて育児がつらい")
+    assert result["fukushi_jimusho"].action == "refer"
+    assert result["fukushi_jimusho"].rule_id == "childcare_only"
+    assert "家庭児童相談室" in result["fukushi_jimusho"].reason
+    assert suggested(result) == {"minsei"}
+    assert "jiritsu" not in result  # a specialist took it: the fallback is not needed
+
+
+def test_child_raising_among_other_worries_is_not_only_childcare():
+    assert "fukushi_jimusho" not in route(["childcare", "income_living"])

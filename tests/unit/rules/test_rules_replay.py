@@ -20,7 +20,7 @@ OLD = compile_ruleset(nankoku_ruleset_data(), NANKOKU_PARTNERS)
 
 def lowered_scrivener_limit():
     data = nankoku_ruleset_data()
-    data["version"] = "nankoku-2026.2"
+    data["version"] = "nankoku-2026.3"
     data["tables"]["scrivener_limit"] = 1_000_000
     return compile_ruleset(data, NANKOKU_PARTNERS)
 
@@ -41,7 +41,7 @@ SUBJECTS = [
 
 def test_counts_changes_and_examples():
     report = replay(OLD, lowered_scrivener_limit(), SUBJECTS)
-    assert (report.old_version, report.new_version) == ("nankoku-2026.1", "nankoku-2026.2")
+    assert (report.old_version, report.new_version) == ("nankoku-2026.2", "nankoku-2026.3")
     assert report.total == 5
     assert report.changed == 2
     assert report.counts["shihoshoshi"]["refer"] == [3, 1]
@@ -83,7 +83,7 @@ def test_a_suggestion_becoming_a_referral_is_a_change():
 def test_text_and_dict():
     report = replay(OLD, lowered_scrivener_limit(), SUBJECTS)
     text = report.to_text()
-    assert "Replayed 5 consultations: rule set nankoku-2026.1 -> nankoku-2026.2" in text
+    assert "Replayed 5 consultations: rule set nankoku-2026.2 -> nankoku-2026.3" in text
     assert "Routing changed for 2 (40.0%)" in text
     assert "  c1: houterasu?, shihoshoshi -> houterasu?, bengoshi" in text
     shihoshoshi = next(line for line in text.splitlines() if line.startswith("shihoshoshi"))

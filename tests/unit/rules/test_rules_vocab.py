@@ -34,7 +34,7 @@ def test_fixed_tuples():
     assert URGENCIES == ("normal", "urgent", "emergency")
     assert CHANNELS == ("window", "phone", "visit", "outreach", "event")
     assert METHODS == ("info_only", "intro_letter", "accompany", "formal_request")
-    assert len(NANKOKU_PARTNERS) == 15 == len(set(NANKOKU_PARTNERS))
+    assert len(NANKOKU_PARTNERS) == 16 == len(set(NANKOKU_PARTNERS))
 
 
 def test_fact_keys_are_those_of_the_api_with_their_types():

@@ -1,0 +1,64 @@
+"""0012 (emergencies, life-safety reviews, partner layers) goes down and up again, on both
+databases, and leaves the report triggers of earlier revisions in place."""
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import downgrade, upgrade
+
+from caseapp import create_app
+from caseapp.extensions import db
+from tests.conftest import PG_ADMIN_URL, make_config, need, port_problem
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'm.sqlite3'}"
+        return
+    need("PostgreSQL", port_problem(PG_ADMIN_URL, 5432))
+    name = f"caseapp_m12_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
+                             "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
+
+
+def triggers() -> set[str]:
+    if db.engine.dialect.name == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    else:
+        query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+    found = set(db.session.scalars(sa.text(query)))
+    db.session.commit()  # SQLite: a reading session holds the write lock a migration needs
+    return found
+
+
+def test_0012_downgrades_and_upgrades(fresh_url, tmp_path):
+    app = create_app(make_config(fresh_url, tmp_path))
+    with app.app_context():
+        upgrade(revision="0013")
+        before = triggers()
+        db.session.execute(sa.text(
+            "INSERT INTO partners (code, name, kind, description, service_area, ack_sla_days, "
+            "active, created_at, updated_at) VALUES ('x', 'X', 'k', '', '', 3, true, "
+            "'2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00')"))
+        db.session.commit()
+        upgrade(revision="0012")
+        assert db.session.scalar(sa.text("SELECT layer FROM partners WHERE code = 'x'")) \
+            == "municipality"
+        db.session.commit()
+        downgrade(revision="0013")
+        names = set(sa.inspect(db.engine).get_table_names())
+        assert "emergencies" not in names and "safety_reviews" not in names
+        assert "layer" not in {c["name"] for c in sa.inspect(db.engine).get_columns("partners")}
+        assert triggers() == before
+        upgrade()
+        assert {"emergencies", "safety_reviews"} <= set(sa.inspect(db.engine).get_table_names())
+        db.session.remove()
+        db.engine.dispose()

@@ -2,13 +2,15 @@
 the next action is due within the hour, routing reaches the 福祉保健所, and staff can send on
 life_safety in one call that a supervisor reviews afterwards (docs/emergency.md)."""
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
-from caseapp.models import Disclosure, Referral, StaffAlert, User
+from caseapp.models import Disclosure, Referral, Reminder, StaffAlert, User
 from caseapp.models.types import utcnow
+from caseapp.rules.calendar import TOKYO, is_business_day
 from caseapp.services.casework import alerts
 from caseapp.services.delivery.gateways import (
     Gateways,
@@ -171,3 +173,32 @@ def test_the_hokenjo_is_a_block_level_partner_of_the_seed(api):
     partner = api.get("/api/v1/partners/hokenjo").json
     assert partner["layer"] == "block" and "福祉保健所" in partner["name"]
     assert "精神保健福祉相談" in partner["description"]
+
+
+SATURDAY_NIGHT = datetime(2026, 11, 28, 23, 30, tzinfo=TOKYO)
+
+
+@pytest.mark.calendar
+def test_an_emergency_is_chased_within_the_hour_even_on_a_saturday_night(api, session):
+    """A routine case waits for the next business morning; a person in danger does not."""
+    with time_machine.travel(SATURDAY_NIGHT, tick=False):
+        made = intake(api, {**IN_DANGER, "consent": {**IN_DANGER["consent"],
+                                                     "given_at": SATURDAY_NIGHT.isoformat()}})
+        routine = intake(api, {"channel": "window", "topics": ["income_living"],
+                               "summary": "生活費が足りない"})
+
+        def chase_at(case_id):
+            return session.scalar(select(Reminder.due_at).where(
+                Reminder.case_id == case_id, Reminder.kind == "case_next_action",
+                Reminder.status == "due"))
+
+        assert chase_at(made["case_id"]) <= SATURDAY_NIGHT + timedelta(hours=1)
+        routine_chase = chase_at(routine["case_id"]).astimezone(TOKYO)
+        assert is_business_day(routine_chase.date()) and routine_chase.hour == 9
+        assert routine_chase.date() > date(2026, 11, 29)
+        # Rescheduled by staff, the emergency case is still chased when its action falls due.
+        later = SATURDAY_NIGHT + timedelta(hours=2)
+        changed = api.patch(f"/api/v1/cases/{made['case_id']}",
+                            json={"next_action_at": later.isoformat(), "next_action": "再確認"})
+        assert changed.status_code == 200, changed.json
+        assert chase_at(made["case_id"]) == later

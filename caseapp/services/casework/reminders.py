@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app, has_app_context
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, object_session
@@ -38,7 +38,7 @@ from caseapp.domain.vocab import (
     ReminderKind,
     ReminderStatus,
 )
-from caseapp.models import Case, Referral, Reminder, StaffNotice, User
+from caseapp.models import Case, Emergency, Referral, Reminder, StaffNotice, User
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import add_business_days, next_business_morning
 from caseapp.services.core import audit
@@ -208,8 +208,13 @@ def on_referral_change(referral: Referral, *, now: datetime | None = None,
                   due_at=business_due(now, policy.followup_days))
 
 
-def on_case_change(session: Session, case: Case, *, now: datetime | None = None) -> None:
-    """Called after a case's owner, next action or status changed, inside that transaction."""
+def on_case_change(session: Session, case: Case, *, now: datetime | None = None,
+                   urgent: bool | None = None) -> None:
+    """Called after a case's owner, next action or status changed, inside that transaction.
+
+    A case in an emergency is chased when its next action falls due, at any hour; any other
+    case on the next business morning. ``urgent`` spares the lookup when the caller knows.
+    """
     now = now or utcnow()
     if case.id is None:
         session.flush()
@@ -218,9 +223,12 @@ def on_case_change(session: Session, case: Case, *, now: datetime | None = None)
     reason = "case closed" if case.status != CaseStatus.OPEN else "next action rescheduled"
     _withdraw_moot(session, pending, case, reason, now)
     if case.status == CaseStatus.OPEN and case.next_action_at is not None:
+        if urgent is None:
+            urgent = session.scalar(select(exists().where(Emergency.case_id == case.id)))
+        due_at = (case.next_action_at if urgent
+                  else next_business_morning(case.next_action_at))
         _schedule(session, kind=K.CASE_NEXT_ACTION, case_id=case.id,
-                  anchor_at=case.next_action_at,
-                  due_at=next_business_morning(case.next_action_at).astimezone(UTC))
+                  anchor_at=case.next_action_at, due_at=due_at.astimezone(UTC))
 
 
 # --------------------------------------------------------------------------- the sweep

@@ -96,7 +96,7 @@ def _record(session: Session, actor: Actor, data: dict, now: datetime,
     session.flush()
     if emergency:
         emergencies.start(session, actor, consultation, dangers, now)
-    reminders.on_case_change(session, case, now=now)
+    reminders.on_case_change(session, case, now=now, urgent=bool(emergency))
     if link is not None:
         link(consultation)
     audit.record(session, actor, "create", "consultation", consultation.id,

@@ -130,10 +130,13 @@ def test_caseapp_up_routes_refers_and_stops_cleanly(tmp_path):
         assert "houkatsu" in {d["partner"] for d in body["routing"]["decisions"]}
 
         def delivered():
-            referrals = _call(f"{base}/consultations/{body['id']}", token)[1]["referrals"]
+            try:
+                referrals = _call(f"{base}/consultations/{body['id']}", token)[1]["referrals"]
+            except OSError:  # a refused connection says more in the output below
+                return proc.poll() is not None and pytest.fail("".join(lines[-40:]))
             return {r["status"] for r in referrals} == {"sent"}
 
-        wait_for(delivered, timeout=30, interval=0.3)
+        wait_for(delivered, timeout=60, interval=0.3, message=lambda: "".join(lines[-40:]))
         family = _descendants(proc.pid)
         assert len(family) >= 3  # api, worker and beat at least
     finally:

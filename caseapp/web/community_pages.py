@@ -64,7 +64,8 @@ def _wareki(value) -> str:
 def _labels() -> dict:
     return {"VISIT_LABELS": VISIT_LABELS, "MEETING_LABELS": MEETING_LABELS,
             "EVALUATION_LABELS": EVALUATION_LABELS, "TASK_LABELS": TASK_LABELS,
-            "MEMBER_ROLE_LABELS": MEMBER_ROLE_LABELS, "TOPICS": TOPICS}
+            "MEMBER_ROLE_LABELS": MEMBER_ROLE_LABELS, "TOPICS": TOPICS,
+            "attendee_role": meetings.role_label}
 
 
 @bp.errorhandler(DomainError)

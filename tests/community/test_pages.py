@@ -38,6 +38,7 @@ def test_a_member_lands_on_their_own_list_and_records_a_visit(console, district,
         assert name in body
     assert "日高村本郷1-2" in body and "雨戸が閉まったまま" in body and "未訪問" in body
     assert "consent" not in body and "同意" not in body  # not the basis: the fewest fields
+    assert "（地域の委員）" in body
     audited = session.scalar(select(AuditEntry).where(AuditEntry.actor_role == "member",
                                                       AuditEntry.action == "list")
                              .order_by(AuditEntry.id.desc()))

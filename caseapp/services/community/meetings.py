@@ -51,6 +51,7 @@ from caseapp.services.core.results import ReadsThrough
 from caseapp.services.intake import consultations as intake
 
 STAFF_ROLE = "staff"  # 社協・役場 at the table: they may see what the counter may
+STAFF_LABEL = "職員"
 
 
 @dataclass
@@ -163,14 +164,17 @@ def attendee_roles(meeting: Meeting) -> list[str]:
     return [a["role"] for a in meeting.attendees or [] if a["role"] in tuple(MemberRole)]
 
 
+def role_label(role: str) -> str:
+    return STAFF_LABEL if role == STAFF_ROLE else MEMBER_ROLE_LABELS.get(role, role)
+
+
 def sheet(session: Session, actor: Actor, meeting_id: int) -> dict:
     """What the printed sheet carries; each person on it is recorded as disclosed."""
     meeting = _load(session, actor, meeting_id)
     roles = attendee_roles(meeting)
     entries = watch.active_in_area(session, meeting.area_id)
     shown = [e for e in entries if visible_to_roles(e.basis_scope or [], roles)]
-    recipients = [f"{a['name']}（{MEMBER_ROLE_LABELS.get(a['role'], a['role'])}）"
-                  for a in meeting.attendees or []]
+    recipients = [f"{a['name']}（{role_label(a['role'])}）" for a in meeting.attendees or []]
     now = utcnow()
     for entry in shown:
         session.add(WatchDisclosure(

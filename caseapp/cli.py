@@ -553,7 +553,8 @@ def members_create(name: str, role: str, area_code: str, term_from, term_to):
         raise click.ClickException(f"{exc.detail}: {problems}" if problems else exc.detail
                                    ) from exc
     click.echo(f"created member {made.member.name!r} (id {made.member.id}, "
-               f"{made.member.role}, area {area_code}); token:")
+               f"{made.member.role}, area {area_code}); console sign-in name "
+               f"{made.member.user.name!r}; token:")
     click.echo(made.token)
 
 

@@ -24,6 +24,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from caseapp.config import Config
 from caseapp.extensions import db
 from caseapp.permissions import CONSOLE, STAFF_ROLES, Permission, has_permission
+from caseapp.services.community import members
 from caseapp.services.core import auth as auth_service
 from caseapp.services.core import signin
 from caseapp.services.core.actors import Actor
@@ -31,12 +32,13 @@ from caseapp.services.core.actors import Actor
 csrf = CSRFProtect()
 
 PUBLIC, SIGNED_IN, STAFF, PARTNER = "public", "signed_in", "staff", "partner"
+MEMBER = "member"
 SESSION_KEY = "sid"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 # What each role is called on screen.
 ROLE_LABELS = {"counter": "相談員", "supervisor": "管理職", "admin": "システム管理者",
-               "partner": "連携先"}
+               "partner": "連携先", "member": "地域の委員"}
 
 
 def _declare(view, access: str, permission: Permission | None = None):
@@ -66,6 +68,12 @@ def partner_user(view):
     return _declare(view, PARTNER)
 
 
+def member(view):
+    """Community members (民生委員 …) within their term; what they see is narrowed by the
+    services (their own 小地域, the fewest fields)."""
+    return _declare(view, MEMBER)
+
+
 def current_user() -> signin.SignedIn | None:
     return g.get("console_user")
 
@@ -75,7 +83,11 @@ def current_actor() -> Actor:
 
 
 def home_for(user: signin.SignedIn) -> str:
-    return url_for("partner.home") if user.role == "partner" else url_for("home.index")
+    if user.role == "partner":
+        return url_for("partner.home")
+    if user.role == members.ROLE:
+        return url_for("community_pages.member_home")
+    return url_for("home.index")
 
 
 def console_blueprint(name: str, import_name: str, **kwargs) -> Blueprint:
@@ -108,6 +120,13 @@ def _check_request():
         return _refuse(user, str(permission))
     if access == PARTNER and (user.role != "partner" or user.partner_id is None):
         return _refuse(user, PARTNER)
+    if access == MEMBER and user.role != members.ROLE:
+        return _refuse(user, MEMBER)
+    if user.role == members.ROLE:
+        # A member's access ends with the term, whatever page they ask for.
+        refusal = members.term_refusal(db.session, user.user_id)
+        if refusal is not None:
+            return _refuse(user, "member_term")
     return None
 
 

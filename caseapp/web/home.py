@@ -7,7 +7,7 @@ client that names no type (curl) gets it as a small Japanese page.
 
 from flask import jsonify, redirect, render_template, request, url_for
 
-from caseapp.web.access import console_blueprint, current_user, public
+from caseapp.web.access import console_blueprint, current_user, home_for, public
 
 bp = console_blueprint("home", __name__)
 
@@ -37,7 +37,7 @@ def index():
     user = current_user()
     if user is None:
         return redirect(url_for("signin.login"))
-    if user.role == "partner":
-        return redirect(url_for("partner.home"))
+    if user.role in ("partner", "member"):
+        return redirect(home_for(user))
     # Every other role is a staff role (sign-in admits no other).
     return render_template("console/home.html")

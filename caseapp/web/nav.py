@@ -27,3 +27,4 @@ class NavItem:
 
 STAFF: list[NavItem] = [NavItem("ホーム", "home.index")]
 PARTNER: list[NavItem] = [NavItem("受信箱", "partner.home")]
+MEMBER: list[NavItem] = []

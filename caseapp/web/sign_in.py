@@ -69,6 +69,8 @@ def _next_page(target: str | None, user: signin.SignedIn) -> str | None:
         return None
     if (user.role == "partner") != target.startswith("/partner/"):
         return None
+    if user.role == "member" and not target.startswith("/community/"):
+        return None
     return target
 
 

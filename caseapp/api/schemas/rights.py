@@ -25,10 +25,15 @@ class ExportRecordOut(Schema):
 
 class ProvisionOut(Schema):
     at = fields.String(metadata={"description": "Asia/Tokyo"})
-    kind = fields.String(metadata={"description": "sent (pushed to the partner) or "
-                                                  "partner_read (read in its inbox)"})
-    referral_id = fields.Integer()
+    kind = fields.String(metadata={"description": "sent (pushed to the partner), "
+                                                  "partner_read (read in its inbox) or "
+                                                  "watch_sheet (printed for a 小地域 meeting)"})
+    referral_id = fields.Integer(allow_none=True)
     partner = fields.Dict(allow_none=True)
+    meeting_id = fields.Integer(metadata={"description": "watch_sheet: the meeting"})
+    to = fields.String(metadata={"description": "watch_sheet: the meeting's attendees"})
+    recipients = fields.List(fields.String(), metadata={
+        "description": "watch_sheet: each attendee, named, with their role"})
     channel = fields.String()
     channel_label = fields.String(allow_none=True)
     items = fields.List(fields.String(), metadata={"description": "the items given"})

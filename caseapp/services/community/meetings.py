@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from caseapp.domain.community import (
+    ATTENTION,
     EVALUATION_LABELS,
     MEETING_LABELS,
     MEMBER_ROLE_LABELS,
@@ -40,7 +41,7 @@ from caseapp.models import (
     WatchEntry,
 )
 from caseapp.models.types import utcnow
-from caseapp.rules.calendar import TOKYO
+from caseapp.rules.calendar import TOKYO, next_business_morning
 from caseapp.services.community import areas, members, queue, watch
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
@@ -50,6 +51,7 @@ from caseapp.services.core.results import ReadsThrough
 from caseapp.services.intake import consultations as intake
 
 STAFF_ROLE = "staff"  # 社協・役場 at the table: they may see what the counter may
+STAFF_LABEL = "職員"
 
 
 @dataclass
@@ -139,6 +141,21 @@ def get(session: Session, actor: Actor, meeting_id: int) -> MeetingDetails:
     return details(meeting, full=actor.role != members.ROLE)
 
 
+def in_area(session: Session, actor: Actor, area_code: str) -> list[MeetingDetails]:
+    """An area's meetings, newest first (staff: a member reads only the ones they attended)."""
+    area = areas.get_by_code(session, area_code)
+    rows = list(session.scalars(select(Meeting).options(selectinload(Meeting.area))
+                                .where(Meeting.area_id == area.id)
+                                .order_by(Meeting.held_on.desc(), Meeting.id.desc())))
+    if actor.role == members.ROLE:
+        member = members.require(session, actor)
+        rows = [m for m in rows if member.id in _member_ids(m)]
+    audit.record(session, actor, "list", "community_meeting", None,
+                 detail={"area": area.code, "results": [m.id for m in rows]})
+    session.commit()
+    return [details(m, full=False) for m in rows]
+
+
 # --------------------------------------------------------------------------- the sheet
 
 
@@ -147,14 +164,17 @@ def attendee_roles(meeting: Meeting) -> list[str]:
     return [a["role"] for a in meeting.attendees or [] if a["role"] in tuple(MemberRole)]
 
 
+def role_label(role: str) -> str:
+    return STAFF_LABEL if role == STAFF_ROLE else MEMBER_ROLE_LABELS.get(role, role)
+
+
 def sheet(session: Session, actor: Actor, meeting_id: int) -> dict:
     """What the printed sheet carries; each person on it is recorded as disclosed."""
     meeting = _load(session, actor, meeting_id)
     roles = attendee_roles(meeting)
     entries = watch.active_in_area(session, meeting.area_id)
     shown = [e for e in entries if visible_to_roles(e.basis_scope or [], roles)]
-    recipients = [f"{a['name']}（{MEMBER_ROLE_LABELS.get(a['role'], a['role'])}）"
-                  for a in meeting.attendees or []]
+    recipients = [f"{a['name']}（{role_label(a['role'])}）" for a in meeting.attendees or []]
     now = utcnow()
     for entry in shown:
         session.add(WatchDisclosure(
@@ -222,6 +242,10 @@ def review(session: Session, actor: Actor, meeting_id: int, data: dict) -> Revie
                         created_at=now)
     session.add(row)
     watch.end_for_review(entry, data["status"], now)
+    if data["status"] in ATTENTION:  # as a visit would: the coordinator acts next business day
+        session.flush()
+        queue.schedule_attention(session, watch=entry, review_id=row.id,
+                                 due_at=next_business_morning(now), now=now)
     need = data.get("need")
     audit.record(session, actor, "create", "meeting_review", None,
                  detail={"meeting_id": meeting.id, "watch_id": entry.id,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from caseapp.config import Config
 from caseapp.domain.community import TASK_LABELS, TaskKind, TaskStatus
-from caseapp.models import Area, CommunityTask, WatchEntry
+from caseapp.models import Area, Client, CommunityTask, WatchEntry
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import TOKYO
 from caseapp.services.casework import alerts
@@ -55,9 +55,12 @@ def _insert(session: Session, *, kind: str, key: str, area_id: int, due_at: date
     return session.scalar(stmt.returning(CommunityTask.id))
 
 
-def schedule_attention(session: Session, *, watch: WatchEntry, visit_id: int,
-                       due_at: datetime, now: datetime) -> None:
-    _insert(session, kind=TaskKind.WATCH_ATTENTION, key=f"{TaskKind.WATCH_ATTENTION}:v{visit_id}",
+def schedule_attention(session: Session, *, watch: WatchEntry, due_at: datetime,
+                       now: datetime, visit_id: int | None = None,
+                       review_id: int | None = None) -> None:
+    """A visit or a meeting's review found the person needing attention (or not reached)."""
+    source = f"v{visit_id}" if visit_id is not None else f"r{review_id}"
+    _insert(session, kind=TaskKind.WATCH_ATTENTION, key=f"{TaskKind.WATCH_ATTENTION}:{source}",
             area_id=watch.area_id, watch_id=watch.id, visit_id=visit_id, due_at=due_at,
             status=TaskStatus.SCHEDULED, now=now)
 
@@ -165,6 +168,22 @@ def listing(session: Session, actor: Actor, *, status: str | None, kind: str | N
                  detail={"results": [t.id for t in result.items]})
     session.commit()
     return result
+
+
+def people_of(session: Session, actor: Actor, tasks: list[CommunityTask]) -> dict[int, str]:
+    """The watched person's name for each task about one, for the coordinator's screen
+    (read as a list of the watch entries, audited)."""
+    ids = sorted({t.watch_id for t in tasks if t.watch_id is not None})
+    if not ids:
+        return {}
+    rows = session.execute(select(WatchEntry.id, WatchEntry.client_id, Client.name)
+                           .join(Client, Client.id == WatchEntry.client_id)
+                           .where(WatchEntry.id.in_(ids))).all()
+    audit.record(session, actor, "list", "watch_entry", None,
+                 detail={"results": [r.id for r in rows], "clients": [r.client_id for r in rows],
+                         "purpose": "community_queue"})
+    session.commit()
+    return {r.id: r.name or "" for r in rows}
 
 
 def close(session: Session, actor: Actor, task_id: int, note: str) -> CommunityTask:

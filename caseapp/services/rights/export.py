@@ -15,6 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from caseapp.domain.community import BASIS_LABELS, MEETING_LABELS
 from caseapp.domain.legal_basis import SUPPORT_MEETING_LAWS, basis_kind
 from caseapp.models import (
     AuditEntry,
@@ -23,10 +24,12 @@ from caseapp.models import (
     Consent,
     Consultation,
     Disclosure,
+    Meeting,
     Partner,
     Referral,
     SupportMeeting,
     User,
+    WatchDisclosure,
 )
 from caseapp.models.rights import UseStop
 from caseapp.models.types import utcnow
@@ -49,7 +52,8 @@ STATUSES = {
     "open": "対応中", "closed": "終結",
 }
 DELIVERY_CHANNELS = {"webhook": "システム連携（Webhook）", "email": "電子メール（通知のみ）",
-                     "inbox": "連携機関受信箱", "letter": "紹介状（印刷）"}
+                     "inbox": "連携機関受信箱", "letter": "紹介状（印刷）",
+                     "watch_sheet": "見守りの会議資料（印刷）"}
 ACTIONS = {"read": "閲覧", "create": "登録", "update": "訂正・更新", "search": "検索",
            "list": "一覧表示", "merge": "名寄せ（統合）", "merged_into": "統合された",
            "export": "開示ファイルの作成", "stop_use": "利用停止", "resume_use": "利用停止の解除",
@@ -283,7 +287,27 @@ def _provisions(session: Session, ids: list[int], referral_ids: list[int],
                     "channel": "inbox", "channel_label": DELIVERY_CHANNELS["inbox"],
                     "items": personal, "basis": basis_kind(detail.get("basis")),
                     "basis_label": basis_label(detail.get("basis")), "by": None})
+    out.extend(_watch_sheets(session, ids))
     out.sort(key=lambda item: item["at"])
+    return out
+
+
+def _watch_sheets(session: Session, ids: list[int]) -> list[dict]:
+    """Each printed meeting sheet that carried the person: to the members at that table."""
+    out = []
+    for row, meeting in session.execute(
+            select(WatchDisclosure, Meeting).join(Meeting, Meeting.id == WatchDisclosure.meeting_id)
+            .where(WatchDisclosure.client_id.in_(ids))
+            .order_by(WatchDisclosure.at, WatchDisclosure.id)):
+        out.append({"at": tokyo(row.at), "kind": "watch_sheet", "referral_id": None,
+                    "partner": None, "meeting_id": meeting.id,
+                    "recipients": list(row.recipients or []),
+                    "to": f"{MEETING_LABELS.get(meeting.kind, meeting.kind)}"
+                          f"（{meeting.held_on.isoformat()}）の出席者",
+                    "channel": "watch_sheet", "channel_label": DELIVERY_CHANNELS["watch_sheet"],
+                    "items": list(row.fields or []), "basis": row.basis,
+                    "basis_label": BASIS_LABELS.get(row.basis, row.basis),
+                    "by": row.actor_label})
     return out
 
 

@@ -120,7 +120,7 @@ def render(doc: dict) -> bytes:
               for u in doc["use_stops"]])
     _section(story, s, "第三者提供の記録（第33条第5項）",
              ["日時", "提供先", "方法", "提供した項目", "根拠"],
-             [[p["at"], (p["partner"] or {}).get("name"), p["channel_label"],
+             [[p["at"], (p["partner"] or {}).get("name") or _recipients(p), p["channel_label"],
                "、".join(p["items"]), p["basis_label"]] for p in doc["provisions"]],
              [30 * mm, 35 * mm, 25 * mm, 45 * mm, 35 * mm])
     _section(story, s, "閲覧の記録", ["日時", "職員", "操作", "対象"],
@@ -132,6 +132,13 @@ def render(doc: dict) -> bytes:
                       bottomMargin=15 * mm).build(story, onFirstPage=_footer,
                                                   onLaterPages=_footer)
     return buffer.getvalue()
+
+
+def _recipients(provision: dict) -> str | None:
+    """A meeting sheet went to the people at the table, named."""
+    if not provision.get("recipients"):
+        return provision.get("to")
+    return f"{provision['to']}: {'、'.join(provision['recipients'])}"
 
 
 def _footer(canvas, document) -> None:

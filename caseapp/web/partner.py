@@ -78,7 +78,9 @@ def _inbox(refused: dict | None = None, code: int = 200):
     context = {"rows": rows, "attention": {v["id"]: inbox.attention(v, now) for v in rows.items},
                "chosen": statuses, "filter_statuses": FILTER_STATUSES, "refused": refused,
                "partner_name": inbox.partner_name(db.session, actor)}
-    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "inbox-list":
+    # htmx restoring a page from history asks for the whole page.
+    if (request.headers.get("HX-Target") == "inbox-list"
+            and not request.headers.get("HX-History-Restore-Request")):
         return render_template("partner/_list.html", **context), code
     return render_template("partner/home.html", **context), code
 

@@ -141,3 +141,20 @@ def test_the_status_filter_swaps_the_list_in_place(console_page, api, people):
     expect(page.locator("#inbox-list")).to_contain_text("表示するつなぎはありません")
     expect(page.get_by_role("heading", level=1)).to_have_text("受信箱")  # the page stayed
     assert_accessible(page)
+
+
+def test_the_letters_qr_link_opens_in_the_shared_layout(console_page, app, session, api,
+                                                         people):
+    page = console_page
+    rid = one_each(api)["houkatsu"]
+    user = session.scalar(select(User).where(User.name == "counter-1"))
+    made = letters.produce(session, Actor(user.id, user.name, user.role), rid,
+                           app.config["CASEAPP"])
+    page.goto(page.base + made.ack_url.removeprefix("http://caseapp.test"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("つなぎの受け取りのご連絡")
+    expect(page.get_by_role("link", name="本文へ移動")).to_be_attached()  # the shared layout
+    assert_accessible(page)
+    page.get_by_role("button", name="受け取りました").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("受理を記録しました")
+    assert_accessible(page)
+    assert counter_sees(api, rid)["status"] == "received"

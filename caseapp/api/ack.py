@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 
 from caseapp.api.auth import public
 from caseapp.api.schemas.referrals import AckLinkOut
+from caseapp.csp import CONSOLE_CSP
 from caseapp.extensions import db
 from caseapp.jp.wareki import format_wareki
 from caseapp.rules.calendar import TOKYO
@@ -25,21 +26,26 @@ def _wants_html() -> bool:
     return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
 
 
+def _page(html: str, status: int = 200):
+    # The shared layout's stylesheet and script come from this server, as on the console.
+    return make_response(html, status, {"Content-Security-Policy": CONSOLE_CSP})
+
+
 def _answer(call, *, done: bool):
     try:
         summary = call()
     except DomainError as exc:
         if not _wants_html():
             raise
-        return make_response(render_template("ack/result.html", s=None,
-                                             outcome=ack_links.outcome_of(exc)), exc.status)
+        return _page(render_template("ack/result.html", s=None,
+                                     outcome=ack_links.outcome_of(exc)), exc.status)
     if not _wants_html():
         return summary
     # A Response passes through flask-smorest untouched; the dict path is serialised.
     if done:
-        return make_response(render_template("ack/result.html", s=summary, outcome="done"))
+        return _page(render_template("ack/result.html", s=summary, outcome="done"))
     expires = summary["expires_at"].astimezone(TOKYO)
-    return make_response(render_template(
+    return _page(render_template(
         "ack/link.html", s=summary, expires=f"{format_wareki(expires)} {expires:%H:%M}"))
 
 

@@ -22,6 +22,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from caseapp.config import Config
+from caseapp.csp import CONSOLE_CSP
 from caseapp.extensions import db
 from caseapp.permissions import CONSOLE, STAFF_ROLES, Permission, has_permission
 from caseapp.services.community import members
@@ -180,10 +181,7 @@ def _csrf_refused(_exc: CSRFError):
         back=request.path if request.method == "GET" else url_for("home.index")), 400
 
 
-# Scripts, styles and requests from this server only; nothing inline.
-_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
-        "frame-ancestors 'none'")
+_CSP = CONSOLE_CSP
 
 
 def _page_headers(response):

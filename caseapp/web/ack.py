@@ -2,39 +2,31 @@
 
 No account: the code is the credential, so every try is audited (in the service) and tries are
 rate limited per address. The same outcome wording serves the QR link's pages
-(templates/ack/_outcomes.html).
-
-CSRF: Flask-WTF is not part of this branch; the form carries no token yet. A forged post can
-only acknowledge a referral whose code the attacker already knows, but the form should join
-the CSRF protection of the shared sign-in stack when it lands.
+(templates/ack/_outcomes.html). A console blueprint: the shared layout, its CSP and the CSRF
+check of every form, with no sign-in asked.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, render_template, request
+from flask import Flask, current_app, render_template, request
 from werkzeug.exceptions import TooManyRequests
 
 from caseapp.extensions import db
 from caseapp.services.core.errors import DomainError, NotFound
 from caseapp.services.referrals import ack_links
+from caseapp.web.access import console_blueprint, public
 
-blp = Blueprint("ack_pages", __name__, url_prefix="/ack", template_folder="templates")
-
-
-def _public(view):
-    # The app's deny-by-default check (caseapp.api.auth) reads this mark on every view.
-    view.required_permission = "public"
-    return view
+blp = console_blueprint("ack_pages", __name__, url_prefix="/ack")
 
 
 @blp.route("", methods=["GET"])
-@_public
+@public
 def form():
     return render_template("ack/code.html", typed="", outcome=None)
 
 
 @blp.route("", methods=["POST"])
-@_public
+@public
 def submit():
     typed = request.form.get("code", "")[:64]
     try:

@@ -19,6 +19,7 @@ from caseapp.services.referrals import letters
 from tests.api.loop_helpers import one_each
 from tests.conftest import make_config
 from tests.helpers import assert_problem
+from tests.web.console import Console
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
@@ -34,7 +35,8 @@ def printed(app, api, session):
 
 
 def type_code(client, code, **kw):
-    return client.post("/ack", data={"code": code}, headers=BROWSER, **kw)
+    # As a browser does: the form's CSRF token first, then the post.
+    return Console(client).post("/ack", {"code": code}, token_from="/ack", **kw)
 
 
 def text(response) -> str:
@@ -161,3 +163,22 @@ def test_typing_codes_is_rate_limited_per_address(database_url, tmp_path, sessio
     assert session.scalar(select(AckCode.code)) == code
     with limited.app_context():
         db.engine.dispose()
+
+
+def test_the_pages_share_the_console_layout_and_its_strict_csp(anon, printed):
+    _rid, _code, path = printed
+    for page in (anon.client.get("/ack", headers=BROWSER), anon.client.get(path, headers=BROWSER)):
+        html = text(page)
+        assert 'class="skip-link"' in html and "console/console.css" in html
+        assert '<meta name="robots" content="noindex">' in html
+        csp = page.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert "style=" not in html and "<script>" not in html
+
+
+def test_a_code_posted_without_the_form_token_is_refused(anon, session, printed):
+    rid, code, _path = printed
+    forged = anon.client.post("/ack", data={"code": code}, headers=BROWSER)
+    assert forged.status_code == 400 and "送信を受け付けられませんでした" in text(forged)
+    session.expire_all()
+    assert session.get(Referral, rid).status == "requested"

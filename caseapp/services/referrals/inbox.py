@@ -9,21 +9,23 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import case as when
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session, selectinload
 
-from caseapp.domain import partner_view
-from caseapp.domain.vocab import Urgency
-from caseapp.models import Case, Client, Consultation, Referral, User
+from caseapp.domain import partner_view, workflow
+from caseapp.domain.vocab import ReferralStatus, Urgency
+from caseapp.models import Case, Client, Consultation, Partner, Referral, User
 from caseapp.models.types import utcnow
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import DomainError, NotFound
+from caseapp.services.core.errors import DomainError, Invalid, NotFound
 from caseapp.services.core.pagination import Page, paginate
 from caseapp.services.referrals import loop
 
 PURPOSE = "partner_inbox"
+# Not yet acknowledged: what a partner has still to open.
+NEW_STATUSES = (ReferralStatus.REQUESTED, ReferralStatus.SENT)
+NOTE_MAX = 2000
 
 _LOAD = (
     selectinload(Referral.partner),
@@ -58,9 +60,30 @@ def _roles(session: Session, referral: Referral) -> dict[int, str]:
     return dict(session.execute(select(User.id, User.role).where(User.id.in_(ids))).all())
 
 
+def _overdue_clause(now: datetime):
+    return Referral.status.in_(workflow.ACK_PENDING) & (Referral.ack_due_at < now)
+
+
+def attention(view: dict, now: datetime) -> str | None:
+    """``overdue`` when the partner's answer is past due, ``new`` when not yet acknowledged."""
+    due = view.get("ack_due_at")
+    if view["status"] in workflow.ACK_PENDING and due is not None and due < now:
+        return "overdue"
+    return "new" if view["status"] in NEW_STATUSES else None
+
+
+def partner_name(session: Session, actor: Actor) -> str | None:
+    """The name of the partner the actor works for (shown on its pages)."""
+    if actor.partner_id is None:
+        return None
+    return session.scalar(select(Partner.name).where(Partner.id == actor.partner_id))
+
+
 def listing(session: Session, actor: Actor, *, statuses=None,
             updated_since: datetime | None = None, page: int = 1, per_page: int = 50,
-            now: datetime | None = None) -> Page:
+            attention_first: bool = False, now: datetime | None = None) -> Page:
+    """The partner's referrals, newest first; with ``attention_first`` overdue ones, then
+    those not yet acknowledged, lead."""
     now = now or utcnow()
     query = _visible(actor.partner_id)
     if statuses:
@@ -68,9 +91,11 @@ def listing(session: Session, actor: Actor, *, statuses=None,
     if updated_since is not None:
         query = query.where(Referral.updated_at >= updated_since)
     # A person in danger first: the partner sees an emergency before the rest of its queue.
-    first = when((Referral.urgency == Urgency.EMERGENCY, 0), else_=1)
-    rows = paginate(session, query.options(*_LOAD).order_by(first, Referral.id.desc()), page,
-                    per_page)
+    order = [case((Referral.urgency == Urgency.EMERGENCY, 0), else_=1), Referral.id.desc()]
+    if attention_first:
+        order.insert(1, case((_overdue_clause(now), 0),
+                             (Referral.status.in_(NEW_STATUSES), 1), else_=2))
+    rows = paginate(session, query.options(*_LOAD).order_by(*order), page, per_page)
     views, items = [], set()
     for referral in rows.items:
         view, disclosed = partner_view.build(referral, detail=False, now=now)
@@ -105,6 +130,8 @@ def set_status(session: Session, actor: Actor, referral_id: int, data: dict,
                now: datetime | None = None) -> dict:
     now = now or utcnow()
     referral = _own(session, actor, referral_id, "update")
+    if len(data.get("note") or "") > NOTE_MAX:  # the API's schema stops it earlier
+        raise Invalid("note too long", errors={"note": [f"{NOTE_MAX} 文字以内にしてください"]})
     try:
         loop.transition(session, referral, data["status"], actor, note=data.get("note"),
                         reason=data.get("reason"), outcome=data.get("outcome"), now=now)

@@ -30,6 +30,7 @@ class Permission(StrEnum):
     CLIENTS_EXPORT = "supervisor:clients:export"
     CLIENTS_STOP_USE = "supervisor:clients:stop_use"
     METRICS_READ = "admin:metrics:read"
+    USERS_ADMIN = "admin:users:write"
 
 
 # Marks a view of the web console: it checks its own sign-in (a session cookie, not a token).
@@ -52,7 +53,7 @@ _SUPERVISOR = _COUNTER | {Permission.AUDIT_READ, Permission.REPORTS_READ,
                           Permission.SUPPORT_MEETINGS_WRITE, Permission.CLIENTS_EXPORT,
                           Permission.CLIENTS_STOP_USE}
 _ADMIN = _SUPERVISOR | {Permission.PARTNERS_ADMIN, Permission.RULES_ADMIN,
-                        Permission.METRICS_READ}
+                        Permission.METRICS_READ, Permission.USERS_ADMIN}
 _PARTNER = frozenset({Permission.PARTNER_REFERRALS_READ, Permission.PARTNER_REFERRALS_UPDATE})
 
 GRANTS: dict[str, frozenset[Permission]] = {

@@ -89,6 +89,11 @@ def parse_text(text: str, mimetype: str | None = None) -> dict:
     return data
 
 
+def refused(problems) -> Invalid:
+    """The answer to a rule set that cannot be adopted: every problem, by rule and field."""
+    return _invalid("rule set refused", problems)
+
+
 def _invalid(detail: str, problems) -> Invalid:
     return Invalid(f"{detail}: {len(problems)} problem(s)",
                    errors=routing.problems_as_errors(problems),

@@ -36,9 +36,9 @@ STAFF: list[NavItem] = [NavItem("ホーム", "home.index")]
 PARTNER: list[NavItem] = [NavItem("受信箱", "partner.home")]
 STAFF += [
     NavItem("監査ログ", "audit_log.log", permission=Permission.AUDIT_READ),
-    NavItem("利用者", "admin.users_page", permission=Permission.USERS_ADMIN),
-    NavItem("連携先", "admin.partners_page", also=("admin.partner_page", "admin.partner_save",
-                                                 "admin.partner_test"),
+    NavItem("利用者の管理", "admin.users_page", permission=Permission.USERS_ADMIN),
+    NavItem("連携先の設定", "admin.partners_page",
+            also=("admin.partner_page", "admin.partner_save", "admin.partner_test"),
             permission=Permission.PARTNERS_ADMIN),
     NavItem("ルール", "admin.rules_page", also=("admin.rules_preview", "admin.rules_adopt",
                                               "admin.rules_version", "admin.rules_readopt"),

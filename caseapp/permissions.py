@@ -44,6 +44,7 @@ class Permission(StrEnum):
     PLANS_WRITE = "staff:plans:write"
     MEMBERS_READ = "staff:members:read"
     COMMUNITY_QUEUE = "staff:community_queue:write"
+    USERS_ADMIN = "admin:users:write"
 
 
 # Marks a view of the web console: it checks its own sign-in (a session cookie, not a token).
@@ -71,7 +72,7 @@ _SUPERVISOR = _COUNTER | {Permission.AUDIT_READ, Permission.REPORTS_READ,
                           Permission.CLIENTS_EXPORT,
                           Permission.CLIENTS_STOP_USE}
 _ADMIN = _SUPERVISOR | {Permission.PARTNERS_ADMIN, Permission.RULES_ADMIN,
-                        Permission.METRICS_READ, Permission.AREAS_ADMIN}
+                        Permission.METRICS_READ, Permission.AREAS_ADMIN, Permission.USERS_ADMIN}
 _PARTNER = frozenset({Permission.PARTNER_REFERRALS_READ, Permission.PARTNER_REFERRALS_UPDATE})
 
 GRANTS: dict[str, frozenset[Permission]] = {

@@ -1,15 +1,19 @@
-import json
-
 from flask import request
 from flask_smorest import Blueprint
 
-from caseapp import rules
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.schemas.rules import RULESET_BODY, EvaluateIn, EvaluateOut, RuleSetOut
+from caseapp.api.schemas.rules import (
+    RULESET_BODY,
+    EvaluateIn,
+    EvaluateOut,
+    ReplayArgs,
+    ReplayOut,
+    RuleSetOut,
+    RuleVersionOut,
+)
 from caseapp.extensions import db
 from caseapp.permissions import Permission
-from caseapp.services.core.errors import Invalid
-from caseapp.services.intake import routing
+from caseapp.services.intake import routing, rulesets
 
 blp = Blueprint("rules", __name__, url_prefix="/api/v1/rules",
                 description="ルール: the versioned routing rule set")
@@ -29,29 +33,42 @@ def get_rules():
 @requires(Permission.RULES_ADMIN)
 def put_rules():
     """Validate a whole rule set (JSON or YAML) and adopt it as the next version."""
-    return routing.adopt_ruleset(db.session, current_actor(), _ruleset_body())
-
-
-def _ruleset_body() -> dict:
-    text = request.get_data(as_text=True)
-    if not text.strip():
-        raise Invalid("empty body", errors={"_schema": ["ルールセットを送ってください"]})
-    if request.mimetype == "application/json":
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise Invalid("malformed JSON", errors={"(file)": [str(exc)]}) from exc
-    else:
-        try:
-            data = rules.load_ruleset_text(text)
-        except rules.RuleSetInvalid as exc:
-            raise Invalid("rule file could not be read",
-                          errors=routing.problems_as_errors(exc.problems)) from exc
-    if not isinstance(data, dict):
-        raise Invalid("a rule set is an object with rules",
-                      errors={"_schema": ["{\"rules\": [...]} の形で送ってください"]})
+    data = rulesets.parse_text(request.get_data(as_text=True), request.mimetype)
     data.pop("version", None)  # the server numbers versions
-    return data
+    rulesets.adopt(db.session, current_actor(), data)
+    return routing.current_source(db.session)
+
+
+@blp.route("/versions", methods=["GET"])
+@blp.response(200, RuleVersionOut(many=True))
+@requires(Permission.RULES_READ)
+def versions():
+    """Every adopted version, newest first: when, by whom, and which was adopted again."""
+    return rulesets.history(db.session)
+
+
+@blp.route("/versions/<int:version>/adopt", methods=["POST"])
+@blp.response(200, RuleSetOut)
+@requires(Permission.RULES_ADMIN)
+def readopt(version: int):
+    """Adopt an earlier version again, as the next version."""
+    rulesets.readopt(db.session, current_actor(), version)
+    return routing.current_source(db.session)
+
+
+@blp.route("/replay", methods=["POST"])
+@blp.doc(requestBody=RULESET_BODY)
+@blp.arguments(ReplayArgs, location="query")
+@blp.response(200, ReplayOut)
+@requires(Permission.RULES_ADMIN)
+def replay(args):
+    """How the last N months of consultations would have been routed by a candidate set."""
+    preview = rulesets.preview(db.session, current_actor(), request.get_data(as_text=True),
+                               months=args["months"], examples=args["examples"],
+                               mimetype=request.mimetype)
+    if not preview.ok:
+        raise rulesets.refused(preview.problems)
+    return preview
 
 
 @blp.route("/evaluate", methods=["POST"])

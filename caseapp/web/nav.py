@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from flask import request, url_for
 
+from caseapp.permissions import Permission, has_permission
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -15,6 +17,11 @@ class NavItem:
     endpoint: str
     # Other endpoints that count as this entry's page (a case opened from ホーム's list …).
     also: tuple[str, ...] = ()
+    # Shown only to roles granted it (pages others would be refused).
+    permission: Permission | None = None
+
+    def shown_to(self, role: str) -> bool:
+        return self.permission is None or has_permission(role, self.permission)
 
     @property
     def url(self) -> str:
@@ -28,3 +35,13 @@ class NavItem:
 STAFF: list[NavItem] = [NavItem("ホーム", "home.index")]
 PARTNER: list[NavItem] = [NavItem("受信箱", "partner.home")]
 MEMBER: list[NavItem] = []
+STAFF += [
+    NavItem("監査ログ", "audit_log.log", permission=Permission.AUDIT_READ),
+    NavItem("利用者の管理", "admin.users_page", permission=Permission.USERS_ADMIN),
+    NavItem("連携先の設定", "admin.partners_page",
+            also=("admin.partner_page", "admin.partner_save", "admin.partner_test"),
+            permission=Permission.PARTNERS_ADMIN),
+    NavItem("ルール", "admin.rules_page", also=("admin.rules_preview", "admin.rules_adopt",
+                                              "admin.rules_version", "admin.rules_readopt"),
+            permission=Permission.RULES_ADMIN),
+]

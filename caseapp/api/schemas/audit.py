@@ -6,6 +6,7 @@ from caseapp.api.schemas.common import AwareDateTime, PageArgs, page_schema
 
 
 class AuditArgs(PageArgs):
+    person = fields.Integer(validate=validate.Range(min=1))  # a client's id
     resource = fields.String(validate=validate.Length(max=50))
     resource_id = fields.String(validate=validate.Length(max=50))
     actor = fields.String(validate=validate.Length(max=100))

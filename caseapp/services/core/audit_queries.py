@@ -13,6 +13,10 @@ def search(session: Session, actor: Actor, filters: dict) -> Page:
         query = query.where(AuditEntry.resource_type == filters["resource"])
     if filters.get("resource_id"):
         query = query.where(AuditEntry.resource_id == filters["resource_id"])
+    if filters.get("person"):
+        # Entries about one person (相談者): reads and changes of the client record itself.
+        query = query.where(AuditEntry.resource_type == "client",
+                            AuditEntry.resource_id == str(filters["person"]))
     if filters.get("actor"):
         who = filters["actor"]
         query = query.where(or_(AuditEntry.actor_label == who,

@@ -65,6 +65,10 @@ def check_password_rules(password: str) -> None:
                       errors={"password": [f"{MAX_PASSWORD} 文字以内にしてください"]})
 
 
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
 def set_password(session: Session, name: str, password: str, actor: Actor = SYSTEM) -> User:
     """Set or replace a user's password; the user's open console sessions end with it."""
     user = session.scalar(select(User).where(User.name == name))

@@ -63,21 +63,6 @@ def adopt(session: Session, data: dict, created_by_id: int | None) -> RuleSetVer
     return row
 
 
-def adopt_ruleset(session: Session, actor: Actor, data: dict) -> dict:
-    """PUT /rules: adopt a whole rule set as the next version; every problem is reported."""
-    try:
-        row = adopt(session, data, actor.user_id)
-    except rules.RuleSetInvalid as exc:
-        raise Invalid(f"rule set refused: {len(exc.problems)} problem(s)",
-                      errors=problems_as_errors(exc.problems),
-                      extra={"problems": [{"rule": p.rule, "field": p.field,
-                                           "message": p.message} for p in exc.problems]},
-                      ) from exc
-    audit.record(session, actor, "update", "ruleset", row.version)
-    session.commit()
-    return current_source(session)
-
-
 def evaluate(session: Session, actor: Actor, data: dict) -> dict:
     """Dry run: where this consultation would go; only the read of a named client is kept."""
     birth_date = (data.get("client") or {}).get("birth_date")

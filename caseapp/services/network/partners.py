@@ -82,6 +82,9 @@ def _apply(partner: Partner, data: dict, config: Config) -> str | None:
         problem = signing.secret_problem(data["webhook_secret"])
         if problem:
             errors["webhook_secret"] = [problem]
+    days = data.get("ack_sla_days")
+    if days is not None and not 1 <= days <= 60:
+        errors["ack_sla_days"] = ["1〜60 日で指定してください"]
     if errors:
         raise Invalid("invalid partner settings", errors=errors)
     for key in EDITABLE:

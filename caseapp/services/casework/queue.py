@@ -2,7 +2,7 @@
 
 Next actions due today (Tokyo) or overdue on the worker's own or unowned cases, cases that are
 lost (no owner, no or an overdue next step, a dead-end referral), referrals waiting for
-consent, and the worker's unread alerts. Reading it is audited as a list of cases.
+consent, the worker's unread alerts and their latest open cases. Reading it is audited as a list of cases.
 """
 
 from dataclasses import dataclass, field
@@ -20,6 +20,7 @@ from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 
 LIMIT = 50
+RECENT = 10
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Queue:
     lost: list[Case] = field(default_factory=list)
     awaiting_consent: list[Referral] = field(default_factory=list)
     alerts: list = field(default_factory=list)
+    recent: list[Case] = field(default_factory=list)  # the worker's open cases, newest first
     emergencies: set[int] = field(default_factory=set)  # case ids
     alert_cases: dict[int, int] = field(default_factory=dict)  # referral id -> case id
 
@@ -65,11 +67,14 @@ def for_actor(session: Session, actor: Actor, now: datetime | None = None) -> Qu
         .where(Referral.status == ReferralStatus.AWAITING_CONSENT, mine)
         .order_by(emergency_first, Referral.created_at, Referral.id).limit(LIMIT)))
     queue.alerts = alerts.listing(session, actor, unread=True, page=1, per_page=LIMIT).items
+    queue.recent = list(session.scalars(
+        select(Case).where(Case.status == CaseStatus.OPEN, Case.owner_id == actor.user_id)
+        .order_by(Case.created_at.desc(), Case.id.desc()).limit(RECENT)))
     referral_ids = {a.referral_id for a in queue.alerts if a.referral_id is not None}
     if referral_ids:
         queue.alert_cases = dict(session.execute(
             select(Referral.id, Referral.case_id).where(Referral.id.in_(referral_ids))).all())
-    case_ids = due_ids | {c.id for c in queue.lost} | {r.case_id for r in queue.awaiting_consent}
+    case_ids = due_ids | {c.id for c in queue.lost} | {c.id for c in queue.recent} | {r.case_id for r in queue.awaiting_consent}
     if case_ids:
         queue.emergencies = set(session.scalars(
             select(Consultation.case_id).where(Consultation.case_id.in_(case_ids),

@@ -211,11 +211,12 @@ def test_a_merge_says_what_moves(console_page, people, session):
 
 
 def test_the_referrals_page(console_page, people, session):
-    consultations.record(session, _actor(session), intake(EXAMPLE))
+    case_id = consultations.record(session, _actor(session), intake(EXAMPLE)
+                                   ).consultation.case_id
     page = console_page
     sign_in(page)
     page.get_by_role("link", name="紹介", exact=True).click()
-    expect(page.locator("#referrals tbody tr").first).to_contain_text("ケース 1")
+    expect(page.locator("#referrals tbody tr").first).to_contain_text(f"ケース {case_id}")
     assert_accessible(page)
     shot(page, "referrals")
 

@@ -153,8 +153,11 @@ def test_home_lists_the_overdue_next_action_first_with_a_link(console, session):
 
 def test_the_referrals_page_filters_by_status(counter, session):
     _post(counter, "/consultations/new", EXAMPLE_FORM)
+    case = session.scalar(select(Case))
     text = counter.get("/referrals?status=requested").get_data(as_text=True)
-    assert "ケース 1" in text
+    assert f'href="/cases/{case.id}"' in text
+    text = counter.get("/referrals?status=completed").get_data(as_text=True)
+    assert f'href="/cases/{case.id}"' not in text
 
 
 def test_merging_two_records_says_what_moves_then_moves_it(counter, session):

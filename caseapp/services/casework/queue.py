@@ -2,7 +2,8 @@
 
 Next actions due today (Tokyo) or overdue on the worker's own or unowned cases, cases that are
 lost (no owner, no or an overdue next step, a dead-end referral), referrals waiting for
-consent, the worker's unread alerts and their latest open cases. Reading it is audited as a list of cases.
+consent, the worker's unread alerts and their latest open cases. Reading it is audited as a
+list of cases.
 """
 
 from dataclasses import dataclass, field
@@ -74,7 +75,8 @@ def for_actor(session: Session, actor: Actor, now: datetime | None = None) -> Qu
     if referral_ids:
         queue.alert_cases = dict(session.execute(
             select(Referral.id, Referral.case_id).where(Referral.id.in_(referral_ids))).all())
-    case_ids = due_ids | {c.id for c in queue.lost} | {c.id for c in queue.recent} | {r.case_id for r in queue.awaiting_consent}
+    case_ids = (due_ids | {c.id for c in queue.lost} | {c.id for c in queue.recent}
+                | {r.case_id for r in queue.awaiting_consent})
     if case_ids:
         queue.emergencies = set(session.scalars(
             select(Consultation.case_id).where(Consultation.case_id.in_(case_ids),

@@ -44,7 +44,7 @@ def form_to_data(form, now: datetime | None = None) -> dict:
     """The request body the API would get for this form."""
     data: dict = {"channel": form.get("channel", ""), "urgency": form.get("urgency") or "normal",
                   "topics": form.getlist("topics"), "summary": form.get("summary", "")}
-    who = form.get("who", "new")
+    who = chosen_side(form)
     if who == "existing" and form.get("client_id"):
         data["client_id"] = _number(form["client_id"])
     elif who == "new":
@@ -80,6 +80,23 @@ def form_to_data(form, now: datetime | None = None) -> dict:
                            "method": form.get("consent.method", ""),
                            "given_at": (now or utcnow()).astimezone(TOKYO).isoformat()}
     return data
+
+
+def chosen_side(form) -> str:
+    """existing, new or anonymous; a person picked from the search with no new name typed is
+    the person meant, whichever button is on."""
+    who = form.get("who", "new")
+    if who == "new" and form.get("client_id") and not form.get("client.name", "").strip():
+        return "existing"
+    return who
+
+
+def form_problems(form) -> dict[str, list[str]]:
+    """What only a form can get wrong: the API has no 'existing person' without an id."""
+    if chosen_side(form) == "existing" and not form.get("client_id"):
+        return {"client_id": [
+            "登録済みの相談者を検索して選んでください（または「新しい人」「匿名」）"]}
+    return {}
 
 
 def flatten(messages, prefix: str = "") -> dict[str, list[str]]:
@@ -128,10 +145,13 @@ def new():
 @staff(Permission.CONSULTATIONS_WRITE)
 def create():
     data = form_to_data(request.form)
+    problems = form_problems(request.form)
     try:
         loaded = ConsultationIn().load(data)
     except ValidationError as exc:
-        return _page(request.form, flatten(exc.messages), 422)
+        return _page(request.form, {**flatten(exc.messages), **problems}, 422)
+    if problems:
+        return _page(request.form, problems, 422)
     try:
         result = consultations.record(db.session, current_actor(), loaded)
     except Invalid as exc:
@@ -168,7 +188,7 @@ def preview():
     emergency = data.get("urgency") == "emergency" or any(
         d.get("urgency") == "emergency" for d in decisions)
     duplicates = []
-    if request.form.get("who", "new") == "new" and isinstance(data.get("client"), dict):
+    if chosen_side(request.form) == "new" and isinstance(data.get("client"), dict):
         duplicates = proposals.for_details(db.session, current_actor(), _loaded_client(data))
     return render_template("intake/_preview.html", decisions=decisions, version=version,
                            errors=errors, partner_names=names, emergency=emergency,

@@ -229,3 +229,19 @@ def intake(body: dict) -> dict:
 def _actor(session) -> Actor:
     return Actor(user_id=session.scalar(select(User.id).where(User.name == "suzuki")),
                  name="suzuki", role="counter", source_ip="127.0.0.1")
+
+
+@pytest.mark.parametrize("width,height", [(768, 1024), (1366, 768)])
+def test_the_pages_fit_a_tablet_and_an_office_screen(console_page, people, session, width,
+                                                     height):
+    case_id = consultations.record(session, _actor(session), intake(EXAMPLE)
+                                   ).consultation.case_id
+    page = console_page
+    page.set_viewport_size({"width": width, "height": height})
+    sign_in(page)
+    for path in ("/", "/consultations/new", f"/cases/{case_id}", "/referrals", "/clients"):
+        page.goto(page.base + path)
+        page.wait_for_load_state("networkidle")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {width}px"

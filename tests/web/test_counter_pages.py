@@ -179,3 +179,23 @@ def test_merging_two_records_says_what_moves_then_moves_it(counter, session):
 def test_the_pages_need_a_signed_in_counter(console):
     for path in ("/consultations/new", "/cases/1", "/referrals", "/clients"):
         assert console.get(path).status_code == 302
+
+
+def test_an_existing_person_must_be_picked_not_silently_anonymous(counter, session):
+    answer = _post(counter, "/consultations/new", {**EXAMPLE_FORM, "who": "existing"})
+    assert answer.status_code == 422
+    assert 'id="client_id-error">登録済みの相談者を検索して選んでください' in answer.get_data(
+        as_text=True)
+    assert session.scalar(select(Consultation)) is None
+
+
+def test_a_returning_person_picked_from_the_search_gets_the_same_case(counter, session):
+    _post(counter, "/consultations/new", EXAMPLE_FORM)
+    client = session.scalar(select(Client))
+    form = {"who": "new", "client_id": str(client.id), "channel": "phone", "topics": ["debt"],
+            "summary": "その後の相談"}
+    answer = _post(counter, "/consultations/new", form)
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    rows = session.scalars(select(Consultation).order_by(Consultation.id)).all()
+    assert [c.client_id for c in rows] == [client.id, client.id]
+    assert rows[0].case_id == rows[1].case_id

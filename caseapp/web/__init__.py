@@ -7,19 +7,33 @@ headers) and declares who may open each view; ``register_web`` mounts them.
 
 from flask import Flask
 
-from caseapp.web import access, nav
+from caseapp.web import access, display, nav
 from caseapp.web.session import ConsoleSessionInterface
 
 
 def register_web(app: Flask) -> None:
-    from caseapp.web import ack, admin_pages, audit_pages, community_pages, home, partner, sign_in
+    from caseapp.web import (
+        ack,
+        admin_pages,
+        audit_pages,
+        cases,
+        clients,
+        community_pages,
+        home,
+        intake,
+        partner,
+        referrals,
+        sign_in,
+    )
 
     app.session_interface = ConsoleSessionInterface()
     access.csrf.init_app(app)
-    for module in (sign_in, home, partner, community_pages, admin_pages, audit_pages):
+    for module in (sign_in, home, partner, intake, cases, referrals, clients, community_pages,
+                   admin_pages, audit_pages):
         app.register_blueprint(module.bp)
     ack.register(app)
     app.context_processor(_layout)
+    display.register(app)
 
 
 def _layout() -> dict:

@@ -7,7 +7,9 @@ client that names no type (curl) gets it as a small Japanese page.
 
 from flask import jsonify, redirect, render_template, request, url_for
 
-from caseapp.web.access import console_blueprint, current_user, home_for, public
+from caseapp.extensions import db
+from caseapp.services.casework import queue
+from caseapp.web.access import console_blueprint, current_actor, current_user, home_for, public
 
 bp = console_blueprint("home", __name__)
 
@@ -40,4 +42,5 @@ def index():
     if user.role in ("partner", "member"):
         return redirect(home_for(user))
     # Every other role is a staff role (sign-in admits no other).
-    return render_template("console/home.html")
+    return render_template("console/home.html",
+                           queue=queue.for_actor(db.session, current_actor()))

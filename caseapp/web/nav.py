@@ -32,7 +32,13 @@ class NavItem:
         return request.endpoint == self.endpoint or request.endpoint in self.also
 
 
-STAFF: list[NavItem] = [NavItem("ホーム", "home.index")]
+STAFF: list[NavItem] = [
+    NavItem("ホーム", "home.index", also=("console_cases.show",)),
+    NavItem("相談受付", "console_intake.new", also=("console_intake.create",)),
+    NavItem("紹介", "console_referrals.index"),
+    NavItem("相談者", "console_clients.search",
+            also=("console_clients.show", "console_clients.confirm_merge")),
+]
 PARTNER: list[NavItem] = [NavItem("受信箱", "partner.home")]
 MEMBER: list[NavItem] = []
 STAFF += [

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from flask import request, url_for
 
+from caseapp.permissions import Permission, has_permission
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -15,6 +17,11 @@ class NavItem:
     endpoint: str
     # Other endpoints that count as this entry's page (a case opened from ホーム's list …).
     also: tuple[str, ...] = ()
+    # Shown only to the roles granted it (the page itself checks again).
+    permission: Permission | None = None
+
+    def shown_to(self, role: str) -> bool:
+        return self.permission is None or has_permission(role, self.permission)
 
     @property
     def url(self) -> str:

@@ -12,11 +12,11 @@ from caseapp.web.session import ConsoleSessionInterface
 
 
 def register_web(app: Flask) -> None:
-    from caseapp.web import ack, home, partner, sign_in
+    from caseapp.web import ack, events_pages, home, partner, reports_pages, sign_in
 
     app.session_interface = ConsoleSessionInterface()
     access.csrf.init_app(app)
-    for module in (sign_in, home, partner):
+    for module in (sign_in, home, partner, events_pages, reports_pages):
         app.register_blueprint(module.bp)
     ack.register(app)
     app.context_processor(_layout)
@@ -25,5 +25,6 @@ def register_web(app: Flask) -> None:
 def _layout() -> dict:
     user = access.current_user()
     items = [] if user is None else nav.PARTNER if user.role == "partner" else nav.STAFF
+    items = [item for item in items if user is not None and item.shown_to(user.role)]
     return {"console_user": user, "nav_items": items,
             "role_label": access.ROLE_LABELS.get(user.role, user.role) if user else None}

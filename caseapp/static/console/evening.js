@@ -2,17 +2,25 @@
 (function () {
   "use strict";
 
-  // A row whose team someone has started ticking is not swapped away by the next reload.
+  // A row whose team someone has started ticking is not swapped away by the next reload;
+  // after a minute untouched the board refreshes again (someone walked away mid-row).
+  var HOLD_MS = 60000;
   document.addEventListener("change", function (event) {
     var form = event.target.closest("[data-team-form]");
-    if (form) { form.setAttribute("data-dirty", "1"); }
+    if (form) { form.setAttribute("data-dirty", String(Date.now())); }
   });
+
+  function beingFilledIn(board) {
+    var now = Date.now();
+    return Array.prototype.some.call(board.querySelectorAll("[data-team-form][data-dirty]"),
+      function (form) { return now - Number(form.getAttribute("data-dirty")) < HOLD_MS; });
+  }
 
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
     var config = event.detail.requestConfig || {};
     if (target && target.id === "queue-board" && config.verb === "get" &&
-        target.querySelector("[data-team-form][data-dirty]")) {
+        beingFilledIn(target)) {
       event.detail.shouldSwap = false;
     }
   });

@@ -9,6 +9,7 @@ audited read) only when the stamp has moved.
 from datetime import datetime, time
 
 from flask import Response, flash, redirect, render_template, request, url_for
+from marshmallow import ValidationError, validate
 
 from caseapp.domain.vocab import TeamOutcome
 from caseapp.extensions import db
@@ -34,7 +35,18 @@ POLL_SECONDS = 3
 OUTCOMES = [(TeamOutcome.RESOLVED_ON_SITE.value, "その場で解決"),
             (TeamOutcome.REFERRED.value, "つなぐ"),
             (TeamOutcome.FOLLOW_UP.value, "継続対応")]
-NOT_A_CHOICE = "選択肢にない値です（not a valid choice）"
+
+
+def _check(errors: dict, key: str, validator, value) -> None:
+    """The API schema's validator on one value, so the message beside the field is the API's.
+
+    Made per call: the validators take their Japanese messages when they are made, after the
+    API's schemas have installed them.
+    """
+    try:
+        validator(value)
+    except ValidationError as exc:
+        errors.setdefault(key, []).extend(exc.messages)
 
 
 @bp.errorhandler(NotFound)
@@ -90,8 +102,9 @@ def _event_data(form, errors: dict) -> dict:
                   or None}
     if not data["name"]:
         errors["name"] = ["名称を入力してください"]
-    elif len(data["name"]) > 200:
-        errors["name"] = ["200文字以内で入力してください"]
+    _check(errors, "name", validate.Length(max=200), data["name"])
+    if data["venue"]:
+        _check(errors, "venue", validate.Length(max=200), data["venue"])
     try:
         day = parse_date(form.get("date", "").strip())
     except ValueError as exc:
@@ -163,19 +176,16 @@ def _blank_walk_in() -> dict:
 def _walk_in_data(form, event_id: int, errors: dict) -> dict:
     """The form as the intake service takes it: channel ``event``, anonymous unless named."""
     topics = form.getlist("topics")
-    if any(t not in TOPICS for t in topics):
-        errors["topics"] = [NOT_A_CHOICE]
+    for topic in dict.fromkeys(topics):
+        _check(errors, "topics", validate.OneOf(list(TOPICS)), topic)
     urgency = form.get("urgency") or "normal"
-    if urgency not in URGENCIES:
-        errors["urgency"] = [NOT_A_CHOICE]
+    _check(errors, "urgency", validate.OneOf(URGENCIES), urgency)
     data = {"channel": "event", "event_id": event_id, "topics": topics, "urgency": urgency,
             "summary": form.get("summary", "").strip()}
-    if len(data["summary"]) > 20000:
-        errors["summary"] = ["20000文字以内で入力してください"]
+    _check(errors, "summary", validate.Length(max=20000), data["summary"])
     name = form.get("name", "").strip()
     if name:
-        if len(name) > 200:
-            errors["client.name"] = ["200文字以内で入力してください"]
+        _check(errors, "client.name", validate.Length(max=200), name)
         data["client"] = {"name": name}
     return data
 

@@ -8,6 +8,7 @@ completed). The charts are SVG drawn here, each with its numbers in words and in
 import itertools
 
 from flask import Response, current_app, render_template, request
+from marshmallow import ValidationError, validate
 
 from caseapp.extensions import db
 from caseapp.models.types import utcnow
@@ -78,8 +79,10 @@ def monthly():
 def monthly_csv():
     first, last, errors = _period_args(request.args)
     table = request.args.get("table", "by_month")
-    if table not in tables.CSV_TABLES:
-        errors["table"] = ["選択肢にない値です（not a valid choice）"]
+    try:
+        validate.OneOf(list(tables.CSV_TABLES))(table)  # made here: the API's message
+    except ValidationError as exc:
+        errors["table"] = list(exc.messages)
     if errors:
         return render_template("reports/monthly.html", first=first, last=last, errors=errors,
                                data=None), 422

@@ -114,7 +114,8 @@ def test_a_refused_walk_in_answers_422_and_saves_nothing(console, session):
                             token_from=f"/events/{event.id}", headers=HX)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "選択肢にない値です" in page and "200文字以内で入力してください" in page
+    # The API's messages for the same fields.
+    assert "次のいずれかを指定してください" in page and "200 文字（個）以下にしてください" in page
     assert session.scalars(select(Consultation)).first() is None
 
 

@@ -79,6 +79,9 @@ def test_a_bad_month_is_refused_beside_the_field(console, seeded):
     response = console.get("/reports/monthly?from=2026-11&to=2026-10")
     assert response.status_code == 422
     assert "from は to 以前の月にしてください" in response.get_data(as_text=True)
+    response = console.get("/reports/monthly.csv?table=passwords")
+    assert response.status_code == 422
+    assert "次のいずれかを指定してください" in response.get_data(as_text=True)
 
 
 def test_only_supervisors_see_and_open_the_report(console, seeded):

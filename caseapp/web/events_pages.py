@@ -274,7 +274,7 @@ def record_team(event_id: int, consultation_id: int):
         try:
             teams.record(db.session, current_actor(), consultation_id,
                          {"partners": codes, "outcome": outcome, "note": ""})
-        except Invalid as exc:
+        except DomainError as exc:  # refused, or a conflict with a save made at once
             problems = [m for messages in (exc.errors or {"_": [exc.detail]}).values()
                         for m in messages]
     board = _board(details, errors={consultation_id: problems} if problems else None,

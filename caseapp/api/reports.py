@@ -1,16 +1,14 @@
-import csv
-import io
-
 from flask import Response, current_app
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.schemas.reports import CSV_TABLES, MonthlyArgs
+from caseapp.api.schemas.reports import MonthlyArgs
 from caseapp.extensions import db
 from caseapp.models.types import utcnow
 from caseapp.permissions import Permission
 from caseapp.rules.calendar import TOKYO
 from caseapp.services.reports import monthly as monthly_report
+from caseapp.services.reports import tables
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports",
                 description="統計: monthly figures for the city and the network")
@@ -33,20 +31,6 @@ def monthly(args):
 
 
 def _csv(data: dict, table: str, period) -> Response:
-    columns = CSV_TABLES[table]
-    rows = data[table]
-    if table == "referrals_by_partner":
-        statuses = sorted({s for row in rows for s in row["by_status"]})
-        columns = [*columns, *((f"by_status.{s}", s) for s in statuses)]
-        rows = [{**row, **{f"by_status.{s}": row["by_status"].get(s, 0) for s in statuses}}
-                for row in rows]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([label for _key, label in columns])
-    for row in rows:
-        writer.writerow([row.get(key, "") for key, _label in columns])
-    # The BOM is what makes Excel read the file as UTF-8 rather than Shift_JIS.
-    body = "\ufeff" + buffer.getvalue()
-    name = f"caseapp-{table}-{period.first}_{period.last}.csv"
-    return Response(body.encode("utf-8"), mimetype="text/csv",
+    name = tables.csv_name(table, period.first, period.last)
+    return Response(tables.to_csv(data, table), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

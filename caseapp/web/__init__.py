@@ -19,17 +19,19 @@ def register_web(app: Flask) -> None:
         cases,
         clients,
         community_pages,
+        events_pages,
         home,
         intake,
         partner,
         referrals,
+        reports_pages,
         sign_in,
     )
 
     app.session_interface = ConsoleSessionInterface()
     access.csrf.init_app(app)
-    for module in (sign_in, home, partner, intake, cases, referrals, clients, community_pages,
-                   admin_pages, audit_pages):
+    for module in (sign_in, home, partner, intake, cases, referrals, clients, events_pages,
+                   reports_pages, community_pages, admin_pages, audit_pages):
         app.register_blueprint(module.bp)
     ack.register(app)
     app.context_processor(_layout)

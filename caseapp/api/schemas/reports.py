@@ -2,28 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-# Years the calendar can hold with a month to spare on either side; the counter's records
-# fall well inside.
-MONTH = r"^(19|20)\d\d-(0[1-9]|1[0-2])$"
-
-MONTH_ERROR = "1900-01〜2099-12 の YYYY-MM の形で指定してください（month as YYYY-MM）"
-
-# One CSV per table, with the Japanese column labels the city's spreadsheets use.
-CSV_TABLES = {
-    "by_month": [("month", "月"), ("consultations", "相談件数"), ("anonymous", "匿名"),
-                 ("new_cases", "新規相談受付件数"), ("new_clients", "新規相談者"),
-                 ("returning_clients", "継続相談者"),
-                 ("new_cases_per_100k", "人口10万人あたり新規相談受付件数")],
-    "by_topic": [("topic", "相談内容コード"), ("label", "相談内容"), ("count", "件数")],
-    "by_channel": [("channel", "受付方法"), ("count", "件数")],
-    "by_district": [("district", "地区"), ("count", "件数")],
-    "by_event": [("event_id", "相談会ID"), ("name", "相談会"), ("date", "開催日"),
-                 ("count", "件数")],
-    "referrals_by_partner": [("partner", "連携機関コード"), ("name", "連携機関"),
-                             ("total", "つなぎ件数")],
-    "rejections": [("reason", "受け入れ不可の理由"), ("count", "件数")],
-    "outcomes": [("outcome", "結果"), ("count", "件数")],
-}
+from caseapp.services.reports.tables import CSV_TABLES, MONTH, MONTH_ERROR, ORDER_ERROR
 
 
 class MonthlyArgs(Schema):
@@ -36,4 +15,4 @@ class MonthlyArgs(Schema):
     @validates_schema
     def ordered(self, data, **kwargs):
         if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
-            raise ValidationError("from は to 以前の月にしてください", field_name="from")
+            raise ValidationError(ORDER_ERROR, field_name="from")

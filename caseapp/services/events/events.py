@@ -98,6 +98,29 @@ def queue(session: Session, actor: Actor, event_id: int, *, page: int, per_page:
     return result
 
 
+def queue_stamp(session: Session, event_id: int) -> str:
+    """What changes when the queue board would: a walk-in, a team record, a referral moving.
+
+    Counts and latest times only, no personal data, so a board can ask every few seconds
+    without a read to audit; it reloads the queue (an audited read) when the stamp moves.
+    """
+    event = get_or_404(session, Event, event_id)
+    of_event = Consultation.event_id == event.id
+    arrivals = session.execute(select(func.count(), func.max(Consultation.id))
+                               .where(of_event)).one()
+    team = session.execute(
+        select(func.count(), func.max(ConsultationTeam.recorded_at))
+        .join(Consultation, Consultation.id == ConsultationTeam.consultation_id)
+        .where(of_event)).one()
+    referrals = session.execute(
+        select(func.count(), func.max(Referral.updated_at), func.max(Referral.status_at))
+        .join(Consultation, Consultation.id == Referral.consultation_id).where(of_event)).one()
+    session.commit()
+    parts = [*arrivals, *team, *referrals]
+    return "-".join("0" if p is None else str(p.timestamp() if hasattr(p, "timestamp") else p)
+                    for p in parts)
+
+
 def add_details(session: Session, items: list[Event]) -> list[EventDetails]:
     """Partner names, specialists and consultation counts for a page of events, in two queries."""
     codes = {code for event in items for code in event.partners or []}
@@ -191,4 +214,4 @@ def require_event(consultation: Consultation) -> Event:
 
 
 __all__ = ["add_details", "consultation_counts", "create", "get", "listing", "queue",
-           "require_event", "update"]
+           "queue_stamp", "require_event", "update"]

@@ -28,6 +28,8 @@ from caseapp.services.reports.figures import (  # noqa: F401  (Period is this mo
 )
 
 FUNNEL = ("requested", "sent", "received", "accepted", "completed")
+# The steps a supervisor follows: sending is the machine's, receiving is the partner's.
+STEPS = ("requested", "received", "accepted", "completed")
 
 
 def _days(start, end, dialect: str) -> ColumnElement:
@@ -165,12 +167,12 @@ def _referrals_by_partner(session, period) -> list[dict]:
     return sorted(table.values(), key=lambda e: (-e["total"], e["partner"]))
 
 
-def _funnel(session, period, dialect) -> dict:
+def _funnel(session, period, dialect, steps=FUNNEL) -> dict:
     """Referrals made in the period: how many reached each step, median days between steps."""
-    steps = [getattr(Referral, f"{status}_at") for status in FUNNEL]
     where = _referred_in(period)
-    counts = session.execute(select(*(func.count(step) for step in steps)).where(where)).one()
-    pairs = list(itertools.pairwise(FUNNEL))
+    counts = session.execute(select(*(func.count(getattr(Referral, f"{step}_at"))
+                                      for step in steps)).where(where)).one()
+    pairs = list(itertools.pairwise(steps))
     gaps = [_days(getattr(Referral, f"{a}_at"), getattr(Referral, f"{b}_at"), dialect)
             for a, b in pairs]
     if dialect == "postgresql":
@@ -179,8 +181,17 @@ def _funnel(session, period, dialect) -> dict:
         values = [None if v is None else round(float(v), 2) for v in row]
     else:
         values = [_median(session, select(gap).where(where)) for gap in gaps]
-    return {"counts": dict(zip(FUNNEL, counts, strict=True)),
+    return {"counts": dict(zip(steps, counts, strict=True)),
             "median_days": {f"{a}_to_{b}": v for (a, b), v in zip(pairs, values, strict=True)}}
+
+
+def referral_funnel(session: Session, period: Period, steps: tuple[str, ...] = STEPS) -> dict:
+    """The funnel over chosen steps: a median of days from one step to the next one shown is
+    taken over the referrals that reached both, not summed from the medians in between."""
+    unknown = [step for step in steps if step not in FUNNEL]
+    if unknown:
+        raise ValueError(f"not a funnel step: {unknown}")
+    return _funnel(session, period, session.get_bind().dialect.name, steps)
 
 
 def _rejections(session, period) -> list[dict]:

@@ -29,13 +29,13 @@ from caseapp.domain.community import (
     AreaLevel,
 )
 from caseapp.extensions import db
-from caseapp.jp.wareki import format_wareki, parse_date
+from caseapp.jp.wareki import parse_date
 from caseapp.permissions import Permission
 from caseapp.rules.calendar import TOKYO
 from caseapp.rules.vocab import TOPICS
 from caseapp.services.community import areas, meetings, members, plans, queue, sheet_pdf, watch
 from caseapp.services.core.errors import DomainError, Invalid
-from caseapp.web import nav
+from caseapp.web import display, nav
 from caseapp.web.access import console_blueprint, current_actor, member, staff
 
 bp = console_blueprint("community_pages", __name__, url_prefix="/community")
@@ -48,16 +48,6 @@ nav.MEMBER.append(nav.NavItem("見守りリスト", "community_pages.member_home
 
 REQUIRED = "入力してください"
 STAFF_ATTENDEE = "staff"
-
-
-@bp.app_template_filter("tokyo")
-def _tokyo(value: datetime | None) -> str:
-    return value.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-@bp.app_template_filter("wareki")
-def _wareki(value) -> str:
-    return format_wareki(value) if value else ""
 
 
 @bp.context_processor
@@ -178,7 +168,8 @@ def area(code: str):
                 "others": request.form.get("others", "").strip()}
         created = _create_meeting(code, form, errors)
         if created is not None:
-            flash(f"{created.kind_label}（{_wareki(created.held_on)}）を記録しました。", "info")
+            held_on = display.with_wareki(created.held_on)
+            flash(f"{created.kind_label}（{held_on}）を記録しました。", "info")
             return redirect(url_for(".meeting", meeting_id=created.id))
     place = areas.get_by_code(db.session, code)
     rows = watch.listing(db.session, current_actor(), area_code=code, active=True, page=1,

@@ -50,3 +50,11 @@ def walk(partner_api, rid: int, *statuses: str) -> dict:
         assert response.status_code == 200, response.json
         body = response.json
     return body
+
+
+def record_meeting(supervisor, case_id: int, partners: list[str]) -> int:
+    recorded = supervisor.post(f"/api/v1/cases/{case_id}/support-meeting",
+                               json={"law": "seikatsu_konkyu_9", "meeting_date": "2026-11-20",
+                                     "partners": partners})
+    assert recorded.status_code == 201, recorded.json
+    return recorded.json["id"]

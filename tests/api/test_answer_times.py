@@ -1,7 +1,9 @@
 """Every time in an answer is the counter's (Asia/Tokyo, +09:00), whatever the database stores."""
 
 import re
+from datetime import datetime
 
+from caseapp.jp.wareki import format_wareki
 from caseapp.models import Referral
 from caseapp.services.referrals import ack_links
 from tests.api.test_openapi_access import fill, operations, send, world  # noqa: F401
@@ -58,7 +60,8 @@ def test_the_partners_acknowledgement_page_shows_tokyo_time(app, api, anon, sess
     answer = anon.get(path).json
     assert answer["expires_at"].endswith("+09:00")
     page = anon.get(path, headers={"Accept": "text/html"}).get_data(as_text=True)
-    wall_clock = answer["expires_at"][:16].replace("T", " ")
+    expires = datetime.fromisoformat(answer["expires_at"])
+    wall_clock = f"{format_wareki(expires.date())} {expires:%H:%M}"  # 和暦, as staff read dates
     assert f"有効期限: {wall_clock}（日本時間）" in page
 
 

@@ -13,7 +13,7 @@ from caseapp.domain import ack_codes
 from caseapp.models import AckCode, AuditEntry, Consent, Disclosure, Referral
 from caseapp.services.core.actors import Actor
 from caseapp.services.referrals import ack_links, letters
-from tests.api.loop_helpers import intake, one_each, refer, referral_id
+from tests.api.loop_helpers import intake, one_each, record_meeting, refer, referral_id
 from tests.helpers import EXAMPLE, assert_problem
 
 FULL_CLIENT = {"name": "髙橋 花子", "name_kana": "タカハシ ハナコ", "birth_date": "1950-03-04",
@@ -123,7 +123,7 @@ def test_every_letter_is_a_disclosure_logged_with_the_items_printed(api, session
     assert [d["channel"] for d in shown].count("letter") == 2
 
 
-def basis_case(api, session, basis):
+def basis_case(api, tokens, session, basis):
     """A referral of each kind of legal basis: (referral id, printed, never printed)."""
     if basis == "consent":
         rid = referral_id(intake(api, {**EXAMPLE, "client": FULL_CLIENT}), "houkatsu")
@@ -134,7 +134,9 @@ def basis_case(api, session, basis):
     if basis == "support_meeting":
         body = {k: v for k, v in EXAMPLE.items() if k != "consent"}
         made = intake(api, {**body, "client": FULL_CLIENT})
-        rid = refer(api, made["case_id"], "jiritsu", exception="support_meeting")["id"]
+        meeting_id = record_meeting(api.as_(tokens["supervisor"]), made["case_id"], ["jiritsu"])
+        rid = refer(api, made["case_id"], "jiritsu", exception="support_meeting",
+                    meeting_id=meeting_id)["id"]
         return rid, ["髙橋花子", EXAMPLE["summary"], "支援会議"], ["088-123-4567", "大埇"]
     if basis == "anonymous":
         rid = referral_id(intake(api, {"channel": "event", "summary": "誰にも言えない悩みがある"}),
@@ -152,7 +154,7 @@ def basis_case(api, session, basis):
 @pytest.mark.parametrize("basis", ["consent", "life_safety", "support_meeting", "anonymous",
                                    "withdrawn"])
 def test_a_letter_shows_only_what_its_legal_basis_allows(api, tokens, session, basis):
-    rid, shown, hidden = basis_case(api, session, basis)
+    rid, shown, hidden = basis_case(api, tokens, session, basis)
     read = letter(api, rid)
     for value in shown:
         assert read.has(value), value

@@ -15,7 +15,15 @@ from caseapp.services.delivery.gateways import (
     RecordingWebhookGateway,
 )
 from caseapp.services.referrals import lifecycle
-from tests.api.loop_helpers import intake, move, one_each, refer, referral_id, walk
+from tests.api.loop_helpers import (
+    intake,
+    move,
+    one_each,
+    record_meeting,
+    refer,
+    referral_id,
+    walk,
+)
 from tests.helpers import EXAMPLE, assert_problem
 from tests.services.delivery.helpers import run_due
 
@@ -138,14 +146,6 @@ def test_a_manual_referral_may_rest_on_a_recorded_exception(api, tokens):
                     meeting_id=meeting_id)
     assert (meeting["status"], meeting["legal_basis"]) == (
         "requested", f"support_meeting:{meeting_id}")
-
-
-def record_meeting(supervisor, case_id: int, partners: list[str]) -> int:
-    recorded = supervisor.post(f"/api/v1/cases/{case_id}/support-meeting",
-                               json={"law": "seikatsu_konkyu_9", "meeting_date": "2026-11-20",
-                                     "partners": partners})
-    assert recorded.status_code == 201, recorded.json
-    return recorded.json["id"]
 
 
 def test_a_manual_support_meeting_referral_names_its_meeting_and_is_sent(api, tokens, session,

@@ -93,7 +93,7 @@ def test_the_hidaka_evening_in_the_browser(console_page, district):
     expect(page.get_by_role("status")).to_contain_text("計画の評価を記録しました")
     assert_accessible(page)
     page.get_by_role("link", name="計画とこれまでの評価").click()
-    expect(page.get_by_role("table")).to_contain_text("令和8年11月27日 達成：毎月開催できた")
+    expect(page.get_by_role("table")).to_contain_text("令和8年11月27日） 達成：毎月開催できた")
     expect(page.get_by_role("table")).to_contain_text("一部達成")
     assert_accessible(page)
     csv = page.request.get(page.base + page.get_by_role("link", name=re.compile("CSV"))
@@ -121,7 +121,7 @@ def test_a_member_sees_only_their_district(console_page, district):
     page.get_by_role("button", name="記録する").click()
     expect(page.get_by_role("status")).to_contain_text("山崎 ハル さんの訪問を記録しました")
     expect(page.get_by_role("row", name=re.compile("山崎 ハル"))).to_contain_text(
-        "2026-11-28 10:00 変わりなし")
+        "2026-11-28 10:00（令和8年11月28日） 変わりなし")
     page.get_by_role("button", name="サインアウト").click()
 
     sign_in(page, neighbour["login"])

@@ -166,14 +166,19 @@ def test_the_overdue_queue_links_to_its_case(console_page, people, session):
     counter = _actor(session)
     # A month ago: its next step (five business days on) is past, whatever the calendar.
     long_ago = (utcnow() - timedelta(days=30)).astimezone(TOKYO)
-    data = intake({**EXAMPLE, "received_at": long_ago.isoformat(), "urgency": "emergency",
+    data = intake({**EXAMPLE, "received_at": long_ago.isoformat(),
                    "consent": {**EXAMPLE["consent"], "given_at": long_ago.isoformat()}})
     case_id = consultations.record(session, counter, data).consultation.case_id
+    # A person in danger today: due within the hour, so listed first, above the overdue one.
+    urgent = consultations.record(session, counter, intake({**EXAMPLE, "urgency": "emergency"}))
+    session.commit()  # SQLite: no read left open while the served app writes
     page = console_page
     sign_in(page)
     due = page.locator("#queue-due")
     expect(due).to_contain_text("期限切れ")
-    expect(due).to_contain_text("緊急")
+    expect(due.locator("li").first).to_contain_text(
+        f"ケース {urgent.consultation.case_id}")
+    expect(due.locator("li").first).to_contain_text("緊急")
     due.get_by_role("link", name=re.compile(f"ケース {case_id}")).click()
     expect(page).to_have_url(re.compile(rf"/cases/{case_id}$"))
     page.go_back()

@@ -153,7 +153,7 @@ def test_the_coordinator_runs_the_evening(console, district, session):
         f"rating-{second}": "partly"}, token_from=activity_page)
     assert rated.status_code == 302, text(rated)
     plan = text(console.get(f"{area}/plan"))
-    assert "令和8年11月27日 達成：毎月開催できた" in plan and "一部達成" in plan
+    assert "令和8年11月27日） 達成：毎月開催できた" in plan and "一部達成" in plan
     exported = console.get(f"{area}/plan.csv")
     assert exported.mimetype == "text/csv" and "ふれあいサロンの開催" in text(exported)
 

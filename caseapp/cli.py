@@ -311,8 +311,20 @@ def users_password(name: str):
 @click.argument("name")
 @with_appcontext
 def users_revoke(name: str):
-    """Revoke all of a user's tokens and console sessions, effective at once."""
-    click.echo(f"revoked {_revoke(name, f'no user named {name!r}')} token(s) of {name}")
+    """Stop a user at once, as the admin page does: tokens, console sessions and sign-in."""
+    from caseapp.services.core import users as user_service
+    from caseapp.services.core.actors import Actor
+    from caseapp.services.core.errors import DomainError
+
+    actor = Actor(user_id=None, name="cli", role="admin")
+    try:
+        user = user_service.by_name(db.session, name)
+        count = user_service.revoke(db.session, actor, user.id)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"{name} の利用を止めました。API トークン {count} 件を取り消し、コンソールの"
+               f"セッションを終え、サインインを止めました（revoked {count} token(s) of {name}; "
+               f"sessions ended, sign-in blocked until reinstated）")
 
 
 def _revoke(user_name: str, unknown: str) -> int:

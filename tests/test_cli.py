@@ -6,13 +6,14 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from caseapp.models import Partner, RuleSetVersion, User
-from caseapp.services.core import auth
+from caseapp.models import AuditEntry, Partner, RuleSetVersion, User
+from caseapp.services.core import auth, signin
 from tests import logscan
 from tests.helpers import EXAMPLE, free_port, wait_for
 
@@ -41,6 +42,32 @@ def test_partners_token_binds_the_token_to_the_partner(app, seeded):
     assert user.role == "partner" and user.partner.code == "houterasu"
     unknown = runner.invoke(args=["partners", "token", "nowhere"])
     assert unknown.exit_code != 0 and "nowhere" in unknown.output
+
+
+def test_users_revoke_stops_the_user_as_the_admin_page_does(app, seeded):
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["users", "create", "kato", "--role", "counter"])
+    token = created.output.strip().splitlines()[-1]
+    password = "窓口の合言葉 correct horse"
+    assert runner.invoke(args=["users", "password", "kato"], input=password + "\n").exit_code == 0
+    console = signin.sign_in(seeded, "kato", password)
+
+    result = runner.invoke(args=["users", "revoke", "kato"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("kato の利用を止めました")
+    assert "revoked 1 token(s)" in result.output
+    seeded.expire_all()
+    kato = seeded.scalar(select(User).where(User.name == "kato"))
+    assert not kato.active and auth.authenticate(seeded, token) is None
+    assert signin.resume(seeded, console.token, timedelta(minutes=30)) is None
+    with pytest.raises(signin.SignInFailed):
+        signin.sign_in(seeded, "kato", password)
+    entry = seeded.scalar(select(AuditEntry).where(AuditEntry.action == "revoke"))
+    assert entry.resource_type == "user" and entry.resource_id == str(kato.id)
+    assert entry.actor_label == "cli" and entry.detail == {"tokens": 1, "sessions": 1}
+
+    unknown = runner.invoke(args=["users", "revoke", "nobody"])
+    assert unknown.exit_code != 0 and "利用者 'nobody' はいません" in unknown.output
 
 
 def test_seed_nankoku_is_idempotent(app, session):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from caseapp.rules.fields import BOOL, EACH, ENUM, FIELDS, INT, SET, TEXT, FieldSpec, normalise_text
+from caseapp.rules.messages import ja, type_name_ja
 from caseapp.rules.tables import KEYED, LIST, SCALAR, Report, Table
 from caseapp.rules.vocab import is_int
 
@@ -42,6 +43,9 @@ _NO_VALUE = frozenset({"is_true", "is_false", *PRESENCE})
 _COMBINATORS = ("all", "any", "not")
 _LEAF_KEYS = ("fact", "op", "value")
 _CHOICE_NOUN = {"topics": "topic code", "benefits": "benefit", "housing": "housing value"}
+_CHOICE_NOUN_JA = {"topics": "相談分野のコード", "benefits": "給付", "housing": "住まいの状況",
+                   "urgency": "緊急度", "channel": "相談の経路"}
+_KIND_JA = {SCALAR: "整数の表", LIST: "リストの表", KEYED: "キーで引く表"}
 
 
 class Condition:
@@ -212,7 +216,9 @@ class ConditionCompiler:
 
     def compile(self, node: object, path: str) -> Condition | None:
         if not isinstance(node, Mapping):
-            self.report(path, "a condition is a mapping: {fact, op, value} or all/any/not")
+            self.report(path, ja("条件は {fact, op, value} か、all・any・not のマッピングで書いて"
+                                 "ください",
+                                 "a condition is a mapping: {fact, op, value} or all/any/not"))
             return None
         combinators = [key for key in _COMBINATORS if key in node]
         if combinators:
@@ -222,14 +228,17 @@ class ConditionCompiler:
     def _combinator(self, key: str, node: Mapping, path: str) -> Condition | None:
         if len(node) != 1:
             others = ", ".join(str(k) for k in node if k != key)
-            self.report(path, f"'{key}' must be alone in its mapping (also found: {others})")
+            self.report(path, ja(f"一つのマッピングに書ける組み合わせは一つだけです。'{key}' と "
+                                 f"{others} を分けてください",
+                                 f"'{key}' must be alone in its mapping (also found: {others})"))
             return None
         body = node[key]
         if key == "not":
             part = self.compile(body, f"{path}.not")
             return Not(part) if part is not None else None
         if not isinstance(body, list) or not body:
-            self.report(f"{path}.{key}", "must be a non-empty list of conditions")
+            self.report(f"{path}.{key}", ja("条件を一つ以上、リストで書いてください",
+                                            "must be a non-empty list of conditions"))
             return None
         parts = [self.compile(item, f"{path}.{key}[{i}]") for i, item in enumerate(body)]
         if any(part is None for part in parts):
@@ -240,8 +249,9 @@ class ConditionCompiler:
         ok = True
         for key in node:
             if key not in _LEAF_KEYS:
-                self.report(f"{path}.{key}", "unknown key; a condition has fact, op and value, "
-                                             "or is all/any/not")
+                self.report(f"{path}.{key}", ja(
+                    "使えないキーです。条件に書けるのは fact・op・value か、all・any・not です",
+                    "unknown key; a condition has fact, op and value, or is all/any/not"))
                 ok = False
         name, spec = self._fact(node, path)
         op = self._operator(node, spec, path)
@@ -256,36 +266,42 @@ class ConditionCompiler:
     def _fact(self, node: Mapping, path: str) -> tuple[str, FieldSpec | None]:
         name = node.get("fact")
         if name is None:
-            self.report(f"{path}.fact", "missing fact name")
+            self.report(f"{path}.fact", ja("項目名 fact がありません", "missing fact name"))
             return "", None
         spec = FIELDS.get(name) if isinstance(name, str) else None
         if spec is None:
-            self.report(f"{path}.fact", f"unknown fact {name!r}")
+            self.report(f"{path}.fact", ja(f"条件に使える項目ではありません: {name!r}",
+                                           f"unknown fact {name!r}"))
         return name, spec
 
     def _operator(self, node: Mapping, spec: FieldSpec | None, path: str) -> str | None:
         op = node.get("op")
         if op is None:
-            self.report(f"{path}.op", "missing operator")
+            self.report(f"{path}.op", ja("演算子 op がありません", "missing operator"))
             return None
         if not isinstance(op, str) or op not in OPERATORS:
-            self.report(f"{path}.op", f"unknown operator {op!r}")
+            self.report(f"{path}.op", ja(f"使えない演算子です: {op!r}", f"unknown operator {op!r}"))
             return None
         if spec is None:
             return None
         allowed = _allowed(spec)
         if op not in allowed:
-            self.report(f"{path}.op", f"operator {op!r} does not apply to {node['fact']!r} "
-                                      f"({spec.kind}); use one of {', '.join(allowed)}")
+            listed, fact = ", ".join(allowed), node["fact"]
+            self.report(f"{path}.op", ja(
+                f"演算子 {op!r} は項目 {fact!r} には使えません。{listed} のいずれかを"
+                f"使ってください",
+                f"operator {op!r} does not apply to {fact!r} ({spec.kind}); use one of {listed}"))
             return None
         return op
 
     def _value_present(self, node: Mapping, op: str, path: str) -> bool:
         if op in _NO_VALUE and "value" in node:
-            self.report(f"{path}.value", f"operator {op!r} takes no value")
+            self.report(f"{path}.value", ja(f"演算子 {op!r} には value を書きません",
+                                            f"operator {op!r} takes no value"))
             return False
         if op not in _NO_VALUE and "value" not in node:
-            self.report(f"{path}.value", f"operator {op!r} needs a value")
+            self.report(f"{path}.value", ja(f"演算子 {op!r} には value が必要です",
+                                            f"operator {op!r} needs a value"))
             return False
         return True
 
@@ -295,7 +311,9 @@ class ConditionCompiler:
         if isinstance(value, Mapping):
             return self._table_threshold(value, path)
         if not is_int(value):
-            self.report(path, f"must be an integer or {{table: ...}}, not {_type_name(value)}")
+            self.report(path, ja(f"整数か {{table: ...}} で指定してください。いまは"
+                                 f"{type_name_ja(value)}です",
+                                 f"must be an integer or {{table: ...}}, not {_type_name(value)}"))
             return None
         return Threshold(const=value)
 
@@ -316,42 +334,56 @@ class ConditionCompiler:
             if table is None:
                 return None
             if not all(check(item) for item in table.value):
-                self.report(f"{path}.table", f"table {table.name!r} does not hold {want}s here")
+                wanted = "文字列" if want == "text" else "整数"
+                self.report(f"{path}.table", ja(
+                    f"表 {table.name!r} はここでは使えません。{wanted}だけの表を指定してください",
+                    f"table {table.name!r} does not hold {want}s here"))
                 return None
             return table.value
         if not isinstance(value, list) or not value:
-            self.report(path, f"must be a non-empty list, not {_type_name(value)}")
+            self.report(path, ja(f"一つ以上の値をリストで指定してください。いまは"
+                                 f"{type_name_ja(value)}です",
+                                 f"must be a non-empty list, not {_type_name(value)}"))
             return None
         bad = [i for i, item in enumerate(value) if not check(item)]
         for i in bad:
-            self.report(f"{path}[{i}]", f"must be {'text' if want == 'text' else 'an integer'}")
+            if want == "text":
+                self.report(f"{path}[{i}]", ja("文字列で指定してください", "must be text"))
+            else:
+                self.report(f"{path}[{i}]", ja("整数で指定してください", "must be an integer"))
         return None if bad else tuple(value)
 
     def choices(self, name: str, spec: FieldSpec, value: object, path: str) -> tuple | None:
         items = self.items(value, path, "text")
         if items is None:
             return None
-        noun = _CHOICE_NOUN.get(name, name)
+        noun, noun_ja = _CHOICE_NOUN.get(name, name), _CHOICE_NOUN_JA.get(name, name)
         bad = [(i, item) for i, item in enumerate(items) if item not in spec.choices]
         for i, item in bad:
             where = path if isinstance(value, Mapping) else f"{path}[{i}]"
-            self.report(where, f"unknown {noun} {item!r}")
+            self.report(where, ja(f"{noun_ja}にない値です: {item!r}", f"unknown {noun} {item!r}"))
         return None if bad else items
 
     def table_ref(self, ref: Mapping, path: str, kinds: tuple[str, ...]) -> Table | None:
         if not _valid_ref_shape(ref):
-            self.report(path, "a table reference is {table: NAME} or {table: NAME, key: FACT}")
+            self.report(path, ja("表の参照は {table: 表の名前} か {table: 表の名前, key: 項目名} "
+                                 "で書いてください",
+                                 "a table reference is {table: NAME} or {table: NAME, key: FACT}"))
             return None
         name = ref["table"]
         if name not in self.tables:
-            self.report(f"{path}.table", f"undefined table {name!r}")
+            self.report(f"{path}.table", ja(f"表が tables に定義されていません: {name!r}",
+                                            f"undefined table {name!r}"))
             return None
         table = self.tables[name]
         if table is None:
             return None  # already reported where the table is defined
         if table.kind not in kinds:
             wanted = " or ".join(kinds)
-            self.report(f"{path}.table", f"table {name!r} is {table.kind}, here {wanted} needed")
+            wanted_ja = "か".join(_KIND_JA[kind] for kind in kinds)
+            self.report(f"{path}.table", ja(
+                f"表 {name!r} は{_KIND_JA[table.kind]}です。ここには{wanted_ja}が必要です",
+                f"table {name!r} is {table.kind}, here {wanted} needed"))
             return None
         return table if self._key_fits(table, ref, path) else None
 
@@ -359,14 +391,21 @@ class ConditionCompiler:
         key = ref.get("key")
         if table.kind != KEYED:
             if key is not None:
-                self.report(f"{path}.key", f"table {table.name!r} is not keyed; drop the key")
+                self.report(f"{path}.key", ja(
+                    f"表 {table.name!r} はキーで引く表ではありません。key を消してください",
+                    f"table {table.name!r} is not keyed; drop the key"))
             return key is None
         if key is None:
-            self.report(f"{path}.key", f"table {table.name!r} is keyed: name the fact to look "
-                                       f"up with, e.g. key: household_size")
+            self.report(f"{path}.key", ja(
+                f"表 {table.name!r} はキーで引く表です。引くための項目を key に書いてください。"
+                f"例: key: household_size",
+                f"table {table.name!r} is keyed: name the fact to look up with, "
+                f"e.g. key: household_size"))
             return False
         if FIELDS.get(key) is None or FIELDS[key].kind != INT:
-            self.report(f"{path}.key", f"key must be an integer fact, not {key!r}")
+            self.report(f"{path}.key", ja(f"引くための項目には整数の項目を指定してください。"
+                                          f"{key!r} は使えません",
+                                          f"key must be an integer fact, not {key!r}"))
             return False
         return True
 
@@ -418,13 +457,17 @@ def _build_compare(c: ConditionCompiler, name: str, spec: FieldSpec, op: str, va
                    path: str) -> Leaf | None:
     if spec.kind == BOOL:
         if not isinstance(value, bool):
-            c.report(path, f"must be true or false, not {_type_name(value)}")
+            c.report(path, ja(f"はい・いいえを true か false で指定してください。いまは"
+                              f"{type_name_ja(value)}です",
+                              f"must be true or false, not {_type_name(value)}"))
             return None
         return _bool_leaf(name, spec.source, value if op == "eq" else not value)
     if spec.kind == ENUM:
         if value not in spec.choices:
-            noun = _CHOICE_NOUN.get(name, name)
-            c.report(path, f"unknown {noun} {value!r}; one of {', '.join(spec.choices)}")
+            noun, noun_ja = _CHOICE_NOUN.get(name, name), _CHOICE_NOUN_JA.get(name, name)
+            listed = ", ".join(spec.choices)
+            c.report(path, ja(f"{noun_ja}にない値です: {value!r}。{listed} のいずれかを指定して"
+                              f"ください", f"unknown {noun} {value!r}; one of {listed}"))
             return None
         return _member_leaf(name, spec.source, frozenset([value]), op == "eq")
     threshold = c.threshold(value, path)
@@ -439,7 +482,9 @@ def _build_between(c: ConditionCompiler, name: str, spec: FieldSpec, op: str, va
     ok = (isinstance(value, list) and len(value) == 2 and all(is_int(v) for v in value)
           and value[0] <= value[1])
     if not ok:
-        c.report(path, "must be [low, high]: two integers, low <= high (both included)")
+        c.report(path, ja("[下限, 上限] の二つの整数で指定してください。下限 <= 上限で、両端を"
+                          "含みます", "must be [low, high]: two integers, low <= high "
+                                     "(both included)"))
         return None
     bounds = (value[0], value[1])
     return _number_leaf(name, spec, _within, "between", Threshold(const=bounds))

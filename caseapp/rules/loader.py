@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from caseapp.rules.messages import ja
 from caseapp.rules.model import Problem, RuleSetInvalid
 
 NANKOKU_PARTNERS = (
@@ -32,6 +33,13 @@ _RuleFileLoader.yaml_implicit_resolvers = {
 }
 
 
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    def __init__(self, key: object, node: yaml.MappingNode, key_node: yaml.Node):
+        super().__init__("while reading a mapping", node.start_mark, f"duplicate key {key!r}",
+                         key_node.start_mark)
+        self.key = key
+
+
 def _construct_mapping(loader: _RuleFileLoader, node: yaml.MappingNode) -> dict:
     seen = set()
     for key_node, _ in node.value:
@@ -42,9 +50,7 @@ def _construct_mapping(loader: _RuleFileLoader, node: yaml.MappingNode) -> dict:
         except TypeError:  # an unhashable key; construct_mapping reports it properly
             break
         if duplicate:
-            raise yaml.constructor.ConstructorError(
-                "while reading a mapping", node.start_mark, f"duplicate key {key!r}",
-                key_node.start_mark)
+            raise _DuplicateKey(key, node, key_node)
     return loader.construct_mapping(node, deep=True)
 
 
@@ -58,7 +64,9 @@ def load_ruleset_text(text: str) -> dict[str, Any]:
     if data is None:
         data = _parse_yaml(text)
     if not isinstance(data, dict):
-        raise _file_problem("the file must hold a mapping with version, tables and rules")
+        raise _file_problem(ja("ファイルの中身は version・tables・rules を持つマッピングにして"
+                               "ください",
+                               "the file must hold a mapping with version, tables and rules"))
     return data
 
 
@@ -75,9 +83,16 @@ def _parse_yaml(text: str) -> Any:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise _file_problem(f"cannot read YAML/JSON: {error.problem}{where}") from error
+        japanese = "ファイルを YAML/JSON として読めません"
+        if mark:
+            japanese += f"。{mark.line + 1} 行目の {mark.column + 1} 文字目を確かめてください"
+        if isinstance(error, _DuplicateKey):
+            japanese = f"同じマッピングにキー {error.key!r} が二度書かれています。{japanese}"
+        raise _file_problem(ja(japanese, f"cannot read YAML/JSON: {error.problem}{where}")) \
+            from error
     except yaml.YAMLError as error:
-        raise _file_problem(f"cannot read YAML/JSON: {' '.join(str(error).split())}") from error
+        raise _file_problem(ja("ファイルを YAML/JSON として読めません",
+                               f"cannot read YAML/JSON: {' '.join(str(error).split())}")) from error
 
 
 def _file_problem(message: str) -> RuleSetInvalid:

@@ -79,7 +79,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"rule {self.rule}" if self.rule is not None else "rule set"
+        where = f"ルール {self.rule}" if self.rule is not None else "ルールセット"
         return " ".join(f"{where}: {self.field}: {self.message}".splitlines())
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,4 +93,5 @@ class RuleSetInvalid(ValueError):
         self.problems = list(problems)
         count = len(self.problems)
         lines = "\n".join(str(p) for p in self.problems)
-        super().__init__(f"{count} problem{'s' if count != 1 else ''} in rule set:\n{lines}")
+        super().__init__(f"ルールセットに問題が {count} 件あります"
+                         f"（{count} problem{'s' if count != 1 else ''} in rule set）:\n{lines}")

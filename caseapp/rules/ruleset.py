@@ -11,6 +11,7 @@ from typing import Any
 
 from caseapp.rules.conditions import Condition, ConditionCompiler, Context, Test
 from caseapp.rules.fields import build_context
+from caseapp.rules.messages import ja
 from caseapp.rules.model import Danger, Decision, Problem, RuleSetInvalid, Subject
 from caseapp.rules.tables import Table, parse_tables
 from caseapp.rules.vocab import ACTIONS, LEGAL_BASES, METHODS, URGENCIES, is_int
@@ -159,16 +160,20 @@ class _Checker:
     def check(self, data: object) -> tuple[list[Problem], list[CompiledRule]]:
         top = self.at(None)
         if not isinstance(data, Mapping):
-            top("(root)", "a rule set is a mapping with version, tables and rules")
+            top("(root)", ja("ルールセットは version・tables・rules を持つマッピングで書いて"
+                             "ください", "a rule set is a mapping with version, tables and rules"))
             return self.problems, []
         for key in data:
             if key not in _TOP_KEYS:
-                top(str(key), f"unknown key; a rule set has {', '.join(_TOP_KEYS)}")
+                keys = ", ".join(_TOP_KEYS)
+                top(str(key), ja(f"使えないキーです。ルールセットに書けるのは {keys} です",
+                                 f"unknown key; a rule set has {keys}"))
         _check_version(data.get("version"), top)
         tables = parse_tables(data.get("tables"), top)
         raw_rules = data.get("rules")
         if not isinstance(raw_rules, list) or not raw_rules:
-            top("rules", "must be a non-empty list of rules")
+            top("rules", ja("ルールを一つ以上、リストで書いてください",
+                            "must be a non-empty list of rules"))
             return self.problems, []
         rules = self._rules(raw_rules, tables)
         return self.problems, rules
@@ -180,17 +185,24 @@ class _Checker:
             report = self.at(name)
             if isinstance(raw, Mapping) and isinstance(raw.get("id"), str):
                 if raw["id"] in first_index:
-                    report("id", f"duplicate id; rules[{first_index[raw['id']]}] has it too")
+                    first = f"rules[{first_index[raw['id']]}]"
+                    report("id", ja(f"同じ id のルールが {first} にもあります。ルールごとに別の"
+                                    f" id にしてください", f"duplicate id; {first} has it too"))
                 first_index.setdefault(raw["id"], index)
             if isinstance(raw, Mapping) and raw.get("fallback") is True:
                 if fallbacks:
-                    report("fallback", f"only one fallback rule; {fallbacks[0]} is one already")
+                    report("fallback", ja(
+                        f"フォールバックのルールは一つだけにしてください。{fallbacks[0]} が"
+                        f"すでにフォールバックです",
+                        f"only one fallback rule; {fallbacks[0]} is one already"))
                 fallbacks.append(name)
             rule = _compile_rule(raw, index, tables, self.partners, report)
             if rule is not None:
                 compiled.append(rule)
         if not fallbacks:
-            self.at(None)("rules", "no fallback rule: mark exactly one rule fallback: true")
+            self.at(None)("rules", ja(
+                "フォールバックのルールがありません。fallback: true のルールをちょうど一つ置いて"
+                "ください", "no fallback rule: mark exactly one rule fallback: true"))
         return compiled
 
 
@@ -211,8 +223,10 @@ def _check_version(version: object, report: Report) -> None:
     if version is None or isinstance(version, str) or is_int(version):
         return
     # YAML reads 2026.10 as the float 2026.1: refuse rather than store a wrong version.
-    report("version", f"must be text or an integer, not {type(version).__name__} "
-                      f"(quote it in YAML: version: \"{version}\")")
+    report("version", ja(f"文字列か整数で書いてください。YAML では version: \"{version}\""
+                         f" のように引用符で囲みます",
+                         f"must be text or an integer, not {type(version).__name__} "
+                         f"(quote it in YAML: version: \"{version}\")"))
 
 
 def _rule_name(raw: object, index: int) -> str:
@@ -225,11 +239,14 @@ def _rule_name(raw: object, index: int) -> str:
 def _compile_rule(raw: object, index: int, tables: Mapping[str, Table | None],
                   partners: frozenset[str], report: _Reporter) -> CompiledRule | None:
     if not isinstance(raw, Mapping):
-        report("(rule)", "a rule is a mapping with id, when and then")
+        report("(rule)", ja("ルールは id・when・then を持つマッピングで書いてください",
+                            "a rule is a mapping with id, when and then"))
         return None
     for key in raw:
         if key not in _RULE_KEYS:
-            report(str(key), f"unknown key; a rule has {', '.join(_RULE_KEYS)}")
+            keys = ", ".join(_RULE_KEYS)
+            report(str(key), ja(f"使えないキーです。ルールに書けるのは {keys} です",
+                                f"unknown key; a rule has {keys}"))
     rule_id = _rule_id(raw.get("id"), report)
     fallback = _fallback_flag(raw, report)
     condition = _condition(raw, fallback, tables, report)
@@ -243,10 +260,11 @@ def _compile_rule(raw: object, index: int, tables: Mapping[str, Table | None],
 
 def _rule_id(rule_id: object, report: Report) -> str | None:
     if rule_id is None:
-        report("id", "missing id")
+        report("id", ja("ルールの id がありません", "missing id"))
         return None
     if not isinstance(rule_id, str) or not _RULE_ID.fullmatch(rule_id):
-        report("id", "an id is text of letters, digits, _ . - (e.g. emergency_food)")
+        report("id", ja("半角の英数字と _ . - で書いてください。例: emergency_food",
+                        "an id is text of letters, digits, _ . - (e.g. emergency_food)"))
         return None
     return rule_id
 
@@ -254,7 +272,8 @@ def _rule_id(rule_id: object, report: Report) -> str | None:
 def _fallback_flag(raw: Mapping, report: Report) -> bool:
     flag = raw.get("fallback", False)
     if not isinstance(flag, bool):
-        report("fallback", "must be true or false")
+        report("fallback", ja("はい・いいえを true か false で指定してください",
+                              "must be true or false"))
         return False
     return flag
 
@@ -263,11 +282,13 @@ def _condition(raw: Mapping, fallback: bool, tables: Mapping[str, Table | None],
                report: Report) -> Condition | None:
     if fallback:
         if "when" in raw:
-            report("when", "the fallback rule has no condition: it applies when no other "
-                           "rule refers")
+            report("when", ja("フォールバックのルールには when を書きません。ほかのどのルールも"
+                              "紹介しなかったときに使われます",
+                              "the fallback rule has no condition: it applies when no other "
+                              "rule refers"))
         return None
     if "when" not in raw:
-        report("when", "missing condition")
+        report("when", ja("条件 when がありません", "missing condition"))
         return None
     return ConditionCompiler(tables, report).compile(raw["when"], "when")
 
@@ -275,14 +296,20 @@ def _condition(raw: Mapping, fallback: bool, tables: Mapping[str, Table | None],
 def _action(then: object, partners: frozenset[str], fallback: bool,
             report: Report) -> dict[str, Any] | None:
     if not isinstance(then, Mapping):
-        report("then", "missing or not a mapping of action, partners, method and reason")
+        report("then", ja("行き先の then がないか、マッピングになっていません。action・partners・"
+                          "method・reason を書いてください",
+                          "missing or not a mapping of action, partners, method and reason"))
         return None
     for key in then:
         if key not in _ACTION_KEYS:
-            report(f"then.{key}", f"unknown key; an action has {', '.join(_ACTION_KEYS)}")
+            keys = ", ".join(_ACTION_KEYS)
+            report(f"then.{key}", ja(f"使えないキーです。then に書けるのは {keys} です",
+                                     f"unknown key; an action has {keys}"))
     action = _choice(then, "action", ACTIONS, report, required=True)
     if fallback and action == "suggest":
-        report("then.action", "the fallback rule must refer, or 断らない does not hold")
+        report("then.action", ja("フォールバックのルールの action は refer にしてください。"
+                                 "suggest では「断らない」が守れません",
+                                 "the fallback rule must refer, or 断らない does not hold"))
     fields = {
         "action": action,
         "partners": _partners(then.get("partners"), partners, report),
@@ -298,36 +325,47 @@ def _action(then: object, partners: frozenset[str], fallback: bool,
 def _choice(then: Mapping, key: str, choices: tuple[str, ...], report: Report,
             required: bool) -> str | None:
     value = then.get(key)
+    listed = ", ".join(choices)
     if value is None:
         if required:
-            report(f"then.{key}", f"missing {key}; one of {', '.join(choices)}")
+            report(f"then.{key}", ja(f"必須の {key} がありません。{listed} のいずれかを指定して"
+                                     f"ください",
+                                     f"missing {key}; one of {listed}"))
         return None
     if value not in choices:
-        report(f"then.{key}", f"unknown {key} {value!r}; one of {', '.join(choices)}")
+        report(f"then.{key}", ja(f"使えない値です: {value!r}。{listed} のいずれかを指定して"
+                                 f"ください", f"unknown {key} {value!r}; one of {listed}"))
         return None
     return value
 
 
 def _partners(value: object, known: frozenset[str], report: Report) -> tuple[str, ...] | None:
     if not isinstance(value, list) or not value:
-        report("then.partners", "must be a non-empty list of partner codes")
+        report("then.partners", ja("連携先のコードを一つ以上、リストで書いてください",
+                                   "must be a non-empty list of partner codes"))
         return None
     ok = True
     for i, code in enumerate(value):
         if not isinstance(code, str) or code not in known:
-            report(f"then.partners[{i}]", f"unknown partner {code!r}")
+            report(f"then.partners[{i}]", ja(f"連携先の一覧にないコードです: {code!r}",
+                                             f"unknown partner {code!r}"))
             ok = False
         elif code in value[:i]:
-            report(f"then.partners[{i}]", f"partner {code!r} listed twice")
+            report(f"then.partners[{i}]", ja(f"連携先 {code!r} が二度書かれています",
+                                             f"partner {code!r} listed twice"))
             ok = False
     return tuple(value) if ok else None
 
 
 def _reason(value: object, report: Report) -> str | None:
     if not isinstance(value, str) or not value.strip():
-        report("then.reason", "missing reason: say in Japanese why the person goes there")
+        report("then.reason", ja("理由 reason がありません。その連携先につなぐ理由を日本語で書いて"
+                                 "ください",
+                                 "missing reason: say in Japanese why the person goes there"))
         return None
     if not _JAPANESE.search(value):
-        report("then.reason", "the reason is shown to staff and partners: write it in Japanese")
+        report("then.reason", ja("理由 reason は職員と連携先に表示されます。日本語で書いてください",
+                                 "the reason is shown to staff and partners: write it in "
+                                 "Japanese"))
         return None
     return value.strip()

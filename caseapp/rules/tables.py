@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from caseapp.rules.messages import ja
 from caseapp.rules.vocab import is_int
 
 SCALAR, LIST, KEYED = "integer", "list", "keyed"
@@ -44,12 +45,14 @@ def parse_tables(data: object, report: Report) -> dict[str, Table | None]:
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        report("tables", "must be a mapping of table name to table")
+        report("tables", ja("「表の名前: 表」のマッピングで書いてください",
+                            "must be a mapping of table name to table"))
         return {}
     tables: dict[str, Table | None] = {}
     for name, body in data.items():
         if not isinstance(name, str) or not name:
-            report(f"tables.{name}", "a table name must be text")
+            report(f"tables.{name}", ja("表の名前は文字列にしてください",
+                                        "a table name must be text"))
             continue
         tables[name] = _parse_table(name, body, report)
     return tables
@@ -63,18 +66,23 @@ def _parse_table(name: str, body: object, report: Report) -> Table | None:
         return _parse_list(name, body, report)
     if isinstance(body, Mapping):
         return _parse_keyed(name, body, report)
-    report(path, "a table is an integer, a list, or {rows: {1: ..., 2: ...}, each_further: ...}")
+    report(path, ja("表は整数、リスト、{rows: {1: ..., 2: ...}, each_further: ...} のいずれかで"
+                    "書いてください",
+                    "a table is an integer, a list, or "
+                    "{rows: {1: ..., 2: ...}, each_further: ...}"))
     return None
 
 
 def _parse_list(name: str, body: list, report: Report) -> Table | None:
     path = f"tables.{name}"
     if not body:
-        report(path, "a list table must not be empty")
+        report(path, ja("リストの表が空です。値を一つ以上書いてください",
+                        "a list table must not be empty"))
         return None
     texts = all(isinstance(item, str) and item for item in body)
     if not texts and not all(is_int(item) for item in body):
-        report(path, "a list table holds only non-empty texts or only integers")
+        report(path, ja("リストの表には、空でない文字列だけか、整数だけを入れてください",
+                        "a list table holds only non-empty texts or only integers"))
         return None
     return Table(name, LIST, tuple(body))
 
@@ -84,11 +92,14 @@ def _parse_keyed(name: str, body: Mapping, report: Report) -> Table | None:
     ok = True
     for key in body:
         if key not in ("rows", "each_further"):
-            report(f"{path}.{key}", "unknown key (a keyed table has rows and each_further)")
+            report(f"{path}.{key}", ja("使えないキーです。キーで引く表に書けるのは rows と "
+                                       "each_further です",
+                                       "unknown key (a keyed table has rows and each_further)"))
             ok = False
     further = body.get("each_further")
     if further is not None and not (is_int(further) and further >= 0):
-        report(f"{path}.each_further", "must be a non-negative integer")
+        report(f"{path}.each_further", ja("0 以上の整数で指定してください",
+                                          "must be a non-negative integer"))
         ok = False
     rows = _parse_rows(path, body.get("rows"), report)
     if rows is None or not ok:
@@ -98,22 +109,26 @@ def _parse_keyed(name: str, body: Mapping, report: Report) -> Table | None:
 
 def _parse_rows(path: str, rows: object, report: Report) -> dict[int, int] | None:
     if not isinstance(rows, Mapping) or not rows:
-        report(f"{path}.rows", "must be a non-empty mapping of 1, 2, 3 ... to integers")
+        report(f"{path}.rows", ja("1, 2, 3 … ごとの整数を一つ以上、マッピングで書いてください",
+                                  "must be a non-empty mapping of 1, 2, 3 ... to integers"))
         return None
     parsed: dict[int, int] = {}
     ok = True
     for key, value in rows.items():
         number = _row_key(key)
         if number is None:
-            report(f"{path}.rows.{key}", "a row key must be a positive integer")
+            report(f"{path}.rows.{key}", ja("行のキーは 1 以上の整数にしてください",
+                                            "a row key must be a positive integer"))
             ok = False
         elif not is_int(value):
-            report(f"{path}.rows.{key}", "a row value must be an integer")
+            report(f"{path}.rows.{key}", ja("行の値は整数にしてください",
+                                            "a row value must be an integer"))
             ok = False
         else:
             parsed[number] = value
     if ok and sorted(parsed) != list(range(1, len(parsed) + 1)):
-        report(f"{path}.rows", "row keys must run 1, 2, 3 ... without gaps")
+        report(f"{path}.rows", ja("行のキーは 1, 2, 3 … と抜けなく並べてください",
+                                  "row keys must run 1, 2, 3 ... without gaps"))
         ok = False
     return parsed if ok else None
 

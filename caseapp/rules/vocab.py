@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from caseapp.domain.vocab import EXCEPTIONS, ConsultationChannel, Urgency, values
+from caseapp.rules.messages import ja
 
 TOPICS: Mapping[str, str] = MappingProxyType({
     "health_disability": "病気や健康、障害のこと",
@@ -77,16 +78,12 @@ _MAXIMUM = {"age": 150, "household_size": 50}
 _MAX_DEBTS = 100
 
 
-def _ja(japanese: str, english: str) -> str:
-    return f"{japanese}（{english}）"
-
-
 def _one_of(choices) -> str:
     listed = ", ".join(choices)
-    return _ja(f"次のいずれかを指定してください: {listed}", f"must be one of {listed}")
+    return ja(f"次のいずれかを指定してください: {listed}", f"must be one of {listed}")
 
 
-_BOOLEAN = _ja("true か false で指定してください", "must be true or false")
+_BOOLEAN = ja("true か false で指定してください", "must be true or false")
 
 
 def is_int(value: object) -> bool:
@@ -103,12 +100,12 @@ def validate_facts(facts: object) -> dict[str, list[str]]:
     if facts is None:
         return {}
     if not isinstance(facts, Mapping):
-        return {"facts": [_ja("オブジェクトで指定してください", "must be an object")]}
+        return {"facts": [ja("オブジェクトで指定してください", "must be an object")]}
     errors: dict[str, list[str]] = {}
     for key, value in facts.items():
         path = f"facts.{key}"
         if key not in FACT_KEYS:
-            errors.setdefault(path, []).append(_ja("登録されていない項目です", "unknown fact"))
+            errors.setdefault(path, []).append(ja("登録されていない項目です", "unknown fact"))
         elif value is not None:
             for sub_path, message in _check_fact(key, value):
                 errors.setdefault(path + sub_path, []).append(message)
@@ -153,31 +150,31 @@ def _check_fact(key: str, value: object) -> list[tuple[str, str]]:
     if expected is bool:
         return [] if isinstance(value, bool) else [("", _BOOLEAN)]
     if not is_int(value):
-        return [("", _ja("整数で指定してください", "must be an integer"))]
+        return [("", ja("整数で指定してください", "must be an integer"))]
     low, high = _MINIMUM.get(key, 0), _MAXIMUM.get(key)
     if value < low or (high is not None and value > high):
         if high is None:
-            return [("", _ja(f"{low} 以上にしてください", f"must be at least {low}"))]
-        return [("", _ja(f"{low}〜{high} にしてください", f"must be between {low} and {high}"))]
+            return [("", ja(f"{low} 以上にしてください", f"must be at least {low}"))]
+        return [("", ja(f"{low}〜{high} にしてください", f"must be between {low} and {high}"))]
     return []
 
 
 def _check_choice_list(value: object, choices: tuple[str, ...]) -> list[tuple[str, str]]:
     if not isinstance(value, list):
-        return [("", _ja("配列で指定してください", "must be a list"))]
+        return [("", ja("配列で指定してください", "must be a list"))]
     return [(f"[{i}]", _one_of(choices))
             for i, item in enumerate(value) if item not in choices]
 
 
 def _check_debts(value: object) -> list[tuple[str, str]]:
     if not isinstance(value, list):
-        return [("", _ja("債務の配列で指定してください", "must be a list of debts"))]
+        return [("", ja("債務の配列で指定してください", "must be a list of debts"))]
     if len(value) > _MAX_DEBTS:
-        return [("", _ja(f"債務は {_MAX_DEBTS} 件までです", f"at most {_MAX_DEBTS} debts"))]
+        return [("", ja(f"債務は {_MAX_DEBTS} 件までです", f"at most {_MAX_DEBTS} debts"))]
     problems = []
     for i, debt in enumerate(value):
         if not isinstance(debt, Mapping):
-            problems.append((f"[{i}]", _ja("オブジェクトで指定してください", "must be an object")))
+            problems.append((f"[{i}]", ja("オブジェクトで指定してください", "must be an object")))
             continue
         for key, item in debt.items():
             problems.extend((f"[{i}].{key}", m) for m in _check_debt_item(key, item))
@@ -186,13 +183,13 @@ def _check_debts(value: object) -> list[tuple[str, str]]:
 
 def _check_debt_item(key: str, item: object) -> list[str]:
     if key not in DEBT_KEYS:
-        return [_ja("この項目は受け付けていません", "unknown field")]
+        return [ja("この項目は受け付けていません", "unknown field")]
     if item is None:
         return []
     expected = DEBT_KEYS[key]
     if expected is int:
         return [] if is_int(item) and item >= 0 else [
-            _ja("0 以上の整数で指定してください", "must be a non-negative integer")]
+            ja("0 以上の整数で指定してください", "must be a non-negative integer")]
     if not isinstance(item, expected):
-        return [_BOOLEAN if expected is bool else _ja("文字列で指定してください", "must be text")]
+        return [_BOOLEAN if expected is bool else ja("文字列で指定してください", "must be text")]
     return []

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from caseapp import rules
 from caseapp.models import Consultation, RuleSetVersion
 from tests.helpers import EXAMPLE, assert_problem
+from tests.unit.rules.test_rules_messages_japanese import japanese_first
 
 
 def test_get_rules_returns_the_active_version(api):
@@ -56,13 +57,24 @@ def test_a_broken_rule_set_is_refused_naming_each_rule_and_field(api, tokens, se
     messages = " ".join(m for ms in problem["errors"].values() for m in ms)
     assert "no_such_partner" in messages and "gambling" in messages
     assert {p["rule"] for p in problem["problems"]} >= {first["id"], second["id"]}
+    assert problem["detail"].startswith("ルールセットを受け付けられません")
+    assert all(japanese_first(m) for ms in problem["errors"].values() for m in ms)
+    assert all(japanese_first(p["message"]) for p in problem["problems"])
     assert session.scalar(select(func.count()).select_from(RuleSetVersion)) == 1
 
 
 def test_unreadable_yaml_is_422(api, tokens):
     response = api.as_(tokens["admin"]).put("/api/v1/rules", data=b"rules: [unclosed",
                                              headers={"Content-Type": "application/yaml"})
-    assert_problem(response, 422)
+    problem = assert_problem(response, 422)
+    assert all(japanese_first(m) for ms in problem["errors"].values() for m in ms)
+
+
+def test_malformed_json_is_422_in_japanese(api, tokens):
+    response = api.as_(tokens["admin"]).put("/api/v1/rules", data=b'{"rules": [1,}',
+                                             headers={"Content-Type": "application/json"})
+    (message,) = assert_problem(response, 422)["errors"]["(file)"]
+    assert message.startswith("ファイルを JSON として読めません。1 行目")
 
 
 def test_evaluate_is_a_dry_run(api, session):
@@ -102,6 +114,7 @@ def test_rules_check_cli(app, seeded, tmp_path):
     assert len(lines) >= 2
     assert any(data["rules"][0]["id"] in line and "nowhere" in line for line in lines)
     assert any(data["rules"][2]["id"] in line and "teleport" in line for line in lines)
+    assert all(japanese_first(line.split(": ", 1)[1]) for line in lines)
 
 
 def test_rules_replay_cli_shows_the_difference(api, app, tmp_path):

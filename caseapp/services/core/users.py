@@ -117,6 +117,13 @@ def get(session: Session, user_id: int) -> User:
     return user
 
 
+def by_name(session: Session, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise NotFound(f"利用者 {name!r} はいません（no user named {name!r}）")
+    return user
+
+
 def reset_password(session: Session, actor: Actor, user_id: int,
                    password: str | None = None) -> UserWritten:
     """Set a new password (or a generated one, shown once); the user's sessions end with it."""

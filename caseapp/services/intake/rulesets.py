@@ -70,34 +70,46 @@ def parse_text(text: str, mimetype: str | None = None) -> dict:
     """A rule file (YAML, or JSON when said so) as data; problems raise Invalid by rule and
     field. The version a file names is its label: the server numbers versions itself."""
     if not text or not text.strip():
-        raise Invalid("empty rule set", errors={"_schema": ["ルールセットを送ってください"]})
+        raise Invalid("ルールセットが空です（empty rule set）",
+                      errors={"_schema": ["ルールセットを送ってください"]})
     if len(text) > MAX_TEXT:
-        raise Invalid("rule file too large", errors={"(file)": ["ファイルが大きすぎます"]})
+        raise Invalid("ルールファイルが大きすぎます（rule file too large）",
+                      errors={"(file)": ["ファイルが大きすぎます"]})
     if mimetype == "application/json":
         try:
             data = json.loads(text)
         except ValueError as exc:
-            raise Invalid("malformed JSON", errors={"(file)": [str(exc)]}) from exc
+            raise Invalid("ルールファイルを JSON として読めません（malformed JSON）",
+                          errors={"(file)": [_json_problem(exc)]}) from exc
     else:
         try:
             data = rules.load_ruleset_text(text)
         except rules.RuleSetInvalid as exc:
-            raise _invalid("rule file could not be read", exc.problems) from exc
+            raise _invalid("ルールファイルを読めません", "rule file could not be read",
+                           exc.problems) from exc
     if not isinstance(data, dict):
-        raise Invalid("a rule set is an object with rules",
+        raise Invalid("ルールセットは rules を持つオブジェクトです（a rule set is an object with "
+                      "rules）",
                       errors={"_schema": ["{\"rules\": [...]} の形で送ってください"]})
     return data
 
 
 def refused(problems) -> Invalid:
     """The answer to a rule set that cannot be adopted: every problem, by rule and field."""
-    return _invalid("rule set refused", problems)
+    return _invalid("ルールセットを受け付けられません", "rule set refused", problems)
 
 
-def _invalid(detail: str, problems) -> Invalid:
-    return Invalid(f"{detail}: {len(problems)} problem(s)",
+def _invalid(japanese: str, english: str, problems) -> Invalid:
+    count = len(problems)
+    return Invalid(f"{japanese}。問題が {count} 件あります（{english}: {count} problem(s)）",
                    errors=routing.problems_as_errors(problems),
                    extra={"problems": [p.to_dict() for p in problems]})
+
+
+def _json_problem(exc: ValueError) -> str:
+    line, column = getattr(exc, "lineno", None), getattr(exc, "colno", None)
+    where = f"。{line} 行目の {column} 文字目を確かめてください" if line and column else ""
+    return f"ファイルを JSON として読めません{where}（{exc}）"
 
 
 def problems_of(session: Session, data: dict) -> list[rules.Problem]:
@@ -170,7 +182,7 @@ def adopt(session: Session, actor: Actor, data: dict, *,
         row = routing.adopt(session, data, actor.user_id)
     except rules.RuleSetInvalid as exc:
         session.rollback()
-        raise _invalid("rule set refused", exc.problems) from exc
+        raise refused(exc.problems) from exc
     detail = {"rules": len(data.get("rules") or [])}
     if copied_from is not None:
         detail["copied_from"] = copied_from

@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 
+from caseapp.rules import nankoku_ruleset_data
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid, NotFound
 from caseapp.services.intake import rulesets
@@ -24,6 +25,7 @@ def test_months_back_land_on_a_real_day(months, today, since):
 def test_a_preview_reports_problems_and_keeps_the_text(seeded):
     preview = rulesets.preview(seeded, ADMIN, "rules: [", months=2)
     assert not preview.ok and preview.problems[0].field == "(file)"
+    assert preview.problems[0].message.startswith("ファイルを YAML/JSON として読めません")
     assert preview.text == "rules: ["
     with pytest.raises(Invalid):
         rulesets.preview(seeded, ADMIN, "rules: []", months=0)
@@ -31,7 +33,7 @@ def test_a_preview_reports_problems_and_keeps_the_text(seeded):
 
 def test_the_editor_starts_from_the_active_version(seeded):
     text = rulesets.source_text(seeded)
-    assert "id: elderly" in text and "nankoku-2026.1" in text
+    assert "id: elderly" in text and nankoku_ruleset_data()["version"] in text
     with pytest.raises(NotFound):
         rulesets.source_text(seeded, 42)
     row = rulesets.adopt_text(seeded, ADMIN, text)

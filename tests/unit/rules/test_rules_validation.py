@@ -182,13 +182,14 @@ def test_problem_is_named_by_rule_and_field(change, rule, field, message):
     assert message in found.message
     line = str(found)
     assert "\n" not in line and field in line
-    assert (rule or "rule set") in line
+    assert (rule or "ルールセット") in line
 
 
 def test_no_fallback_is_a_problem_of_the_set():
     problems = problems_after(edit(("rules", 2), base()["rules"][0] | {"id": "again"}))
-    assert Problem(None, "rules", "no fallback rule: mark exactly one rule fallback: true") \
-        in problems
+    (problem,) = [p for p in problems if (p.rule, p.field) == (None, "rules")]
+    assert problem.message.startswith("フォールバックのルールがありません")
+    assert "no fallback rule: mark exactly one rule fallback: true" in problem.message
 
 
 def test_a_second_fallback_is_named():
@@ -230,8 +231,10 @@ def test_all_problems_are_collected_in_one_pass():
     with pytest.raises(RuleSetInvalid) as raised:
         compile_ruleset(data, PARTNERS)
     assert raised.value.problems == problems
+    assert str(raised.value).startswith("ルールセットに問題が 8 件あります")
     assert "8 problems in rule set" in str(raised.value)
-    assert "rule elderly: when.any[0].op: unknown operator 'gtee'" in str(raised.value)
+    assert "ルール elderly: when.any[0].op: 使えない演算子です" in str(raised.value)
+    assert "unknown operator 'gtee'" in str(raised.value)
 
 
 def test_a_broken_table_is_reported_once_not_at_every_use():
@@ -241,8 +244,8 @@ def test_a_broken_table_is_reported_once_not_at_every_use():
 
 def test_problem_str_and_dict():
     problem = Problem("legal", "then.method", "unknown method 'fax'")
-    assert str(problem) == "rule legal: then.method: unknown method 'fax'"
-    assert str(Problem(None, "tables.x", "bad")) == "rule set: tables.x: bad"
+    assert str(problem) == "ルール legal: then.method: unknown method 'fax'"
+    assert str(Problem(None, "tables.x", "bad")) == "ルールセット: tables.x: bad"
     assert problem.to_dict() == {"rule": "legal", "field": "then.method",
                                  "message": "unknown method 'fax'"}
 

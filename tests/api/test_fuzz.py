@@ -25,6 +25,7 @@ REFUSED = (400, 422)
 BEYOND_THE_DOCUMENT = {
     "POST /api/v1/referrals",  # case_id and partner must exist
     "PUT /api/v1/rules",  # a whole rule set, checked against the partner directory
+    "POST /api/v1/rules/replay",  # the same: a whole rule set to try
     "POST /api/v1/consultations/{consultation_id}/team",  # partners present at that event
     "POST /api/v1/cases/{case_id}/support-meeting",  # partner codes of the directory
     "POST /api/v1/events",  # partners of the directory; starts_at on date, ends_at after it

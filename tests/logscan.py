@@ -165,6 +165,26 @@ def _logger_of(line: str) -> str:
         return "not JSON"
 
 
+def _values_of(line: str) -> str:
+    """What a JSON line says, without its keys: a fuzzer's "message" is no one's address."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(record, dict):
+        return line
+    parts, stack = [], list(record.values())
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif item is not None:
+            parts.append(str(item))
+    return "\n".join(parts)
+
+
 def scan(folder: Path, values: dict[str, str]) -> tuple[list[str], int, int]:
     """(one line per hit, files read, lines read); a hit names where, never the line itself."""
     import ahocorasick
@@ -185,7 +205,7 @@ def scan(folder: Path, values: dict[str, str]) -> tuple[list[str], int, int]:
                 read += 1
                 if not values:
                     continue
-                for _end, (value, what) in automaton.iter(line):
+                for _end, (value, what) in automaton.iter(_values_of(line)):
                     hits.append(f"{path}:{number}: a {what} ({_mask(value)}) in a line of "
                                 f"logger {_logger_of(line)}")
                     break

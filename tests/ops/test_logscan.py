@@ -101,3 +101,16 @@ def test_what_a_fuzzer_makes_is_not_worth_looking_for(value):
                                    "Maria Santos"])
 def test_names_and_numbers_are(value):
     assert logscan.worth_checking(value)
+
+
+def test_only_what_a_json_line_says_is_searched_not_its_keys(tmp_path):
+    (tmp_path / "app.log").write_text(
+        '{"time": "t", "logger": "caseapp", "message": "request", "route": "/x"}\n'
+        '{"time": "t", "logger": "caseapp", "message": "sent to Mariko Field"}\n'
+        "plain text naming Mariko Field\n", encoding="utf-8")
+    # A fuzzer's address "message" is a key of every line, and no one's value.
+    hits, files, lines = logscan.scan(tmp_path, {"message": "client address",
+                                                 "Mariko": "client name"})
+    assert (files, lines) == (1, 3)
+    assert [hit.split(": ", 1)[0] for hit in hits] == [f"{tmp_path / 'app.log'}:2",
+                                                        f"{tmp_path / 'app.log'}:3"]

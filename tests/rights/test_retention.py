@@ -19,14 +19,14 @@ from tests.services.delivery.helpers import CONSENT, referral_to, run_due
 
 CLOSED_AT = datetime(2020, 4, 1, 10, 0, tzinfo=TOKYO)
 PAST = {
-    "client": {"name": "土佐 次郎", "name_kana": "トサ ジロウ", "birth_date": "1950-02-03",
+    "client": {"name": "汐見 次郎", "name_kana": "シオミ ジロウ", "birth_date": "1950-02-03",
                "phone": "088-765-4321", "postal_code": "783-0001",
                "address": "高知県南国市岡豊町小蓮123", "district": "岡豊", "small_area": "小蓮"},
     "channel": "window", "topics": ["elder_care"],
-    "summary": "土佐次郎さんの母の介護で眠れない", "facts": {"age": 70, "monthly_income": 80000},
+    "summary": "汐見次郎さんの母の介護で眠れない", "facts": {"age": 70, "monthly_income": 80000},
     "consent": {**CONSENT, "given_at": "2020-04-01T09:00:00+09:00"},
 }
-SECRETS = ("土佐", "次郎", "トサ", "ジロウ", "0887654321", "1950-02-03", "岡豊町小蓮", "小蓮123",
+SECRETS = ("汐見", "次郎", "シオミ", "ジロウ", "0887654321", "1950-02-03", "岡豊町小蓮", "小蓮123",
            "783-0001", "7830001", "母の介護", "息子が", "同居")
 
 
@@ -57,9 +57,9 @@ def past_person(api, tokens, session, config):
             if other["id"] != referral.id:
                 api.post(f"/api/v1/referrals/{other['id']}/cancel", json={"reason": "不要"})
         closed = api.patch(f"/api/v1/cases/{made['case_id']}",
-                           json={"status": "closed", "next_action": "土佐次郎さんに電話"})
+                           json={"status": "closed", "next_action": "汐見次郎さんに電話"})
         assert closed.status_code == 200, closed.json
-        twin = api.post("/api/v1/clients", json={"name": "土佐 次郎", "phone": "088-765-4321"})
+        twin = api.post("/api/v1/clients", json={"name": "汐見 次郎", "phone": "088-765-4321"})
         api.post(f"/api/v1/clients/{made['client_id']}/merge",
                  json={"duplicate_id": twin.json["id"]})
     return {**made, "referral_id": referral.id, "twin_id": twin.json["id"]}
@@ -77,13 +77,13 @@ def test_past_retention_leaves_no_name_keeps_counts_and_a_verifiable_chain(
     supervisor = api.as_(tokens["supervisor"])
     report = {"from": "2020-04", "to": "2020-04"}
     before = supervisor.get("/api/v1/reports/monthly", query_string=report).json
-    assert "土佐" in everything_in_the_database()
+    assert "汐見" in everything_in_the_database()
 
     now = CLOSED_AT + timedelta(days=5 * 365 + 2)
     dry = retention.run(session, 5, now=now, dry_run=True)
     assert [c.client_id for c in dry.candidates] == [past_person["client_id"]]
     assert dry.anonymised == []
-    assert session.get(Client, past_person["client_id"]).name == "土佐 次郎"
+    assert session.get(Client, past_person["client_id"]).name == "汐見 次郎"
 
     done = retention.run(session, 5, now=now)
     assert done.anonymised == [past_person["client_id"]]
@@ -131,7 +131,7 @@ def test_the_cli_dry_run_lists_ids_and_the_run_anonymises(app, session, past_per
     with time_machine.travel(CLOSED_AT + timedelta(days=5 * 366), tick=False):
         dry = runner.invoke(args=["retention", "run", "--dry-run"])
         assert dry.exit_code == 0, dry.output
-        assert f"client {past_person['client_id']}" in dry.output and "土佐" not in dry.output
+        assert f"client {past_person['client_id']}" in dry.output and "汐見" not in dry.output
         assert session.get(Client, past_person["client_id"]).anonymised_at is None
         done = runner.invoke(args=["retention", "run"])
         assert done.exit_code == 0, done.output

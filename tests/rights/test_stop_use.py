@@ -74,9 +74,11 @@ def test_no_new_referral_leaves_for_a_stopped_person_whatever_the_basis(
     assert {r["status"] for r in again.json["referrals"]} == {"awaiting_consent"}
     manual = api.post("/api/v1/referrals", json={
         "case_id": first["case_id"], "partner": "houterasu", "reason": "法律相談",
-        "method": "info_only", "exception": "life_safety"})
-    assert manual.status_code == 201, manual.json
-    assert manual.json["status"] == "awaiting_consent"
+        "method": "info_only", "exception": "life_safety",
+        "exception_reason": "本人と連絡が取れず、生命の危険がある"})
+    # Not even life or body at risk outranks a stop: the referral is refused outright.
+    assert manual.status_code == 409, manual.json
+    assert "利用停止" in manual.json["detail"]
     run_due(session, config, recorder)
     assert recorder.webhook.sent == [] and session.scalar(select(Disclosure.id)) is None
 

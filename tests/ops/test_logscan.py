@@ -114,3 +114,12 @@ def test_only_what_a_json_line_says_is_searched_not_its_keys(tmp_path):
     assert (files, lines) == (1, 3)
     assert [hit.split(": ", 1)[0] for hit in hits] == [f"{tmp_path / 'app.log'}:2",
                                                         f"{tmp_path / 'app.log'}:3"]
+
+
+def test_a_generators_random_text_is_nobodys_data():
+    with logscan.generated_data():
+        logscan.register("POST Santos", "client name")
+    logscan.register("Mariko Hoshino", "client name")
+    found = logscan.registered()
+    assert "POST" not in found and "Santos" not in found
+    assert found["Mariko"] == found["Hoshino"] == "client name"

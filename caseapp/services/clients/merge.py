@@ -98,20 +98,26 @@ def _move_membership(session: Session, survivor: Client, duplicate: Client) -> s
     return f"kept:{mine.household_id}"
 
 
-def _repoint(session: Session, old: int, new: int) -> dict[str, int]:
-    """Point every foreign key to ``clients.id`` (consultations, cases, consents, and any
-    table added later) from the merged record to the survivor; count rows per table."""
-    moved: dict[str, int] = {}
+def client_references():
+    """(table, foreign key) for every column pointing at ``clients.id`` that a merge moves,
+    tables added later included."""
     for table in db.metadata.sorted_tables:
         if table.name in _SPECIAL:
             continue
         for fk in table.foreign_keys:
-            if fk.column.table.name != "clients":
-                continue
-            result = session.execute(update(table).where(fk.parent == old)
-                                     .values({fk.parent.name: new}))
-            if result.rowcount:
-                moved[f"{table.name}.{fk.parent.name}"] = result.rowcount
+            if fk.column.table.name == "clients":
+                yield table, fk
+
+
+def _repoint(session: Session, old: int, new: int) -> dict[str, int]:
+    """Point every foreign key to ``clients.id`` (consultations, cases, consents, and any
+    table added later) from the merged record to the survivor; count rows per table."""
+    moved: dict[str, int] = {}
+    for table, fk in client_references():
+        result = session.execute(update(table).where(fk.parent == old)
+                                 .values({fk.parent.name: new}))
+        if result.rowcount:
+            moved[f"{table.name}.{fk.parent.name}"] = result.rowcount
     # Records merged into the duplicate earlier now point straight at the survivor.
     result = session.execute(update(Client).where(Client.merged_into_id == old)
                              .values(merged_into_id=new)

@@ -7,9 +7,8 @@ them, and the details the survivor would take over. Nothing is written but the a
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from caseapp.extensions import db
 from caseapp.services.clients import records
-from caseapp.services.clients.merge import _SPECIAL, FILLABLE
+from caseapp.services.clients.merge import FILLABLE, client_references
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid
@@ -26,17 +25,12 @@ def preview(session: Session, actor: Actor, survivor_id: int, duplicate_id: int)
     survivor = records.live_client(session, survivor_id)
     duplicate = records.live_client(session, duplicate_id)
     moves: dict[str, int] = {}
-    for table in db.metadata.sorted_tables:
-        if table.name in _SPECIAL:
-            continue
-        for fk in table.foreign_keys:
-            if fk.column.table.name != "clients":
-                continue
-            count = session.scalar(select(func.count()).select_from(table)
-                                   .where(fk.parent == duplicate.id))
-            if count:
-                name = TABLE_NAMES.get(table.name, table.name)
-                moves[name] = moves.get(name, 0) + count
+    for table, fk in client_references():
+        count = session.scalar(select(func.count()).select_from(table)
+                               .where(fk.parent == duplicate.id))
+        if count:
+            name = TABLE_NAMES.get(table.name, table.name)
+            moves[name] = moves.get(name, 0) + count
     filled = {f: getattr(duplicate, f) for f in FILLABLE
               if getattr(survivor, f) is None and getattr(duplicate, f) is not None}
     reasons, _score = records.match(survivor, duplicate)

@@ -6,30 +6,22 @@ Renders what :func:`caseapp.services.community.meetings.sheet` collected; reads 
 from __future__ import annotations
 
 import io
-from functools import cache
 from xml.sax.saxutils import escape
 
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
 
-from caseapp.services.rights.export_pdf import FONT, FONT_FILE
+from caseapp.services.core import fonts
+from caseapp.services.core.pdf import grid_table, paragraph
 
 PAGE = landscape(A4)
 
 
-@cache
-def _font() -> str:
-    pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILE)))
-    return FONT
-
-
 def _styles() -> dict[str, ParagraphStyle]:
-    body = ParagraphStyle("sheet", fontName=_font(), fontSize=9, leading=13, wordWrap="CJK")
+    body = ParagraphStyle("sheet", fontName=fonts.japanese(), fontSize=9, leading=13,
+                          wordWrap="CJK")
     return {"title": ParagraphStyle("sheet-title", parent=body, fontSize=15, leading=20),
             "h": ParagraphStyle("sheet-h", parent=body, fontSize=11, leading=16, spaceBefore=8,
                                 spaceAfter=3),
@@ -37,20 +29,16 @@ def _styles() -> dict[str, ParagraphStyle]:
             "cell": ParagraphStyle("sheet-cell", parent=body, fontSize=9, leading=12)}
 
 
-def _p(text, style) -> Paragraph:
-    return Paragraph(escape(str(text if text not in (None, "") else "—")).replace("\n", "<br/>"),
-                     style)
+def _text(value) -> str:
+    return str(value if value not in (None, "") else "—")
+
+
+def _p(value, style) -> Paragraph:
+    return paragraph(_text(value), style)
 
 
 def _table(header: list[str], rows: list[list], style, widths) -> Table:
-    table = Table([[_p(c, style) for c in row] for row in [header, *rows]], colWidths=widths,
-                  repeatRows=1)
-    table.setStyle(TableStyle([
-        ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-    ]))
-    return table
+    return grid_table([header, *rows], style, widths, text=_text)
 
 
 def render(sheet: dict) -> bytes:
@@ -86,7 +74,7 @@ def render(sheet: dict) -> bytes:
 
     def page(canvas, document):
         canvas.saveState()
-        canvas.setFont(_font(), 8)
+        canvas.setFont(fonts.japanese(), 8)
         canvas.drawString(15 * mm, 8 * mm, footer)
         canvas.drawRightString(PAGE[0] - 15 * mm, 8 * mm, f"{document.page} ページ")
         canvas.restoreState()

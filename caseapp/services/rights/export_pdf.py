@@ -10,14 +10,14 @@ import io
 import json
 from xml.sax.saxutils import escape
 
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
 
 from caseapp.services.core.fonts import FONT, FONT_FILE
 from caseapp.services.core.fonts import japanese as _font
+from caseapp.services.core.pdf import grid_table, paragraph
 
 __all__ = ["FONT", "FONT_FILE", "render"]
 
@@ -50,18 +50,11 @@ def _looks_like_time(value) -> bool:
 
 
 def _p(value, style) -> Paragraph:
-    return Paragraph(escape(_text(value)).replace("\n", "<br/>"), style)
+    return paragraph(_text(value), style)
 
 
 def _table(rows: list[list], style, widths=None) -> Table:
-    table = Table([[_p(c, style) for c in row] for row in rows], colWidths=widths,
-                  repeatRows=1)
-    table.setStyle(TableStyle([
-        ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-    ]))
-    return table
+    return grid_table(rows, style, widths, text=_text)
 
 
 def _section(story, s, title: str, header: list[str], rows: list[list], widths=None) -> None:

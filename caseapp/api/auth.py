@@ -49,7 +49,8 @@ def check_request() -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise _unauthorized("Authorization: Bearer <token> が必要です")
+        raise _unauthorized("認証が必要です。Authorization ヘッダーで Bearer トークンを"
+                            "送ってください（Authorization: Bearer <token> required）")
     user = auth_service.authenticate(db.session, token.strip())
     if user is None:
         throttle.count_failure()

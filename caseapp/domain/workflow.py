@@ -80,10 +80,10 @@ def check(current: str, new: str, role: str) -> Decision:
     if current in TERMINAL:
         why = f"つなぎは {current} で終了しています（{current} is final）"
     elif new in TRANSITIONS.get(current, {}):
-        why = (f"{current} から {new} への変更は {party(role)} にはできません"
+        why = (f"つなぎを {current} から {new} に進めることは {party(role)} にはできません"
                f"（{party(role)} may not move {current} → {new}）")
     else:
-        why = f"{current} から {new} には進めません（no step {current} → {new}）"
+        why = f"つなぎを {current} から {new} には進められません（no step {current} → {new}）"
     if allowed:
         why += f"。可能な次の状態: {', '.join(allowed)}"
     return Decision(False, why, allowed)

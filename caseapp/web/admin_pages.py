@@ -207,7 +207,8 @@ def _submitted_text() -> str:
         try:
             return raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise Invalid("not UTF-8", errors={"file": [
+            raise Invalid("ファイルを UTF-8 で保存してから選んでください"
+                          "（not UTF-8）", errors={"file": [
                 "ファイルを UTF-8 で保存してから選んでください"]}) from exc
     return request.form.get("text", "")
 
@@ -216,7 +217,8 @@ def _months() -> int:
     try:
         return int(request.form.get("months", "6"))
     except ValueError as exc:
-        raise Invalid("months", errors={"months": ["月数を半角数字で入力してください"]}) from exc
+        raise Invalid("月数を半角数字で入力してください（months）",
+                      errors={"months": ["月数を半角数字で入力してください"]}) from exc
 
 
 @bp.route("/rules")

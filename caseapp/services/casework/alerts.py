@@ -15,7 +15,7 @@ from caseapp.models import Partner, Referral, StaffAlert, User
 from caseapp.models.types import utcnow
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import NotFound
+from caseapp.services.core.lookup import not_found
 from caseapp.services.core.pagination import Page, paginate
 from caseapp.services.delivery.gateways import MailGateway, MailRequest, mail_date
 
@@ -76,7 +76,7 @@ def mark_read(session: Session, actor: Actor, alert_id: int) -> StaffAlert:
     alert = session.scalar(select(StaffAlert).where(StaffAlert.id == alert_id,
                                                     _visible_to(actor)))
     if alert is None:
-        raise NotFound(f"alert {alert_id} not found")
+        raise not_found("alert", alert_id)
     if alert.read_at is None:
         alert.read_at, alert.read_by_id = utcnow(), actor.user_id
         audit.record(session, actor, "read", "staff_alert", alert.id)

@@ -48,7 +48,8 @@ def update(session: Session, actor: Actor, case_id: int, changes: dict) -> Case:
         owner = session.get(User, owner_id) if owner_id is not None else None
         if owner_id is not None and (owner is None or owner.role not in STAFF_ROLES
                                      or not owner.active):
-            raise Invalid("owner must be an active staff user",
+            raise Invalid("担当者は有効な職員を指定してください"
+                          "（owner must be an active staff user）",
                           errors={"owner_id": ["担当者は有効な職員を指定してください"]})
         case.owner_id = owner_id
     if "household_id" in changes:
@@ -62,7 +63,8 @@ def update(session: Session, actor: Actor, case_id: int, changes: dict) -> Case:
         case.closed_at = utcnow() if case.status == CaseStatus.CLOSED else None
     if case.status == CaseStatus.OPEN and (case.owner_id is None or case.next_action_at is None):
         # 迷子にさせない: an open case may not be left without an owner and a date.
-        raise Invalid("an open case needs an owner and a next action date",
+        raise Invalid("対応中のケースには担当者と次の対応日が必要です"
+                      "（an open case needs an owner and a next action date）",
                       errors={key: ["未設定にはできません"]
                               for key in ("owner_id", "next_action_at")
                               if getattr(case, key) is None})
@@ -100,11 +102,12 @@ def _check_household(session: Session, case: Case, household_id: int | None) -> 
         return
     household = session.get(Household, household_id)
     if household is None:
-        raise Invalid("unknown household",
+        raise Invalid("この世帯は登録されていません（unknown household）",
                       errors={"household_id": ["この世帯は登録されていません"]})
     if case.client_id is not None and all(m.client_id != case.client_id
                                           for m in household.members):
-        raise Invalid("the case's client is not in that household",
+        raise Invalid("このケースの相談者はこの世帯に属していません"
+                      "（the case's client is not in that household）",
                       errors={"household_id": ["このケースの相談者はこの世帯に属していません"]})
 
 

@@ -23,7 +23,7 @@ def create(session: Session, actor: Actor, data: dict) -> Household:
     for index, member in enumerate(members):
         field = f"members[{index}].client_id"
         if member["client_id"] in seen:
-            raise Invalid("a client is listed twice",
+            raise Invalid("同じ相談者が2回指定されています（a client is listed twice）",
                           errors={field: ["同じ相談者が2回指定されています"]})
         seen.add(member["client_id"])
         clients.append(_joinable(session, None, member["client_id"], member["relationship"],
@@ -106,35 +106,38 @@ def _member(household: Household, client_id: int) -> HouseholdMember:
     for member in household.members:
         if member.client_id == client_id:
             return member
-    raise NotFound(f"client {client_id} is not a member of household {household.id}")
+    raise NotFound(f"相談者 No. {client_id} は世帯 No. {household.id} の一員ではありません"
+                   f"（client {client_id} is not a member of household {household.id}）")
 
 
 def _joinable(session: Session, household: Household | None, client_id: int,
               relationship: str, *, field: str) -> Client:
     """The client, if it may join ``household`` (None: a household being created)."""
     if relationship not in RELATIONSHIPS:  # the schema checks too; services stand alone
-        raise Invalid("unknown relationship", errors={field: ["続柄が正しくありません"]})
+        raise Invalid("続柄が正しくありません"
+                      "（unknown relationship）", errors={field: ["続柄が正しくありません"]})
     client = session.get(Client, client_id)
     if client is None or client.merged_into_id is not None:
         message = ("この相談者は登録されていません" if client is None
                    else f"この相談者は {client.merged_into_id} に統合されています")
-        raise Invalid("unknown client", errors={field: [message]})
+        raise Invalid("この相談者は指定できません（unknown client）", errors={field: [message]})
     current = client.membership
     if current is not None:
         if household is not None and current.household_id == household.id:
-            raise Conflict(f"client {client_id} is already a member of this household",
+            raise Conflict(f"相談者 No. {client_id} は既にこの世帯の一員です"
+                           f"（client {client_id} is already a member of this household）",
                            errors={field: ["既にこの世帯の一員です"]})
         raise Conflict(
             f"相談者 {client_id} は既に世帯 {current.household_id} に属しています。"
-            "先にその世帯から外してください / the client already belongs to household "
-            f"{current.household_id}", errors={field: ["既に別の世帯に属しています"]},
+            "先にその世帯から外してください（the client already belongs to household "
+            f"{current.household_id}）", errors={field: ["既に別の世帯に属しています"]},
             extra={"household_id": current.household_id})
     return client
 
 
 def _one_head(relationships: list[str], field: str) -> None:
     if relationships.count("head") > 1:
-        raise Invalid("a household has one head",
+        raise Invalid("世帯主は1人だけ指定できます（a household has one head）",
                       errors={field: ["世帯主は1人だけ指定できます"]})
 
 

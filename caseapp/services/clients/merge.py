@@ -18,7 +18,8 @@ from caseapp.models.types import utcnow
 from caseapp.services.clients import records
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import Conflict, Invalid, NotFound
+from caseapp.services.core.errors import Conflict, Invalid
+from caseapp.services.core.lookup import not_found
 
 #: Fields the survivor takes from the merged record when it has none of its own. A value the
 #: survivor already has is never overwritten: staff correct it afterwards with PATCH.
@@ -31,7 +32,7 @@ _SPECIAL = {"clients", "client_bigrams", "household_members"}
 def merge(session: Session, actor: Actor, survivor_id: int, duplicate_id: int, *,
           reason: str | None = None) -> Client:
     if survivor_id == duplicate_id:
-        raise Invalid("a client cannot be merged into itself",
+        raise Invalid("同じ相談者どうしは統合できません（a client cannot be merged into itself）",
                       errors={"duplicate_id": ["同じ相談者どうしは統合できません"]})
     # Lock both rows in id order, so two opposite merges (A←B and B←A) cannot both succeed.
     rows = {c.id: c for c in session.scalars(
@@ -40,9 +41,9 @@ def merge(session: Session, actor: Actor, survivor_id: int, duplicate_id: int, *
         .execution_options(populate_existing=True))}
     survivor, duplicate = rows.get(survivor_id), rows.get(duplicate_id)
     if survivor is None:
-        raise NotFound(f"client {survivor_id} not found")
+        raise not_found("client", survivor_id)
     if duplicate is None:
-        raise Invalid("unknown duplicate",
+        raise Invalid("統合する相談者は登録されていません（unknown duplicate）",
                       errors={"duplicate_id": ["この相談者は登録されていません"]})
     for client in (survivor, duplicate):
         if client.merged_into_id is not None:

@@ -20,7 +20,7 @@ TABLE_NAMES = {"consultations": "相談", "cases": "ケース", "consents": "同
 
 def preview(session: Session, actor: Actor, survivor_id: int, duplicate_id: int) -> dict:
     if survivor_id == duplicate_id:
-        raise Invalid("a client cannot be merged into itself",
+        raise Invalid("同じ相談者どうしは統合できません（a client cannot be merged into itself）",
                       errors={"duplicate_id": ["同じ相談者どうしは統合できません"]})
     survivor = records.live_client(session, survivor_id)
     duplicate = records.live_client(session, duplicate_id)

@@ -101,7 +101,8 @@ def update(session: Session, actor: Actor, client_id: int, changes: dict) -> Cli
     """Correct a client's details (typos); only the fields of ``CLIENT_FIELDS`` can change."""
     client = live_client(session, client_id)
     if "name" in changes and changes["name"] is None:
-        raise Invalid("name cannot be removed", errors={"name": ["氏名は削除できません"]})
+        raise Invalid("氏名は削除できません"
+                      "（name cannot be removed）", errors={"name": ["氏名は削除できません"]})
     fields = clean(changes)
     changed = sorted(k for k, v in fields.items() if getattr(client, k) != v)
     for key in changed:

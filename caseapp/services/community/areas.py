@@ -18,7 +18,8 @@ from caseapp.models.types import utcnow
 from caseapp.rules.calendar import TOKYO, next_business_morning
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import Invalid, NotFound
+from caseapp.services.core.errors import Invalid
+from caseapp.services.core.lookup import not_found
 from caseapp.services.core.pagination import Page
 
 COLUMNS = ("level", "code", "name", "parent", "hub", "visit_interval_days", "meetings_per_year",
@@ -38,7 +39,7 @@ class ImportResult:
 def by_code(session: Session, code: str, *, field: str = "area") -> Area:
     area = session.scalar(select(Area).where(Area.code == code))
     if area is None:
-        raise Invalid(f"unknown area {code!r}",
+        raise Invalid(f"地域コード {code} は登録されていません（unknown area {code!r}）",
                       errors={field: [f"地域コード {code} は登録されていません"]})
     return area
 
@@ -46,7 +47,7 @@ def by_code(session: Session, code: str, *, field: str = "area") -> Area:
 def get_by_code(session: Session, code: str) -> Area:
     area = session.scalar(select(Area).where(Area.code == code))
     if area is None:
-        raise NotFound(f"area {code} not found")
+        raise not_found("area", code)
     return area
 
 
@@ -134,11 +135,12 @@ def read_csv(text: str) -> list[dict]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [c for c in ("level", "code", "name", "parent") if c not in (reader.fieldnames or [])]
     if missing:
-        raise Invalid("CSV header lacks columns",
+        raise Invalid("見出し行に足りない列があります（CSV header lacks columns）",
                       errors={"header": [f"列がありません: {', '.join(missing)}"]})
     rows = list(reader)
     if len(rows) > MAX_ROWS:
-        raise Invalid("too many rows", errors={"rows": [f"{MAX_ROWS} 行までにしてください"]})
+        raise Invalid(f"行が多すぎます。{MAX_ROWS} 行までにしてください"
+                      "（too many rows）", errors={"rows": [f"{MAX_ROWS} 行までにしてください"]})
     return rows
 
 
@@ -229,7 +231,8 @@ def _load(session: Session, actor: Actor, rows: list[dict], *, levels: tuple,
                               + ", ".join(sorted(t or "?" for t in towns))]
     errors = {key: value for key, value in errors.items() if value}
     if errors:
-        raise Invalid("the area file has errors", errors=errors)
+        raise Invalid("地域のファイルに誤りがあります。errors の各行を確認してください"
+                      "（the area file has errors）", errors=errors)
 
     result = ImportResult([], [])
     areas = dict(existing)

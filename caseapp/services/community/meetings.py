@@ -45,8 +45,8 @@ from caseapp.rules.calendar import TOKYO, next_business_morning
 from caseapp.services.community import areas, members, queue, watch
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import Conflict, Invalid, NotFound
-from caseapp.services.core.lookup import get_or_404
+from caseapp.services.core.errors import Conflict, Invalid
+from caseapp.services.core.lookup import get_or_404, not_found
 from caseapp.services.core.results import ReadsThrough
 from caseapp.services.intake import consultations as intake
 
@@ -121,12 +121,12 @@ def _load(session: Session, actor: Actor, meeting_id: int) -> Meeting:
     meeting = session.scalar(select(Meeting).options(selectinload(Meeting.area))
                              .where(Meeting.id == meeting_id))
     if meeting is None:
-        raise NotFound(f"meeting {meeting_id} not found")
+        raise not_found("meeting", meeting_id)
     if actor.role == members.ROLE:
         member = members.require(session, actor)
         # Only a member who sat at this table sees it; for anyone else it is not there.
         if member.area_id != meeting.area_id or member.id not in _member_ids(meeting):
-            raise NotFound(f"meeting {meeting_id} not found")
+            raise not_found("meeting", meeting_id)
     return meeting
 
 
@@ -231,7 +231,7 @@ def review(session: Session, actor: Actor, meeting_id: int, data: dict) -> Revie
     meeting = get_or_404(session, Meeting, meeting_id)
     entry = session.get(WatchEntry, data["watch_id"])
     if entry is None or entry.area_id != meeting.area_id:
-        raise Invalid("not watched in this area",
+        raise Invalid("この会議の小地域の見守り対象者ではありません（not watched in this area）",
                       errors={"watch_id": ["この会議の小地域の見守り対象者ではありません"]})
     if session.scalar(select(MeetingReview.id).where(MeetingReview.meeting_id == meeting.id,
                                                       MeetingReview.watch_id == entry.id)):

@@ -15,7 +15,7 @@ from caseapp.models.types import utcnow
 from caseapp.services.community import areas, members
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import NotFound
+from caseapp.services.core.lookup import not_found
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Plan:
 def _area(session: Session, actor: Actor, code: str) -> Area:
     area = areas.get_by_code(session, code)
     if actor.role == members.ROLE and members.require(session, actor).area_id != area.id:
-        raise NotFound(f"area {code} not found")
+        raise not_found("area", code)
     return area
 
 

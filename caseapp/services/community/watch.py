@@ -29,7 +29,8 @@ from caseapp.rules.calendar import next_business_morning
 from caseapp.services.community import areas, members, queue
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import Conflict, Forbidden, Invalid, NotFound
+from caseapp.services.core.errors import Conflict, Forbidden, Invalid
+from caseapp.services.core.lookup import not_found
 from caseapp.services.core.pagination import Page
 from caseapp.services.core.results import ReadsThrough
 
@@ -160,7 +161,7 @@ def record_visit(session: Session, actor: Actor, watch_id: int, data: dict, *,
                        extra={"end_reason": entry.end_reason})
     visited_at, status = data["visited_at"], data["status"]
     if visited_at > now + CLOCK_SKEW:
-        raise Invalid("visit in the future",
+        raise Invalid("訪問日時が未来になっています（visit in the future）",
                       errors={"visited_at": ["訪問日時が未来になっています"]})
     visit = WatchVisit(entry=entry, visited_at=visited_at, status=status,
                        note=data.get("note") or "", recorded_by_id=actor.user_id, created_at=now)
@@ -199,7 +200,7 @@ def _load(session: Session, actor: Actor, watch_id: int, now: datetime) -> Watch
     member = members.require(session, actor, now) if actor.role == members.ROLE else None
     # Another area's entry is not there for a member: 404, as for a partner.
     if entry is None or (member is not None and not visible_to_member(entry, member)):
-        raise NotFound(f"watch entry {watch_id} not found")
+        raise not_found("watch entry", watch_id)
     return entry
 
 

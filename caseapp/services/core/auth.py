@@ -28,10 +28,12 @@ def issue_token(session: Session, user: User) -> str:
 def create_user(session: Session, name: str, role: str,
                 email: str | None = None) -> tuple[User, str]:
     if role not in STAFF_ROLES:
-        raise Invalid(f"role must be one of {', '.join(STAFF_ROLES)}",
-                      errors={"role": ["unknown role"]})
+        raise Invalid(f"役割は {', '.join(STAFF_ROLES)} のいずれかにしてください"
+                      f"（role must be one of {', '.join(STAFF_ROLES)}）",
+                      errors={"role": ["この役割はありません（unknown role）"]})
     if session.scalar(select(User).where(User.name == name)):
-        raise Invalid(f"user {name!r} exists already", errors={"name": ["already taken"]})
+        raise Invalid(f"利用者名 {name} は既に使われています（user {name!r} exists already）",
+                      errors={"name": ["この利用者名は既に使われています（already taken）"]})
     user = User(name=name, role=role, email=email)
     session.add(user)
     token = issue_token(session, user)
@@ -42,7 +44,8 @@ def create_user(session: Session, name: str, role: str,
 def partner_token(session: Session, code: str) -> str:
     partner = session.scalar(select(Partner).where(Partner.code == code))
     if partner is None:
-        raise NotFound(f"no partner with code {code!r}")
+        raise NotFound(f"連携機関コード {code} は登録されていません"
+                       f"（no partner with code {code!r}）")
     name = f"partner:{code}"
     user = session.scalar(select(User).where(User.name == name))
     if user is None:
@@ -57,7 +60,7 @@ def revoke_user(session: Session, name: str) -> int:
     """Revoke every live token and console session of a user at once; returns live tokens."""
     user = session.scalar(select(User).where(User.name == name))
     if user is None:
-        raise NotFound(f"no user named {name!r}")
+        raise NotFound(f"利用者 {name} は登録されていません（no user named {name!r}）")
     result = session.execute(update(ApiToken)
                              .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
                              .values(revoked_at=utcnow()))

@@ -58,7 +58,7 @@ def record(session: Session, actor: Actor, consultation_id: int, data: dict, *,
     event = events.require_event(consultation)
     members = _members(session, event, data["partners"])
     if data.get("follow_up_at") is not None and data["follow_up_at"] <= now:
-        raise Invalid("follow_up_at is in the past",
+        raise Invalid("フォローアップ日時が過ぎています（follow_up_at is in the past）",
                       errors={"follow_up_at": ["フォローアップ日時は未来の日時にしてください"]})
 
     try:
@@ -108,7 +108,8 @@ def _write(session: Session, actor: Actor, consultation: Consultation, event, me
 def get(session: Session, actor: Actor, consultation_id: int) -> TeamResult:
     consultation = get_or_404(session, Consultation, consultation_id)
     if consultation.team is None:
-        raise NotFound(f"consultation {consultation_id} has no team record")
+        raise NotFound(f"相談 No. {consultation_id} には相談会の対応記録がありません"
+                       f"（consultation {consultation_id} has no team record）")
     audit.record(session, actor, "read", "consultation_team", consultation.id)
     session.commit()
     return TeamResult(consultation.team, created=False)
@@ -134,7 +135,8 @@ def _members(session: Session, event, codes: list[str]) -> list[Partner]:
             errors[f"partners[{index}]"] = [f"連携機関 {code} は現在無効です"]
     if errors:
         named = ", ".join(code for i, code in enumerate(codes) if f"partners[{i}]" in errors)
-        raise Invalid(f"partners not present at event {event.id}: {named}", errors=errors)
+        raise Invalid(f"相談会 No. {event.id} に参加していない連携機関です: {named}"
+                      f"（partners not present at event {event.id}: {named}）", errors=errors)
     return [known[code] for code in codes]
 
 

@@ -59,7 +59,8 @@ def _record(session: Session, actor: Actor, data: dict, now: datetime,
     event = _event(session, data.get("event_id"), data["channel"])
     if data.get("consent") is not None:
         if client is None:
-            raise Invalid("consent needs a client", errors={"consent": [
+            raise Invalid("匿名の相談には同意を記録できません"
+                          "（consent needs a client）", errors={"consent": [
                 "匿名の相談には同意を記録できません（client または client_id が必要です）"]})
         consents.record(session, actor, client, data["consent"], now=now)
         if client.id is not None:
@@ -111,10 +112,11 @@ def _client(session: Session, actor: Actor, data: dict) -> tuple[Client | None, 
     if data.get("client_id") is not None:
         client = session.get(Client, data["client_id"])
         if client is None:
-            raise Invalid("unknown client",
+            raise Invalid("この相談者は登録されていません（unknown client）",
                           errors={"client_id": ["この相談者は登録されていません"]})
         if client.merged_into_id is not None:
-            raise Invalid("merged client", extra={"merged_into": client.merged_into_id},
+            raise Invalid("この相談者は別の記録に統合されています"
+                          "（merged client）", extra={"merged_into": client.merged_into_id},
                           errors={"client_id": [
                               f"この相談者は {client.merged_into_id} に統合されました"]})
         audit.record(session, actor, "read", "client", client.id, purpose="intake")
@@ -131,12 +133,14 @@ def _event(session: Session, event_id: int | None, channel: str) -> Event | None
     if channel != "event":
         # The event report counts by event and the monthly report by channel: a window
         # consultation filed under an event would be counted as one by one and not the other.
-        raise Invalid("event_id needs channel 'event'", errors={"event_id": [
+        raise Invalid("相談会を指定できるのは相談会で受けた相談だけです"
+                      "（event_id needs channel 'event'）", errors={"event_id": [
             "相談会（event_id）を指定できるのは channel が event の相談だけです"
             "（event_id is only for channel 'event'）"]})
     event = session.get(Event, event_id)
     if event is None:
-        raise Invalid("unknown event", errors={"event_id": ["この相談会は登録されていません"]})
+        raise Invalid("この相談会は登録されていません（unknown event）",
+                      errors={"event_id": ["この相談会は登録されていません"]})
     return event
 
 

@@ -69,7 +69,7 @@ def evaluate(session: Session, actor: Actor, data: dict) -> dict:
     if data.get("client_id") is not None:
         client = session.get(Client, data["client_id"])
         if client is None:
-            raise Invalid("unknown client",
+            raise Invalid("この相談者は登録されていません（unknown client）",
                           errors={"client_id": ["この相談者は登録されていません"]})
         birth_date = client.birth_date
         audit.record(session, actor, "read", "client", client.id, purpose="rules.evaluate")

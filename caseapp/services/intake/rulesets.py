@@ -134,7 +134,7 @@ def preview(session: Session, actor: Actor, text: str, *, months: int = 6,
     """Problems by rule and field, or the replay of the last ``months`` months. The examples
     name consultations (their topics), so the preview is audited with their ids."""
     if not 1 <= months <= MAX_MONTHS:
-        raise Invalid("months out of range",
+        raise Invalid(f"月数は 1〜{MAX_MONTHS} か月で指定してください（months out of range）",
                       errors={"months": [f"1〜{MAX_MONTHS} か月で指定してください"]})
     result = Preview(text=text, months=months)
     try:

@@ -68,7 +68,7 @@ def withdraw(session: Session, actor: Actor, consent_id: int,
     now = now or utcnow()
     consent = get_or_404(session, Consent, consent_id)
     if consent.withdrawn_at is not None:
-        raise Conflict("this consent was withdrawn already",
+        raise Conflict("この同意は既に撤回されています（this consent was withdrawn already）",
                        extra={"withdrawn_at": tokyo_isoformat(consent.withdrawn_at)})
     consent.withdrawn_at, consent.withdrawn_by_id = now, actor.user_id
     session.flush()
@@ -107,7 +107,7 @@ def record_support_meeting(session: Session, actor: Actor, case_id: int, data: d
     if data["meeting_date"] > now.astimezone(TOKYO).date():
         errors["meeting_date"] = ["開催済みの会議の日付を指定してください"]
     if errors:
-        raise Invalid("invalid support meeting", errors=errors)
+        raise Invalid("支援会議の記録に誤りがあります（invalid support meeting）", errors=errors)
     _check_partner_codes(session, data["partners"], "partners")
     meeting = SupportMeeting(case_id=case.id, law=data["law"], meeting_date=data["meeting_date"],
                              partners=list(dict.fromkeys(data["partners"])),
@@ -130,7 +130,7 @@ def _unknown_partner_codes(session: Session, codes) -> list[str]:
 def _check_partner_codes(session: Session, codes, field: str) -> None:
     unknown = _unknown_partner_codes(session, codes)
     if unknown:
-        raise Invalid("unknown partner codes",
+        raise Invalid("登録されていない連携機関があります（unknown partner codes）",
                       errors={field: [f"登録されていない連携機関です: {', '.join(unknown)}"]})
 
 
@@ -153,7 +153,7 @@ def record(session: Session, actor: Actor, client: Client, data: dict, *,
         errors[f"{prefix}partners"] = [
             f"登録されていない連携機関です: {', '.join(unknown)}（unknown partner codes）"]
     if errors:
-        raise Invalid("invalid consent", errors=errors)
+        raise Invalid("同意の記録に誤りがあります（invalid consent）", errors=errors)
     consent = Consent(
         client=client, scope=data["scope"], partners=list(data.get("partners") or []),
         purposes=list(data.get("purposes") or []),

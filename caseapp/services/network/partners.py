@@ -32,7 +32,8 @@ def listing(session: Session, *, active: bool | None, page: int, per_page: int) 
 def get(session: Session, code: str) -> Partner:
     partner = session.scalar(select(Partner).where(Partner.code == code))
     if partner is None:
-        raise NotFound(f"no partner with code {code!r}")
+        raise NotFound(f"連携機関コード {code} は登録されていません"
+                       f"（no partner with code {code!r}）")
     return partner
 
 
@@ -46,7 +47,8 @@ class PartnerWritten(ReadsThrough):
 
 def create(session: Session, actor: Actor, data: dict, config: Config) -> PartnerWritten:
     if session.scalar(select(Partner.id).where(Partner.code == data["code"])):
-        raise Conflict(f"partner {data['code']!r} exists already",
+        raise Conflict(f"連携機関コード {data['code']} は既に使われています"
+                       f"（partner {data['code']!r} exists already）",
                        errors={"code": ["このコードは使われています"]})
     partner = Partner(code=data["code"], name=data["name"], kind=data["kind"])
     shown = _apply(partner, data, config)
@@ -86,7 +88,7 @@ def _apply(partner: Partner, data: dict, config: Config) -> str | None:
     if days is not None and not 1 <= days <= 60:
         errors["ack_sla_days"] = ["1〜60 日で指定してください"]
     if errors:
-        raise Invalid("invalid partner settings", errors=errors)
+        raise Invalid("連携機関の設定に誤りがあります（invalid partner settings）", errors=errors)
     for key in EDITABLE:
         if key in data:
             setattr(partner, key, data[key])

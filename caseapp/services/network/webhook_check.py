@@ -40,7 +40,7 @@ def send_test(session, actor: Actor, code: str, gateway: WebhookGateway,
               config: Config) -> TestAnswer:
     partner = partners.get(session, code)
     if not partner.webhook_url:
-        raise Invalid("webhook URL がありません（no webhook URL）",
+        raise Invalid("連携先の Webhook URL が保存されていません（no webhook URL）",
                       errors={"webhook_url": ["先に Webhook の URL を保存してください"]})
     problems = netguard.url_problems(partner.webhook_url, config.webhook_allow_private)
     if problems:

@@ -18,7 +18,8 @@ from caseapp.models import Case, Client, Consultation, Partner, Referral, User
 from caseapp.models.types import utcnow
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import DomainError, Invalid, NotFound
+from caseapp.services.core.errors import DomainError, Invalid
+from caseapp.services.core.lookup import not_found
 from caseapp.services.core.pagination import Page, paginate
 from caseapp.services.referrals import loop
 
@@ -49,7 +50,7 @@ def _own(session: Session, actor: Actor, referral_id: int, action: str) -> Refer
         audit.record(session, actor, action, "referral", referral_id, purpose=PURPOSE,
                      outcome="denied", detail={"partner_id": actor.partner_id})
         session.commit()
-        raise NotFound(f"referral {referral_id} not found")
+        raise not_found("referral", referral_id)
     return referral
 
 
@@ -131,7 +132,8 @@ def set_status(session: Session, actor: Actor, referral_id: int, data: dict,
     now = now or utcnow()
     referral = _own(session, actor, referral_id, "update")
     if len(data.get("note") or "") > NOTE_MAX:  # the API's schema stops it earlier
-        raise Invalid("note too long", errors={"note": [f"{NOTE_MAX} 文字以内にしてください"]})
+        raise Invalid(f"メモは {NOTE_MAX} 文字以内にしてください"
+                      "（note too long）", errors={"note": [f"{NOTE_MAX} 文字以内にしてください"]})
     try:
         loop.transition(session, referral, data["status"], actor, note=data.get("note"),
                         reason=data.get("reason"), outcome=data.get("outcome"), now=now)

@@ -27,7 +27,8 @@ from caseapp.rules.calendar import TOKYO
 from caseapp.rules.vocab import TOPICS
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.core.errors import Conflict, NotFound
+from caseapp.services.core.errors import Conflict
+from caseapp.services.core.lookup import not_found
 from caseapp.services.referrals import letter_pdf
 
 PURPOSE = "referral_letter"
@@ -74,7 +75,7 @@ def produce(session: Session, actor: Actor, referral_id: int, config: Config, *,
     referral = session.scalar(select(Referral).where(Referral.id == referral_id)
                               .options(*_LOAD))
     if referral is None:
-        raise NotFound(f"referral {referral_id} not found")
+        raise not_found("referral", referral_id)
     if not partner_view.is_visible(referral) or referral.status not in PRINTABLE:
         audit.record(session, actor, "letter", "referral", referral.id, purpose=PURPOSE,
                      outcome="refused", detail={"status": referral.status})

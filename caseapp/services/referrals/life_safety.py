@@ -53,8 +53,10 @@ def ask_review(session: Session, actor: Actor, referral: Referral, reason: str,
 def check_allowed_for(client) -> None:
     if stop_in_force(client) is not None:
         # 利用停止 (§35) outranks every basis until a supervisor lifts it (docs/emergency.md).
-        raise Conflict("use of this person's data is stopped; a supervisor must lift the stop "
-                       "first (利用停止中のため送付できません。監督者が利用停止を解除してください)",
+        raise Conflict("この方の情報は利用停止中のため送付できません。"
+                       "先に管理職が利用停止を解除してください"
+                       "（use of this person's data is stopped; a supervisor must lift "
+                       "the stop first）",
                        extra={"client_id": client.id})
 
 
@@ -65,8 +67,9 @@ def invoke(session: Session, actor: Actor, referral_id: int, reason: str,
     referral = get_or_404(session, Referral, referral_id)
     if referral.status != ReferralStatus.AWAITING_CONSENT:
         raise Conflict(
-            f"only a referral awaiting consent is sent on life_safety (this one is "
-            f"{referral.status}) / 同意待ちのつなぎだけが対象です",
+            "生命・身体の保護を根拠に送付できるのは同意待ちのつなぎだけです。"
+            f"このつなぎは {referral.status} です（only a referral awaiting consent is sent on "
+            f"life_safety (this one is {referral.status})）",
             extra={"referral_id": referral.id, "current_status": referral.status})
     check_allowed_for(_client_of(referral))
     referral.legal_basis = LegalBasis.LIFE_SAFETY
@@ -89,10 +92,11 @@ def review(session: Session, actor: Actor, referral_id: int, outcome: str, note:
     row = session.scalar(select(SafetyReview).where(SafetyReview.referral_id == referral.id)
                          .order_by(SafetyReview.id.desc()).limit(1))
     if row is None:
-        raise Conflict("this referral was not sent on life_safety / 生命・身体の保護を根拠に"
-                       "送付したつなぎではありません", extra={"referral_id": referral.id})
+        raise Conflict("生命・身体の保護を根拠に送付したつなぎではありません"
+                       "（this referral was not sent on life_safety）",
+                       extra={"referral_id": referral.id})
     if row.reviewed_at is not None:
-        raise Conflict("already reviewed / 事後確認は記録済みです",
+        raise Conflict("事後確認は記録済みです（already reviewed）",
                        extra={"referral_id": referral.id, "outcome": row.outcome})
     row.reviewed_at, row.reviewed_by_id, row.reviewed_by_label = now, actor.user_id, actor.label
     row.outcome, row.note = SafetyReviewOutcome(outcome), note

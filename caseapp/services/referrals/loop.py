@@ -56,9 +56,11 @@ def transition(session: Session, referral: Referral, new: str, actor: Actor, *,
         raise _conflict(referral.id, current, decision)
     required = workflow.REQUIRED.get(new)
     if required == "reason" and not (reason or "").strip():
-        raise Invalid(f"{new} needs a reason", errors={"reason": ["理由を入力してください"]})
+        raise Invalid(f"この変更（{new}）には理由が必要です"
+                      f"（{new} needs a reason）", errors={"reason": ["理由を入力してください"]})
     if required == "outcome" and outcome not in workflow.OUTCOMES:
-        raise Invalid("completed needs an outcome", errors={"outcome": [
+        raise Invalid("完了にするには結果が必要です"
+                      "（completed needs an outcome）", errors={"outcome": [
             f"結果を次から選んでください: {', '.join(workflow.OUTCOMES)}"]})
     # Compare-and-set: of two concurrent moves from the same status only one finds it; the
     # other is told what happened instead of writing a second, contradictory history entry.
@@ -133,20 +135,23 @@ def create_manual(session: Session, actor: Actor, data: dict,
     now = now or utcnow()
     case = session.get(Case, data["case_id"])
     if case is None:
-        raise Invalid("unknown case", errors={"case_id": ["このケースは登録されていません"]})
+        raise Invalid("このケースは登録されていません"
+                      "（unknown case）", errors={"case_id": ["このケースは登録されていません"]})
     partner = session.scalar(select(Partner).where(Partner.code == data["partner"]))
     if partner is None or not partner.active:
-        raise Invalid("unknown or inactive partner",
+        raise Invalid("有効な連携機関ではありません（unknown or inactive partner）",
                       errors={"partner": ["有効な連携機関のコードを指定してください"]})
     if case.status != CaseStatus.OPEN:
-        raise Conflict("the case is closed; reopen it before referring",
+        raise Conflict("ケースは終了しています。紹介する前にケースを再開してください"
+                       "（the case is closed; reopen it before referring）",
                        extra={"case_id": case.id, "case_status": case.status})
     consultation = _consultation(session, case, data.get("consultation_id"))
     existing = session.scalar(select(Referral.id).where(
         Referral.case_id == case.id, Referral.partner_id == partner.id,
         Referral.status.in_(OPEN_STATUSES)).limit(1))
     if existing is not None:
-        raise Conflict(f"referral {existing} to {partner.code} is still open for this case",
+        raise Conflict(f"このケースには {partner.code} へのつなぎ No. {existing} がまだ進行中です"
+                       f"（referral {existing} to {partner.code} is still open for this case）",
                        extra={"referral_id": existing})
     sensitive = bool(consultation) and consent_gate.is_sensitive(consultation.topics,
                                                                  consultation.facts)
@@ -158,7 +163,8 @@ def create_manual(session: Session, actor: Actor, data: dict,
         basis = _meeting_basis(session, case, partner, data.get("meeting_id"))
     elif exception == LegalBasis.LIFE_SAFETY:
         if not (data.get("exception_reason") or "").strip():
-            raise Invalid("life_safety needs a written reason", errors={"exception_reason": [
+            raise Invalid("生命・身体の保護を根拠にするときは理由を書いてください"
+                          "（life_safety needs a written reason）", errors={"exception_reason": [
                 "生命・身体の保護（life_safety）を根拠にするときは理由を書いてください"]})
         life_safety.check_allowed_for(case.client)
     urgency = data.get("urgency") or (consultation.urgency if consultation else Urgency.NORMAL)
@@ -178,15 +184,18 @@ def create_manual(session: Session, actor: Actor, data: dict,
 def _meeting_basis(session: Session, case: Case, partner: Partner,
                    meeting_id: int | None) -> str:
     if meeting_id is None:
-        raise Invalid("support_meeting needs meeting_id", errors={"meeting_id": [
+        raise Invalid("支援会議を根拠にするときは会議の記録を指定してください"
+                      "（support_meeting needs meeting_id）", errors={"meeting_id": [
             "支援会議（support_meeting）を根拠にするときは、記録した支援会議の id を指定して"
             "ください（POST /cases/{id}/support-meeting で記録）"]})
     meeting = session.get(SupportMeeting, meeting_id)
     if meeting is None or meeting.case_id != case.id:
-        raise Invalid("meeting not recorded for this case", errors={"meeting_id": [
+        raise Invalid("このケースの支援会議の記録ではありません"
+                      "（meeting not recorded for this case）", errors={"meeting_id": [
             "このケースの支援会議の記録ではありません"]})
     if not meeting.covers(partner.code):
-        raise Invalid("partner not a member of the meeting", errors={"meeting_id": [
+        raise Invalid(f"この支援会議の構成員に {partner.code} が含まれていません"
+                      "（partner not a member of the meeting）", errors={"meeting_id": [
             f"この支援会議の構成員に {partner.code} が含まれていません"]})
     return LegalBasis.SUPPORT_MEETING.on(meeting.id)
 
@@ -195,7 +204,7 @@ def _consultation(session: Session, case: Case, consultation_id: int | None):
     if consultation_id is not None:
         consultation = session.get(Consultation, consultation_id)
         if consultation is None or consultation.case_id != case.id:
-            raise Invalid("consultation not in this case",
+            raise Invalid("このケースの相談ではありません（consultation not in this case）",
                           errors={"consultation_id": ["このケースの相談ではありません"]})
         return consultation
     # The latest consultation is what the partner is being asked to help with.
@@ -218,13 +227,16 @@ def mark_handled(session: Session, actor: Actor, referral_id: int, note: str,
     """The owner has dealt with a rejection or failure without a new referral (e.g. declined)."""
     referral = get_or_404(session, Referral, referral_id)
     if referral.status not in NEEDS_REROUTING:
-        raise Conflict(f"only a rejected or failed referral is handled, not {referral.status}",
+        raise Conflict("対応済みにできるのは断られたか届かなかったつなぎだけです。"
+                       f"このつなぎは {referral.status} です"
+                       f"（only a rejected or failed referral is handled, not {referral.status}）",
                        extra={"current_status": referral.status})
     if referral.handled_at is not None and referral.handled_at >= referral.status_at:
-        raise Conflict("already marked handled",
+        raise Conflict("既に対応済みになっています（already marked handled）",
                        extra={"handled_at": tokyo_isoformat(referral.handled_at)})
     if referral.case.owner_id != actor.user_id and actor.role not in ("supervisor", "admin"):
-        raise Forbidden("only the case owner or a supervisor can mark this handled")
+        raise Forbidden("対応済みにできるのはケースの担当者か管理職だけです"
+                        "（only the case owner or a supervisor can mark this handled）")
     referral.handled_at, referral.handled_by_id = now or utcnow(), actor.user_id
     referral.handled_note = note
     audit.record(session, actor, "handled", "referral", referral.id)

@@ -50,7 +50,9 @@ def retry(session: Session, actor: Actor, referral_id: int,
     now = now or utcnow()
     referral = get_or_404(session, Referral, referral_id)
     if referral.status != ReferralStatus.FAILED:
-        raise Conflict(f"only a failed referral can be retried (this one is {referral.status})",
+        raise Conflict("再送できるのは届かなかったつなぎだけです。"
+                       f"このつなぎは {referral.status} です"
+                       f"（only a failed referral can be retried (this one is {referral.status})）",
                        extra={"referral_status": referral.status})
     basis = consent_gate.current_basis(session, referral, now)
     if basis is None:

@@ -46,7 +46,8 @@ class UseStopped(ReadsThrough):
 def _reason(text: str | None, field: str) -> str:
     text = (text or "").strip()
     if not text:
-        raise Invalid("a reason is required", errors={field: ["理由を入力してください"]})
+        raise Invalid("理由を入力してください（a reason is required）",
+                      errors={field: ["理由を入力してください"]})
     return text
 
 
@@ -65,7 +66,8 @@ def stop(session: Session, actor: Actor, client_id: int, reason: str | None,
     reason = _reason(reason, "reason")
     current = stop_in_force(client)
     if current is not None:
-        raise Conflict("use of this person's data is stopped already",
+        raise Conflict("この方の情報の利用は既に停止しています"
+                       "（use of this person's data is stopped already）",
                        extra={"use_stop_id": current.id,
                               "stopped_at": current.stopped_at.isoformat()})
     row = UseStop(client=client, reason=reason, stopped_at=now, stopped_by_id=actor.user_id)
@@ -100,7 +102,8 @@ def resume(session: Session, actor: Actor, client_id: int, reason: str | None,
     reason = _reason(reason, "reason")
     current = stop_in_force(client)
     if current is None:
-        raise Conflict("use of this person's data is not stopped")
+        raise Conflict("この方の情報の利用は停止されていません"
+                       "（use of this person's data is not stopped）")
     current.lifted_at, current.lifted_by_id, current.lift_reason = now, actor.user_id, reason
     session.flush()
     waiting = consent_gate.waiting_for_client(session, client)

@@ -12,6 +12,8 @@ from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid, NotFound
 
 TOKEN_PREFIX = "cat_"
+# A prefecture council's user: reads the prefecture report; its area is the prefecture.
+PREFECTURE = "prefecture"
 
 
 def _digest(token: str) -> str:
@@ -28,8 +30,8 @@ def issue_token(session: Session, user: User) -> str:
 def create_user(session: Session, name: str, role: str, email: str | None = None,
                 municipality_id: int | None = None) -> tuple[User, str]:
     """A staff user of one municipality (default: the only one there is)."""
-    if role not in STAFF_ROLES:
-        raise Invalid(f"role must be one of {', '.join(STAFF_ROLES)}",
+    if role not in (*STAFF_ROLES, PREFECTURE):
+        raise Invalid(f"role must be one of {', '.join((*STAFF_ROLES, PREFECTURE))}",
                       errors={"role": ["unknown role"]})
     if session.scalar(select(User).where(User.name == name)):
         raise Invalid(f"user {name!r} exists already", errors={"name": ["already taken"]})

@@ -33,3 +33,4 @@ class Case(db.Model):
     consultations = relationship("Consultation", back_populates="case",
                                  order_by="Consultation.id")
     referrals = relationship("Referral", back_populates="case", order_by="Referral.id")
+    transfers = relationship("CaseTransfer", order_by="CaseTransfer.id", viewonly=True)

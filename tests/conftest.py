@@ -21,6 +21,7 @@ Server-backed tests skip with a reason when the server is absent, except under C
 missing server is a failure.
 """
 
+import contextlib
 import os
 import shutil
 import socket
@@ -115,17 +116,25 @@ def database_url(backend, tmp_path_factory):
         yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'caseapp.sqlite3'}"
         return
     need("PostgreSQL", port_problem(PG_ADMIN_URL, 5432))
-    name = f"caseapp_test_{uuid.uuid4().hex[:10]}"
+    with scratch_postgres("caseapp_test") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def scratch_postgres(prefix: str):
+    """A new, empty PostgreSQL database for as long as the block runs; dropped after."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         # A UTF-8 ctype is what makes trigram search work on Japanese text.
         conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
                              "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    yield url
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.dispose()
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
 
 
 def make_config(database_url: str, instance: Path, **changes) -> Config:

@@ -1,7 +1,6 @@
 """0012 (emergencies, life-safety reviews, partner layers) goes down and up again, on both
 databases, and leaves the report triggers of earlier revisions in place."""
 
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -9,7 +8,7 @@ from flask_migrate import downgrade, upgrade
 
 from caseapp import create_app
 from caseapp.extensions import db
-from tests.conftest import PG_ADMIN_URL, make_config, need, port_problem
+from tests.conftest import PG_ADMIN_URL, make_config, need, port_problem, scratch_postgres
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -18,15 +17,8 @@ def fresh_url(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'm.sqlite3'}"
         return
     need("PostgreSQL", port_problem(PG_ADMIN_URL, 5432))
-    name = f"caseapp_m12_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
-                             "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.dispose()
+    with scratch_postgres("caseapp_m12") as url:
+        yield url
 
 
 def triggers() -> set[str]:

@@ -2,7 +2,6 @@
 verifiable audit chain, and the referrals that were waiting still delivered afterwards."""
 
 import threading
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -17,7 +16,7 @@ from caseapp.services.core import audit
 from caseapp.services.delivery import gateways, outbox
 from caseapp.services.referrals import sending
 from caseapp.tasks.delivery import deliver
-from tests.conftest import PG_ADMIN_URL, Api, make_config
+from tests.conftest import Api, make_config, scratch_postgres
 from tests.helpers import EXAMPLE
 from tests.services.delivery.helpers import CONSENT, ELDER, hook, recording
 
@@ -30,15 +29,8 @@ def empty_database(backend, tmp_path):
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'restored.sqlite3'}"
         return
-    name = f"caseapp_restore_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
-                             "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.dispose()
+    with scratch_postgres("caseapp_restore") as url:
+        yield url
 
 
 def invoke(app, *args):

@@ -11,7 +11,7 @@ def create_app(config: Config | None = None) -> Flask:
     from caseapp import db_setup
     from caseapp.api import register_api
     from caseapp.extensions import db, migrate
-    from caseapp.services.core import audit
+    from caseapp.services.core import audit, scope
     from caseapp.services.delivery import outbox
     from caseapp.tasks import init_celery
 
@@ -23,6 +23,7 @@ def create_app(config: Config | None = None) -> Flask:
     db.init_app(app)
     audit.install(Session)
     outbox.install(Session)
+    scope.install(Session)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)
     register_api(app)

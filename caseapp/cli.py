@@ -222,28 +222,32 @@ def seed():
 @seed.command("nankoku")
 @with_appcontext
 def seed_nankoku():
-    """Load the Nankoku partner network and rule set (idempotent)."""
-    from caseapp.services.network import seed as seed_service
-
-    result = seed_service.seed_nankoku(db.session)
-    click.echo(f"partners added: {', '.join(result['partners_added']) or 'none'}")
-    version = result["ruleset_version"]
-    click.echo(f"rule set: {'v' + str(version) + ' adopted' if version else 'unchanged'}")
-    _seed_areas("nankoku")
+    """Load 南国市's areas, partner network and rule set (idempotent)."""
+    _seed_network("nankoku")
 
 
 @seed.command("hidaka")
 @with_appcontext
 def seed_hidaka():
-    """Load 日高村's areas: its 22 民生委員 districts as 小地域 (idempotent)."""
-    _seed_areas("hidaka")
+    """Load 日高村: 22 民生委員 districts as 小地域, its network and rule set (idempotent)."""
+    _seed_network("hidaka")
 
 
 @seed.command("nakatosa")
 @with_appcontext
 def seed_nakatosa():
-    """Load 中土佐町's areas: three あったかふれあいセンター 地区 and their 小地域 (idempotent)."""
-    _seed_areas("nakatosa")
+    """Load 中土佐町: three あったかふれあいセンター 地区, their 小地域, network and rule set."""
+    _seed_network("nakatosa")
+
+
+def _seed_network(name: str) -> None:
+    from caseapp.services.network import seed as seed_service
+
+    _seed_areas(name)
+    result = seed_service.seed_network(db.session, name)
+    click.echo(f"partners added: {', '.join(result['partners_added']) or 'none'}")
+    version = result["ruleset_version"]
+    click.echo(f"rule set: {'v' + str(version) + ' adopted' if version else 'unchanged'}")
 
 
 def _seed_areas(name: str) -> None:
@@ -262,14 +266,16 @@ def users():
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(["counter", "supervisor", "admin"]))
 @click.option("--email", default=None)
+@click.option("--municipality", default=None,
+              help="national code or seed name (nankoku, nakatosa, hidaka); default: the only one")
 @with_appcontext
-def users_create(name: str, role: str, email: str | None):
-    """Create a staff user; prints its API token once, alone on the last line."""
+def users_create(name: str, role: str, email: str | None, municipality: str | None):
+    """Create a staff user of a municipality; prints its API token once, on the last line."""
     from caseapp.services.core import auth
     from caseapp.services.core.errors import DomainError
 
     try:
-        user, token = auth.create_user(db.session, name, role, email)
+        user, token = auth.create_user(db.session, name, role, email, municipality)
     except DomainError as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(f"created {user.role} user {user.name!r} (id {user.id}); token:")

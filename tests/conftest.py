@@ -172,6 +172,8 @@ def truncate_tables() -> None:
 
 def delete_rows() -> None:
     """SQLite: without AUTOINCREMENT, rows are numbered from max(id) + 1, so ids restart too."""
+    # Areas name their coordinator and users their municipality: cut the loop first.
+    db.session.execute(sa.text("UPDATE areas SET coordinator_id = NULL"))
     for table in table_names():
         db.session.execute(sa.text(f"DELETE FROM {table}"))
     db.session.commit()

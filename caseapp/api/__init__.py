@@ -13,6 +13,7 @@ from caseapp.api.answer_json import AnswerJSON
 from caseapp.api.openapi import DocumentedPlugin
 from caseapp.api.schemas.common import ProblemSchema, ViewSchema
 from caseapp.extensions import db
+from caseapp.services.core import scope
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ def _end_session(_exc):
     # Each request ends its transaction, whatever happened: an error never leaves pending
     # changes or an aborted transaction for whatever runs next in the same app context.
     db.session.rollback()
+    scope.leave(db.session)
 
 
 def _database_down(exc: OperationalError):

@@ -8,6 +8,7 @@ from caseapp.extensions import db
 from caseapp.permissions import CONSOLE, Permission, has_permission
 from caseapp.services.community import members
 from caseapp.services.core import auth as auth_service
+from caseapp.services.core import scope
 from caseapp.services.core.actors import Actor
 
 PUBLIC = "public"
@@ -58,7 +59,9 @@ def check_request() -> None:
                             source_ip=request.remote_addr), "authenticate")
         raise _unauthorized("トークンが無効です（invalid or revoked token）")
     g.actor = Actor(user_id=user.id, name=user.name, role=user.role,
-                    partner_id=user.partner_id, source_ip=request.remote_addr)
+                    partner_id=user.partner_id, source_ip=request.remote_addr,
+                    municipality_id=user.municipality_id)
+    scope.enter(db.session, scope.for_actor(db.session, g.actor, user.municipality_id))
     if user.role == members.ROLE:
         refusal = members.term_refusal(db.session, user.id)
         if refusal is not None:

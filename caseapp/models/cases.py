@@ -16,6 +16,8 @@ class Case(db.Model):
     __table_args__ = (Index("ix_cases_status_next_action_at", "status", "next_action_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The municipality the row belongs to: the boundary every query is scoped by.
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="open")

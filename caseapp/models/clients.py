@@ -19,6 +19,8 @@ class Client(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The municipality the row belongs to: the boundary every query is scoped by.
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     name_kana: Mapped[str | None] = mapped_column(String(200))
     search_key: Mapped[str] = mapped_column(String(400), index=True)

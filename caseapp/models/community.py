@@ -28,7 +28,8 @@ class Area(db.Model):
     hub: Mapped[str | None] = mapped_column(String(100))
     visit_interval_days: Mapped[int | None]
     meetings_per_year: Mapped[int | None]
-    coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # use_alter: users point at their municipality, so the two tables refer to each other.
+    coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True))
     # When the next meeting is owed (business morning after its due day); None: no schedule.
     meeting_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

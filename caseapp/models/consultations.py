@@ -11,6 +11,8 @@ class Consultation(db.Model):
     __tablename__ = "consultations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The municipality the row belongs to: the boundary every query is scoped by.
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), index=True)

@@ -26,6 +26,8 @@ class Household(db.Model):
     __tablename__ = "households"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The municipality the row belongs to: the boundary every query is scoped by.
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
     name: Mapped[str | None] = mapped_column(String(200))
     address: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)

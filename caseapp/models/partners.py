@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caseapp.extensions import db
@@ -16,6 +16,10 @@ class Partner(db.Model):
     code: Mapped[str] = mapped_column(String(50), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(50))
+    # The layer the partner belongs to: a municipality, a block (福祉保健所) or the prefecture;
+    # it serves every municipality under that area.
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"),
+                                                index=True)
     description: Mapped[str] = mapped_column(Text, default="")
     service_area: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str | None] = mapped_column(String(254))

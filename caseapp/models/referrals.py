@@ -21,6 +21,8 @@ class Referral(db.Model):
                       Index("ix_referrals_status_ack_due_at", "status", "ack_due_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The municipality the row belongs to: the boundary every query is scoped by.
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"),
                                                         index=True)

@@ -13,6 +13,9 @@ class User(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     role: Mapped[str] = mapped_column(String(20))
+    # The municipality the row belongs to: the boundary every query is scoped by.
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"),
+                                                        index=True)
     email: Mapped[str | None] = mapped_column(String(254))
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)

@@ -27,7 +27,7 @@ from caseapp.extensions import db
 from caseapp.permissions import CONSOLE, STAFF_ROLES, Permission, has_permission
 from caseapp.services.community import members
 from caseapp.services.core import auth as auth_service
-from caseapp.services.core import signin
+from caseapp.services.core import scope, signin
 from caseapp.services.core.actors import Actor
 
 csrf = CSRFProtect()
@@ -146,6 +146,7 @@ def _resume() -> signin.SignedIn | None:
         return None
     g.console_user = user
     g.actor = user.actor(request.remote_addr)
+    scope.enter(db.session, scope.for_actor(db.session, g.actor, user.municipality_id))
     return user
 
 

@@ -3,10 +3,13 @@
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
+from caseapp.models import User
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import TOKYO
 from caseapp.services.community import areas, members
+from caseapp.services.network import seed
 
 DISTRICT, NEXT_DISTRICT = "394106-S03", "394106-S04"
 
@@ -23,8 +26,19 @@ def make_member(session, name, role, area, *, ends_in_days=900, began_days_ago=4
 
 
 @pytest.fixture
-def hidaka(seeded, tokens):
-    areas.seed(seeded, "hidaka")
+def hidaka_staff(seeded, tokens):
+    """Hidaka's areas, network and rule set, and the test staff working for Hidaka."""
+    seed.seed_network(seeded, "hidaka")
+    # The staff of these tests work for Hidaka: the areas are theirs to read and change.
+    town = areas.municipality(seeded, "hidaka")
+    seeded.execute(update(User).where(User.municipality_id.isnot(None))
+                   .values(municipality_id=town.id))
+    seeded.commit()
+    return tokens
+
+
+@pytest.fixture
+def hidaka(seeded, hidaka_staff):
     people = {}
     for key, name, role, area in (("minsei", "高橋 民子", "minsei", DISTRICT),
                                   ("fukushi", "西村 福子", "fukushi", DISTRICT),

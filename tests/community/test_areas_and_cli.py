@@ -75,8 +75,11 @@ def test_members_create_prints_a_token_that_reads_the_area(app, api, seeded):
 
 def test_seed_commands_load_the_areas(app, seeded):
     runner = app.test_cli_runner()
-    # The prefecture, its three blocks and Nankoku first, then the village and its 24 areas.
-    assert "areas added: 29" in runner.invoke(args=["seed", "hidaka"]).output
+    # The Nankoku seed brought the prefecture, its three blocks and Nankoku; the village adds
+    # itself and its 23 areas, with its own partners and rule set.
+    output = runner.invoke(args=["seed", "hidaka"]).output
+    assert "areas added: 24" in output and "rule set: v1 adopted" in output
+    assert "chuonishi_hokenjo" in output
     assert "areas added: 24" in runner.invoke(args=["seed", "nakatosa"]).output
     assert "areas added: 0" in runner.invoke(args=["seed", "hidaka"]).output
 

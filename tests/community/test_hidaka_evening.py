@@ -111,12 +111,12 @@ def test_the_district_evening_end_to_end(api, hidaka, evening, session):
         "watch_id": b["id"], "status": "needs_attention", "note": "物忘れが増えた",
         "need": {"topics": ["elder_care"], "summary": "介護保険の申請を家族と相談したい"}})
     assert need.status_code == 201, need.json
-    assert "houkatsu" in need.json["routed_to"]
+    assert "hidaka_houkatsu" in need.json["routed_to"]
     consultation = api.get(f"/api/v1/consultations/{need.json['consultation_id']}").json
     assert consultation["client_id"] == b["client_id"]
     assert consultation["channel"] == "outreach"
     assert "見守り支援ネットワーク会議" in consultation["summary"]
-    assert any(r["partner"] == "houkatsu" for r in consultation["referrals"])
+    assert any(r["partner"] == "hidaka_houkatsu" for r in consultation["referrals"])
     again = api.post(f"/api/v1/meetings/{meeting_id}/reviews",
                      json={"watch_id": a["id"], "status": "no_change"})
     assert_problem(again, 409)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from caseapp.models import CommunityTask, StaffAlert
 from caseapp.rules.calendar import TOKYO
-from caseapp.services.community import areas, queue
+from caseapp.services.community import queue
 from caseapp.tasks.community import sweep_community
 from tests.community.conftest import DISTRICT, make_member, new_client
 
@@ -32,8 +32,7 @@ def clock():
 
 
 @pytest.fixture
-def watched(clock, api, seeded):
-    areas.seed(seeded, "hidaka")
+def watched(clock, api, seeded, hidaka_staff):
     client_id = new_client(api, "山崎 ハル", "日高村本郷1-2")
     made = api.post("/api/v1/watch", json={
         "client_id": client_id, "area": DISTRICT, "watch_for": "一人暮らし",
@@ -104,8 +103,8 @@ def test_a_visit_that_finds_something_wrong_is_in_the_queue_the_next_business_mo
         == 409
 
 
-def test_each_district_owes_a_meeting_every_half_year(clock, api, seeded, session):
-    areas.seed(seeded, "hidaka")
+def test_each_district_owes_a_meeting_every_half_year(clock, api, seeded, session,
+                                                       hidaka_staff):
     # Seeded on 2 November 2026; half a year on is 3 May 2027 (憲法記念日), and the first
     # business morning after it is Thursday 6 May, 9:00.
     clock.move_to(tokyo(2027, 5, 6, 8, 59))

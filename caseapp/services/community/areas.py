@@ -36,6 +36,35 @@ class ImportResult:
     updated: list[str]
 
 
+# The seeds' short names for their municipalities (`--municipality nakatosa`).
+MUNICIPALITY_NAMES = {"nankoku": "392049", "nakatosa": "394017", "hidaka": "394106"}
+
+
+def municipality(session: Session, code: str | None) -> Area:
+    """A municipality by national code or seed name; without one, the only municipality there is.
+
+    An empty database gets Nankoku's areas first, so a first user needs nothing configured.
+    """
+    if code is None:
+        found = session.scalars(select(Area).where(Area.level == AreaLevel.MUNICIPALITY)
+                                .limit(2)).all()
+        if not found:
+            seed(session, "nankoku")
+            found = [session.scalar(select(Area).where(Area.code == MUNICIPALITY_NAMES["nankoku"]))]
+        if len(found) > 1:
+            raise Invalid("several municipalities: name one",
+                          errors={"municipality": ["市町村が複数あります。--municipality で指定して"
+                                                   "ください"]})
+        return found[0]
+    code = MUNICIPALITY_NAMES.get(code, code)
+    area = session.scalar(select(Area).where(Area.code == code,
+                                             Area.level == AreaLevel.MUNICIPALITY))
+    if area is None:
+        raise Invalid(f"unknown municipality {code!r}",
+                      errors={"municipality": [f"市町村 {code} は登録されていません"]})
+    return area
+
+
 def by_code(session: Session, code: str, *, field: str = "area") -> Area:
     area = session.scalar(select(Area).where(Area.code == code))
     if area is None:

@@ -45,7 +45,8 @@ def create(session: Session, name: str, role: str, area_code: str, *,
         errors["name"] = ["同じ小地域に同じ名前の委員が登録されています"]
     if errors:
         raise Invalid("入力内容に誤りがあります", errors=errors)
-    user = User(name=login, role=ROLE)
+    town = areas.municipality_of(area)
+    user = User(name=login, role=ROLE, municipality_id=town.id if town else None)
     member = Member(user=user, name=name, role=role, area=area, term_from=term_from,
                     term_to=term_to)
     session.add(member)

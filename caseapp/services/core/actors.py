@@ -10,6 +10,8 @@ class Actor:
     role: str
     partner_id: int | None = None
     source_ip: str | None = None
+    # The municipality a staff user works for; None for partners and the system.
+    municipality_id: int | None = None
 
     @property
     def label(self) -> str:

@@ -58,7 +58,8 @@ def _seal(session: Session) -> None:
         return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
-    previous = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
+    previous = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+                              .execution_options(caseapp_unscoped=True))
     previous = previous or GENESIS
     for entry in pending:
         entry.prev_hash = previous

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, joinedload
 from caseapp.models import ApiToken, Partner, User
 from caseapp.models.types import utcnow
 from caseapp.permissions import ROLES, STAFF_ROLES
+from caseapp.services.community import areas
 from caseapp.services.core import audit, signin
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid, NotFound
@@ -25,8 +26,9 @@ def issue_token(session: Session, user: User) -> str:
     return token
 
 
-def create_user(session: Session, name: str, role: str,
-                email: str | None = None) -> tuple[User, str]:
+def create_user(session: Session, name: str, role: str, email: str | None = None,
+                municipality: str | None = None) -> tuple[User, str]:
+    """A staff user of one municipality (national code or seed name; default: the only one)."""
     if role not in STAFF_ROLES:
         raise Invalid(f"役割は {', '.join(STAFF_ROLES)} のいずれかにしてください"
                       f"（role must be one of {', '.join(STAFF_ROLES)}）",
@@ -34,7 +36,8 @@ def create_user(session: Session, name: str, role: str,
     if session.scalar(select(User).where(User.name == name)):
         raise Invalid(f"利用者名 {name} は既に使われています（user {name!r} exists already）",
                       errors={"name": ["この利用者名は既に使われています（already taken）"]})
-    user = User(name=name, role=role, email=email)
+    town = areas.municipality(session, municipality)
+    user = User(name=name, role=role, email=email, municipality_id=town.id)
     session.add(user)
     token = issue_token(session, user)
     session.commit()

@@ -45,10 +45,12 @@ class SignedIn:
     role: str
     partner_id: int | None
     token: str
+    municipality_id: int | None = None
 
     def actor(self, source_ip: str | None = None) -> Actor:
         return Actor(user_id=self.user_id, name=self.name, role=self.role,
-                     partner_id=self.partner_id, source_ip=source_ip)
+                     partner_id=self.partner_id, source_ip=source_ip,
+                     municipality_id=self.municipality_id)
 
 
 def _digest(token: str) -> str:
@@ -125,7 +127,8 @@ def sign_in(session: Session, name: str, password: str,
         user.password_hash = _hasher.hash(password)
     token = secrets.token_urlsafe(32)
     session.add(WebSession(user_id=user.id, token_hash=_digest(token)))
-    signed = SignedIn(user.id, user.name, user.role, user.partner_id, token)
+    signed = SignedIn(user.id, user.name, user.role, user.partner_id, token,
+                      user.municipality_id)
     audit.record(session, signed.actor(source_ip), "sign_in", "user", user.id)
     session.commit()
     return signed
@@ -141,7 +144,8 @@ def resume(session: Session, token: str, idle: timedelta,
         return None
     user = row.user
     now = utcnow()
-    signed = SignedIn(user.id, user.name, user.role, user.partner_id, token)
+    signed = SignedIn(user.id, user.name, user.role, user.partner_id, token,
+                      user.municipality_id)
     if now - row.last_seen_at > idle:
         row.ended_at = now
         audit.record(session, signed.actor(source_ip), "sign_out", "user", user.id,

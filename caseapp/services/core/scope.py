@@ -1,0 +1,266 @@
+"""The municipality boundary, kept in one place: every ORM query of a scoped session.
+
+A request's actor sets the session's scope (:func:`enter`); from then on every ORM SELECT of the
+session — lists, searches, counts, ``session.get``, lazy loads, refreshes — carries criteria
+(SQLAlchemy ``with_loader_criteria``) that leave out rows of other municipalities, and new rows are
+stamped with the actor's municipality. Services do not repeat the check. PostgreSQL row-level
+security enforces the same boundary a second time from the per-transaction setting
+``caseapp.municipality`` (a comma-separated list of area ids, ``*`` for unscoped work).
+
+Beat and worker tasks and the CLI run unscoped on purpose: they sweep every municipality's
+deliveries, reminders and retention, and act as the system, not as a person.
+"""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import event, or_, select, text
+from sqlalchemy.orm import Session, scoped_session, with_loader_criteria
+
+from caseapp.domain.community import AreaLevel
+from caseapp.models import (
+    AckCode,
+    AckLinkUse,
+    Area,
+    AuditEntry,
+    Case,
+    Client,
+    ClientBigram,
+    CommunityTask,
+    Consent,
+    Consultation,
+    ConsultationTeam,
+    ConsultationTopic,
+    Delivery,
+    Disclosure,
+    Event,
+    Household,
+    HouseholdMember,
+    Meeting,
+    Member,
+    Partner,
+    PlanItem,
+    Referral,
+    ReferralEvent,
+    Reminder,
+    RoutingDecision,
+    RuleSetVersion,
+    StaffAlert,
+    SupportMeeting,
+    User,
+    UseStop,
+    WatchDisclosure,
+    WatchEntry,
+)
+from caseapp.services.core.actors import Actor
+
+# Tables that carry their own municipality; the rest follow the row they hang from.
+OWNED = (Client, Case, Consultation, Event, RuleSetVersion, Referral, Household)
+UNSCOPED = "caseapp_unscoped"  # execution option: a global read (hash chain, uniqueness)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one actor may see: rows of ``municipalities``, partners of ``network`` areas."""
+
+    municipalities: tuple[int, ...]
+    # Areas visible: the municipalities' subtrees and the areas above them.
+    areas: tuple[int, ...] = ()
+    # Partner layers visible (None: every partner, as for a partner user itself).
+    network: tuple[int, ...] | None = ()
+    # The municipality new rows are stamped with (staff); None for a partner.
+    own: int | None = None
+    options: tuple = field(default=(), compare=False)
+
+    @property
+    def setting(self) -> str:
+        return ",".join(str(m) for m in self.municipalities) or "0"
+
+
+def _tree(session: Session) -> tuple[dict[int, int | None], dict[int, str]]:
+    rows = session.execute(select(Area.id, Area.parent_id, Area.level)
+                           .execution_options(**{UNSCOPED: True})).all()
+    return {r.id: r.parent_id for r in rows}, {r.id: r.level for r in rows}
+
+
+def _below(parents: dict[int, int | None], root: int) -> set[int]:
+    found = {root}
+    changed = True
+    while changed:
+        more = {child for child, parent in parents.items() if parent in found} - found
+        changed = bool(more)
+        found |= more
+    return found
+
+
+def _above(parents: dict[int, int | None], ident: int | None) -> list[int]:
+    chain = []
+    while ident is not None and ident not in chain:
+        chain.append(ident)
+        ident = parents.get(ident)
+    return chain
+
+
+def for_actor(session: Session, actor: Actor, municipality_id: int | None) -> Scope:
+    """The scope of a signed-in actor; a staff user without a municipality sees nothing."""
+    parents, levels = _tree(session)
+    if actor.role == "partner":
+        partner = session.execute(select(Partner.area_id).where(Partner.id == actor.partner_id)
+                                  .execution_options(**{UNSCOPED: True})).scalar()
+        served = _below(parents, partner) if partner is not None else set()
+        municipalities = tuple(sorted(a for a in served if levels[a] == AreaLevel.MUNICIPALITY))
+        return _build(parents, municipalities, network=None, own=None)
+    if municipality_id is None:
+        return _build(parents, (), network=(), own=None)
+    return _build(parents, (municipality_id,), network=tuple(_above(parents, municipality_id)),
+                  own=municipality_id)
+
+
+def for_municipality(session: Session, municipality_id: int) -> Scope:
+    parents, _levels = _tree(session)
+    return _build(parents, (municipality_id,), network=tuple(_above(parents, municipality_id)),
+                  own=municipality_id)
+
+
+def _build(parents, municipalities, *, network, own) -> Scope:
+    areas: set[int] = set()
+    for m in municipalities:
+        areas |= _below(parents, m) | set(_above(parents, m))
+    scope = Scope(tuple(municipalities), tuple(sorted(areas)), network, own)
+    return Scope(scope.municipalities, scope.areas, network, own, _criteria(scope))
+
+
+def _criteria(scope: Scope) -> tuple:
+    m = list(scope.municipalities)
+    local = [a for a in scope.areas]
+    clients = select(Client.id).where(Client.municipality_id.in_(m))
+    cases = select(Case.id).where(Case.municipality_id.in_(m))
+    consultations = select(Consultation.id).where(Consultation.municipality_id.in_(m))
+    referrals = select(Referral.id).where(Referral.municipality_id.in_(m))
+    staff = select(User.id).where(User.municipality_id.in_(m))
+    rules = [(model, model.municipality_id.in_(m)) for model in OWNED]
+    rules += [
+        (User, or_(User.municipality_id.in_(m), User.municipality_id.is_(None))),
+        (ClientBigram, ClientBigram.client_id.in_(clients)),
+        (Consent, Consent.client_id.in_(clients)),
+        (HouseholdMember, HouseholdMember.client_id.in_(clients)),
+        (UseStop, UseStop.client_id.in_(clients)),
+        (WatchEntry, WatchEntry.client_id.in_(clients)),
+        (WatchDisclosure, WatchDisclosure.client_id.in_(clients)),
+        (SupportMeeting, SupportMeeting.case_id.in_(cases)),
+        (Reminder, Reminder.case_id.in_(cases)),
+        (ConsultationTopic, ConsultationTopic.consultation_id.in_(consultations)),
+        (RoutingDecision, RoutingDecision.consultation_id.in_(consultations)),
+        (ConsultationTeam, ConsultationTeam.consultation_id.in_(consultations)),
+        (ReferralEvent, ReferralEvent.referral_id.in_(referrals)),
+        (Delivery, Delivery.referral_id.in_(referrals)),
+        (AckCode, AckCode.referral_id.in_(referrals)),
+        (AckLinkUse, AckLinkUse.referral_id.in_(referrals)),
+        (Disclosure, Disclosure.referral_id.in_(referrals)),
+        (StaffAlert, or_(StaffAlert.referral_id.in_(referrals),
+                         StaffAlert.user_id.in_(staff))),
+        (AuditEntry, AuditEntry.actor_id.in_(staff)),
+        (Area, Area.id.in_(local)),
+        (Member, Member.area_id.in_(local)),
+        (Meeting, Meeting.area_id.in_(local)),
+        (PlanItem, PlanItem.area_id.in_(local)),
+        (CommunityTask, CommunityTask.area_id.in_(local)),
+    ]
+    if scope.network is not None:
+        rules.append((Partner, Partner.area_id.in_(list(scope.network))))
+    return tuple(with_loader_criteria(model, expr, include_aliases=True) for model, expr in rules)
+
+
+def enter(session: Session, scope: Scope) -> None:
+    """Scope the session from now on; what it already holds is reloaded under the scope."""
+    session = _real(session)
+    session.info["scope"] = scope
+    session.expire_all()
+    if session.in_transaction():
+        _set_local(session.connection(), scope)
+
+
+def leave(session: Session) -> None:
+    _real(session).info.pop("scope", None)
+
+
+def _real(session):
+    return session() if isinstance(session, scoped_session) else session
+
+
+def current(session: Session) -> Scope | None:
+    return session.info.get("scope")
+
+
+def _set_local(connection, scope: Scope | None) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    connection.execute(text("SELECT set_config('caseapp.municipality', :value, true)"),
+                       {"value": scope.setting if scope else "*"})
+
+
+def default_municipality(session: Session) -> int | None:
+    """The municipality of work done outside a scope: the only one there is (None if several)."""
+    ids = session.execute(select(Area.id).where(Area.level == AreaLevel.MUNICIPALITY).limit(2)
+                          .execution_options(**{UNSCOPED: True})).scalars().all()
+    return ids[0] if len(ids) == 1 else None
+
+
+def _stamp(session: Session, _context, _instances) -> None:
+    fresh = [obj for obj in session.new
+             if isinstance(obj, (*OWNED, User, Partner))]
+    if not fresh:
+        return
+    scope = current(session)
+    default: list[int | None] = []
+
+    def fallback() -> int | None:
+        if scope is not None and scope.own is not None:
+            return scope.own
+        if not default:
+            with session.no_autoflush:
+                default.append(default_municipality(session))
+        return default[0]
+
+    for obj in fresh:
+        if isinstance(obj, Partner):
+            if obj.area_id is None:
+                obj.area_id = fallback()
+            continue
+        if obj.municipality_id is not None:
+            continue
+        if isinstance(obj, User):
+            if obj.partner_id is None and obj.partner is None and obj.role != "partner":
+                obj.municipality_id = fallback()
+            continue
+        obj.municipality_id = _from_parent(session, obj) or fallback()
+
+
+def _from_parent(session: Session, obj) -> int | None:
+    """A row made for a client or case belongs where that client or case belongs."""
+    for name, model in (("case", Case), ("client", Client)):
+        parent = obj.__dict__.get(name)
+        if parent is None and getattr(obj, f"{name}_id", None) is not None:
+            with session.no_autoflush:
+                parent = session.get(model, getattr(obj, f"{name}_id"))
+        if parent is not None and getattr(parent, "municipality_id", None):
+            return parent.municipality_id
+    return None
+
+
+def _scope_queries(state) -> None:
+    scope = current(state.session)
+    if scope is None or not state.is_select or state.execution_options.get(UNSCOPED):
+        return
+    state.statement = state.statement.options(*scope.options)
+
+
+def _on_begin(session: Session, _transaction, connection) -> None:
+    _set_local(connection, current(session))
+
+
+def install(session_class) -> None:
+    if event.contains(session_class, "do_orm_execute", _scope_queries):
+        return
+    event.listen(session_class, "do_orm_execute", _scope_queries)
+    event.listen(session_class, "before_flush", _stamp)
+    event.listen(session_class, "after_begin", _on_begin)

@@ -271,11 +271,13 @@ def users():
 @with_appcontext
 def users_create(name: str, role: str, email: str | None, municipality: str | None):
     """Create a staff user of a municipality; prints its API token once, on the last line."""
+    from caseapp.services.community import areas
     from caseapp.services.core import auth
     from caseapp.services.core.errors import DomainError
 
     try:
-        user, token = auth.create_user(db.session, name, role, email, municipality)
+        town = areas.municipality(db.session, municipality)
+        user, token = auth.create_user(db.session, name, role, email, town.id)
     except DomainError as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(f"created {user.role} user {user.name!r} (id {user.id}); token:")

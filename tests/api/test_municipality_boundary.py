@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from caseapp.extensions import db
-from caseapp.models import Area, Case, Client, Referral
+from caseapp.models import Area, Case, Client, Referral, User
 from caseapp.permissions import has_permission
 from caseapp.services.community import areas
 from caseapp.services.core import auth
@@ -60,10 +60,11 @@ def nankoku(api, tokens):
 def nakatosa(seeded):
     """Nakatosa on the same platform: its areas, network, rule set and staff."""
     seed.seed_network(seeded, "nakatosa")
+    town = areas.municipality(seeded, "nakatosa").id
     made = {}
     for role in ("counter", "supervisor", "admin"):
         _user, made[role] = auth.create_user(seeded, f"nakatosa-{role}", role,
-                                             municipality="nakatosa")
+                                             municipality_id=town)
     return made
 
 
@@ -165,11 +166,12 @@ def test_a_block_partner_sees_both_towns_referrals_to_it_and_nothing_else(
         app, api, seeded, nankoku, nakatosa):
     # A second town of the 須崎 block beside Nakatosa: 梼原町, whose rules send to the block.
     block = areas.get_by_code(seeded, "390003-susaki")
-    seeded.add(Area(code="394050", name="梼原町", level="municipality", parent_id=block.id))
+    town = Area(code="394050", name="梼原町", level="municipality", parent_id=block.id)
+    seeded.add(town)
     seeded.commit()
     _user, yusuhara = auth.create_user(seeded, "yusuhara-counter", "counter",
-                                       municipality="394050")
-    _user, admin = auth.create_user(seeded, "yusuhara-admin", "admin", municipality="394050")
+                                       municipality_id=town.id)
+    _user, admin = auth.create_user(seeded, "yusuhara-admin", "admin", municipality_id=town.id)
     rules = seed.ruleset_data("nakatosa")
     rules["rules"] = [{**rule, "then": {**rule["then"], "partners": ["susaki_hokenjo"]}}
                       for rule in rules["rules"] if rule["id"] in ("public_assistance", "fallback")]
@@ -236,3 +238,19 @@ def test_new_rows_take_the_actors_municipality(api, nakatosa, session):
     client = session.get(Client, made["client_id"])
     case = session.get(Case, made["case_id"])
     assert client.municipality_id == case.municipality_id == town
+
+
+def test_users_create_names_the_municipality_once_there_are_several(app, seeded):
+    runner = app.test_cli_runner()
+    only = runner.invoke(args=["users", "create", "suzuki", "--role", "counter"])
+    assert only.exit_code == 0, only.output  # 南国市 is the only one: no flag needed
+    seed.seed_network(seeded, "hidaka")
+    several = runner.invoke(args=["users", "create", "takahashi", "--role", "counter"])
+    assert several.exit_code != 0 and "--municipality" in several.output
+    named = runner.invoke(args=["users", "create", "takahashi", "--role", "counter",
+                                "--municipality", "hidaka"])
+    assert named.exit_code == 0, named.output
+    seeded.expire_all()
+    users = {u.name: u.municipality_id for u in seeded.scalars(select(User))}
+    assert users["suzuki"] == areas.municipality(seeded, "nankoku").id
+    assert users["takahashi"] == areas.municipality(seeded, "hidaka").id

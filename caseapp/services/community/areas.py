@@ -52,7 +52,8 @@ def municipality(session: Session, code: str | None) -> Area:
             seed(session, "nankoku")
             found = [session.scalar(select(Area).where(Area.code == MUNICIPALITY_NAMES["nankoku"]))]
         if len(found) > 1:
-            raise Invalid("several municipalities: name one",
+            raise Invalid("市町村が複数あります。--municipality で指定してください"
+                          "（several municipalities: name one）",
                           errors={"municipality": ["市町村が複数あります。--municipality で指定して"
                                                    "ください"]})
         return found[0]
@@ -60,7 +61,7 @@ def municipality(session: Session, code: str | None) -> Area:
     area = session.scalar(select(Area).where(Area.code == code,
                                              Area.level == AreaLevel.MUNICIPALITY))
     if area is None:
-        raise Invalid(f"unknown municipality {code!r}",
+        raise Invalid(f"市町村 {code} は登録されていません（unknown municipality）",
                       errors={"municipality": [f"市町村 {code} は登録されていません"]})
     return area
 

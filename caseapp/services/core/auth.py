@@ -7,8 +7,7 @@ from sqlalchemy.orm import Session, joinedload
 from caseapp.models import ApiToken, Partner, User
 from caseapp.models.types import utcnow
 from caseapp.permissions import ROLES, STAFF_ROLES
-from caseapp.services.community import areas
-from caseapp.services.core import audit, signin
+from caseapp.services.core import audit, scope, signin
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid, NotFound
 
@@ -27,8 +26,8 @@ def issue_token(session: Session, user: User) -> str:
 
 
 def create_user(session: Session, name: str, role: str, email: str | None = None,
-                municipality: str | None = None) -> tuple[User, str]:
-    """A staff user of one municipality (national code or seed name; default: the only one)."""
+                municipality_id: int | None = None) -> tuple[User, str]:
+    """A staff user of one municipality (default: the only one there is)."""
     if role not in STAFF_ROLES:
         raise Invalid(f"役割は {', '.join(STAFF_ROLES)} のいずれかにしてください"
                       f"（role must be one of {', '.join(STAFF_ROLES)}）",
@@ -36,8 +35,9 @@ def create_user(session: Session, name: str, role: str, email: str | None = None
     if session.scalar(select(User).where(User.name == name)):
         raise Invalid(f"利用者名 {name} は既に使われています（user {name!r} exists already）",
                       errors={"name": ["この利用者名は既に使われています（already taken）"]})
-    town = areas.municipality(session, municipality)
-    user = User(name=name, role=role, email=email, municipality_id=town.id)
+    if municipality_id is None:
+        municipality_id = scope.default_municipality(session)
+    user = User(name=name, role=role, email=email, municipality_id=municipality_id)
     session.add(user)
     token = issue_token(session, user)
     session.commit()

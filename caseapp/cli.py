@@ -264,7 +264,8 @@ def users():
 
 @users.command("create")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["counter", "supervisor", "admin"]))
+@click.option("--role", required=True,
+              type=click.Choice(["counter", "supervisor", "admin", "prefecture"]))
 @click.option("--email", default=None)
 @click.option("--municipality", default=None,
               help="national code or seed name (nankoku, nakatosa, hidaka); default: the only one")
@@ -276,7 +277,8 @@ def users_create(name: str, role: str, email: str | None, municipality: str | No
     from caseapp.services.core.errors import DomainError
 
     try:
-        town = areas.municipality(db.session, municipality)
+        town = (areas.get_by_code(db.session, municipality or "390003") if role == "prefecture"
+                else areas.municipality(db.session, municipality))
         user, token = auth.create_user(db.session, name, role, email, town.id)
     except DomainError as exc:
         raise click.ClickException(exc.detail) from exc

@@ -45,12 +45,14 @@ class Permission(StrEnum):
     MEMBERS_READ = "staff:members:read"
     COMMUNITY_QUEUE = "staff:community_queue:write"
     USERS_ADMIN = "admin:users:write"
+    # The prefecture council: counts per municipality and block, nothing personal.
+    PREFECTURE_REPORTS_READ = "prefecture:reports:read"
 
 
 # Marks a view of the web console: it checks its own sign-in (a session cookie, not a token).
 CONSOLE = "console"
 
-ROLES = ("counter", "supervisor", "admin", "partner", "member")
+ROLES = ("counter", "supervisor", "admin", "partner", "member", "prefecture")
 STAFF_ROLES = ("counter", "supervisor", "admin")
 
 _COUNTER = frozenset({
@@ -81,6 +83,7 @@ GRANTS: dict[str, frozenset[Permission]] = {
     "admin": frozenset(_ADMIN),
     "partner": _PARTNER,
     "member": _COMMUNITY,
+    "prefecture": frozenset({Permission.PREFECTURE_REPORTS_READ}),
 }
 
 

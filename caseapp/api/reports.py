@@ -2,11 +2,12 @@ from flask import Response, current_app
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.schemas.reports import MonthlyArgs
+from caseapp.api.schemas.reports import LayerArgs, MonthlyArgs
 from caseapp.extensions import db
 from caseapp.models.types import utcnow
 from caseapp.permissions import Permission
 from caseapp.rules.calendar import TOKYO
+from caseapp.services.reports import layers
 from caseapp.services.reports import monthly as monthly_report
 from caseapp.services.reports import tables
 
@@ -28,6 +29,30 @@ def monthly(args):
     if args["format"] == "csv":
         return _csv(data, args["table"], period)
     return data
+
+
+def _period(args):
+    this_month = monthly_report.month_of(utcnow().astimezone(TOKYO).date())
+    return monthly_report.Period.months(args.get("from_") or this_month,
+                                        args.get("to") or this_month)
+
+
+@blp.route("/areas", methods=["GET"])
+@blp.arguments(LayerArgs, location="query")
+@blp.response(200, description="Consultations and people per 地区 and 小地域 of the person's home")
+@requires(Permission.REPORTS_READ)
+def by_area(args):
+    """The municipality's figures per 地区 and 小地域; unresolved addresses as 未判定."""
+    return layers.municipality(db.session, current_actor(), _period(args))
+
+
+@blp.route("/prefecture", methods=["GET"])
+@blp.arguments(LayerArgs, location="query")
+@blp.response(200, description="Counts per municipality and block; cells below 5 withheld")
+@requires(Permission.PREFECTURE_REPORTS_READ)
+def prefecture(args):
+    """For the prefecture council: no personal data, small cells suppressed (null)."""
+    return layers.prefecture(db.session, current_actor(), _period(args))
 
 
 def _csv(data: dict, table: str, period) -> Response:

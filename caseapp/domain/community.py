@@ -143,3 +143,7 @@ __all__ = [
     "TaskStatus", "VisitStatus", "WatchBasis", "in_term", "meeting_due_on", "parent_level",
     "visible_to_roles",
 ]
+
+
+# Where a person was seen: the counter, an あったかふれあいセンター, an outreach visit, an event.
+SITES = ("counter", "center", "outreach", "event")

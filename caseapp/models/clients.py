@@ -32,6 +32,8 @@ class Client(db.Model):
     address: Mapped[str | None] = mapped_column(Text)
     district: Mapped[str | None] = mapped_column(String(100))
     small_area: Mapped[str | None] = mapped_column(String(100))
+    # The 小地域 (or 地区) the address resolves to by the area address keys; None: unresolved.
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -41,6 +43,7 @@ class Client(db.Model):
     # Made anonymous after the retention period: identifying fields and free text are gone.
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
+    area = relationship("Area", foreign_keys=[area_id])
     consents = relationship("Consent", back_populates="client", order_by="Consent.id")
     cases = relationship("Case", back_populates="client", order_by="Case.id")
     bigrams = relationship("ClientBigram", cascade="all, delete-orphan", passive_deletes=True)

@@ -18,6 +18,10 @@ class Consultation(db.Model):
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     channel: Mapped[str] = mapped_column(String(20))
+    # Where the person was seen (counter, あったかふれあいセンター, outreach, event) and which
+    # center or area, when it is one.
+    site: Mapped[str | None] = mapped_column(String(20))
+    site_area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
     urgency: Mapped[str] = mapped_column(String(20), default="normal")
     summary: Mapped[str] = mapped_column(Text, default="")
     facts: Mapped[dict] = mapped_column(JSONType, default=dict)
@@ -30,6 +34,7 @@ class Consultation(db.Model):
     case = relationship("Case", back_populates="consultations")
     client = relationship("Client")
     event = relationship("Event")
+    site_area = relationship("Area", foreign_keys=[site_area_id])
     topic_rows = relationship("ConsultationTopic", cascade="all, delete-orphan",
                               order_by="ConsultationTopic.position")
     decisions = relationship("RoutingDecision", back_populates="consultation",

@@ -18,7 +18,8 @@ branch_labels = None
 depends_on = None
 
 OWNED = ['clients', 'cases', 'consultations', 'events', 'rule_sets', 'referrals', 'households']
-COLUMNS = [(t, 'municipality_id') for t in ['users', *OWNED]] + [('partners', 'area_id')]
+COLUMNS = ([(t, 'municipality_id') for t in ['users', *OWNED]]
+           + [('partners', 'area_id'), ('clients', 'area_id')])
 # The municipality whose data was here before the boundary: Nankoku, under its block.
 NANKOKU = [('prefecture', '390003', '高知県', None, None),
            ('block', '390003-chuohigashi', '中央東ブロック（中央東福祉保健所）', '390003',
@@ -63,6 +64,16 @@ def upgrade():
             op.create_foreign_key(op.f(f'fk_{table}_{column}_areas'), table, 'areas',
                                   [column], ['id'])
         op.create_index(op.f(f'ix_{table}_{column}'), table, [column], unique=False)
+    # Where a consultation took place; no index: read with its consultation.
+    if sqlite:
+        op.execute('ALTER TABLE consultations ADD COLUMN site VARCHAR(20)')
+        op.execute('ALTER TABLE consultations ADD COLUMN site_area_id INTEGER '
+                   'REFERENCES areas (id)')
+    else:
+        op.add_column('consultations', sa.Column('site', sa.String(length=20), nullable=True))
+        op.add_column('consultations', sa.Column('site_area_id', sa.Integer(), nullable=True))
+        op.create_foreign_key(op.f('fk_consultations_site_area_id_areas'), 'consultations',
+                              'areas', ['site_area_id'], ['id'])
     nankoku = _nankoku(bind)
     if nankoku is not None:
         for table in OWNED:
@@ -144,6 +155,12 @@ def downgrade():
     with op.batch_alter_table('rule_sets') as batch_op:
         batch_op.drop_constraint('uq_rule_sets_municipality_id', type_='unique')
         batch_op.create_unique_constraint('uq_rule_sets_version', ['version'])
+    with op.batch_alter_table('consultations') as batch_op:
+        if not sqlite:
+            batch_op.drop_constraint(op.f('fk_consultations_site_area_id_areas'),
+                                     type_='foreignkey')
+        batch_op.drop_column('site_area_id')
+        batch_op.drop_column('site')
     for table, column in COLUMNS:
         op.drop_index(op.f(f'ix_{table}_{column}'), table_name=table)
         with op.batch_alter_table(table) as batch_op:

@@ -58,6 +58,13 @@ class ClientOut(Schema):
     address = fields.String(allow_none=True)
     district = fields.String(allow_none=True)
     small_area = fields.String(allow_none=True)
+    area = fields.Function(lambda c: {"code": c.area.code, "name": c.area.name,
+                                      "level": c.area.level} if c.area else None,
+                           allow_none=True, metadata={
+                               "description": "the 小地域 or 地区 the address resolves to by the "
+                                              "area address keys; null: unresolved"})
+    area_unresolved = fields.Function(lambda c: bool(c.address) and c.area_id is None,
+                                      metadata={"description": "an address no key places"})
     created_at = AwareDateTime()
 
 

@@ -9,6 +9,7 @@ from caseapp.api.schemas.consents import ConsentIn
 from caseapp.api.schemas.emergencies import EmergencyOut
 from caseapp.api.schemas.events import TeamBrief
 from caseapp.api.schemas.referrals import ReferralBrief
+from caseapp.domain.community import SITES
 
 
 class Facts(fields.Dict):
@@ -35,6 +36,11 @@ class ConsultationIn(Schema):
     urgency = fields.String(validate=validate.OneOf(rules.URGENCIES), load_default="normal")
     facts = Facts(load_default=dict)
     consent = fields.Nested(ConsentIn, allow_none=True)
+    site = fields.String(validate=validate.OneOf(SITES), metadata={
+        "description": "where the person was seen (default: event for an event's consultation, "
+                       "counter for the window)"})
+    site_area = fields.String(validate=validate.Length(min=1, max=40), metadata={
+        "description": "the 地区 or 小地域 code of the center or visit"})
 
     @validates_schema
     def one_client(self, data, **kwargs):
@@ -69,6 +75,10 @@ class ConsultationOut(Schema):
     event_id = fields.Integer(allow_none=True)
     received_at = AwareDateTime()
     channel = fields.String()
+    site = fields.String(allow_none=True)
+    site_area = fields.Function(lambda c: {"code": c.site_area.code, "name": c.site_area.name,
+                                           "hub": c.site_area.hub} if c.site_area else None,
+                                allow_none=True)
     topics = fields.List(fields.String())
     summary = fields.String()
     urgency = fields.String()

@@ -16,3 +16,13 @@ class MonthlyArgs(Schema):
     def ordered(self, data, **kwargs):
         if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
             raise ValidationError(ORDER_ERROR, field_name="from")
+
+
+class LayerArgs(Schema):
+    from_ = fields.String(data_key="from", validate=validate.Regexp(MONTH, error=MONTH_ERROR))
+    to = fields.String(validate=validate.Regexp(MONTH, error=MONTH_ERROR))
+
+    @validates_schema
+    def ordered(self, data, **kwargs):
+        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
+            raise ValidationError(ORDER_ERROR, field_name="from")

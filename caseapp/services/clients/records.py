@@ -18,7 +18,7 @@ from caseapp.jp.phone import phone_digits, postal_code
 from caseapp.models import Client, ClientBigram
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import TOKYO
-from caseapp.services.core import audit
+from caseapp.services.core import audit, places
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid, NotFound
 from caseapp.services.core.lookup import get_or_404
@@ -93,6 +93,7 @@ def create(session: Session, actor: Actor, data: dict, *, prefix: str = "") -> C
     set_keys(client)
     session.add(client)
     session.flush()
+    client.area_id = places.resolve(session, client.municipality_id, client.address)
     audit.record(session, actor, "create", "client", client.id)
     return ClientWritten(client, possible_duplicates(session, client))
 
@@ -109,6 +110,8 @@ def update(session: Session, actor: Actor, client_id: int, changes: dict) -> Cli
         setattr(client, key, fields[key])
     if {"name", "name_kana"} & set(changed):
         set_keys(client)
+    if "address" in changed:
+        client.area_id = places.resolve(session, client.municipality_id, client.address)
     audit.record(session, actor, "update", "client", client.id, detail={"fields": changed})
     session.flush()
     return ClientWritten(client, possible_duplicates(session, client))

@@ -12,6 +12,8 @@ from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid, NotFound
 
 TOKEN_PREFIX = "cat_"
+# A prefecture council's user: reads the prefecture report; its area is the prefecture.
+PREFECTURE = "prefecture"
 
 
 def _digest(token: str) -> str:
@@ -28,9 +30,10 @@ def issue_token(session: Session, user: User) -> str:
 def create_user(session: Session, name: str, role: str, email: str | None = None,
                 municipality_id: int | None = None) -> tuple[User, str]:
     """A staff user of one municipality (default: the only one there is)."""
-    if role not in STAFF_ROLES:
-        raise Invalid(f"役割は {', '.join(STAFF_ROLES)} のいずれかにしてください"
-                      f"（role must be one of {', '.join(STAFF_ROLES)}）",
+    roles = (*STAFF_ROLES, PREFECTURE)
+    if role not in roles:
+        raise Invalid(f"役割は {', '.join(roles)} のいずれかにしてください"
+                      f"（role must be one of {', '.join(roles)}）",
                       errors={"role": ["この役割はありません（unknown role）"]})
     if session.scalar(select(User).where(User.name == name)):
         raise Invalid(f"利用者名 {name} は既に使われています（user {name!r} exists already）",

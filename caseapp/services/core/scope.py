@@ -110,6 +110,11 @@ def for_actor(session: Session, actor: Actor, municipality_id: int | None) -> Sc
         served = _below(parents, partner) if partner is not None else set()
         municipalities = tuple(sorted(a for a in served if levels[a] == AreaLevel.MUNICIPALITY))
         return _build(parents, municipalities, network=None, own=None)
+    if actor.role == "prefecture" and municipality_id is not None:
+        # Its area is the prefecture (or a block): every municipality below, for counting only.
+        below = _below(parents, municipality_id)
+        towns = tuple(sorted(a for a in below if levels[a] == AreaLevel.MUNICIPALITY))
+        return _build(parents, towns, network=None, own=None)
     if municipality_id is None:
         return _build(parents, (), network=(), own=None)
     return _build(parents, (municipality_id,), network=tuple(_above(parents, municipality_id)),

@@ -22,7 +22,7 @@ from caseapp.models.types import utcnow
 from caseapp.rules.calendar import TOKYO, add_business_days
 from caseapp.services.casework import cases, emergencies, reminders
 from caseapp.services.clients import records
-from caseapp.services.core import audit
+from caseapp.services.core import audit, places
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid
 from caseapp.services.core.lookup import get_or_404
@@ -70,9 +70,13 @@ def _record(session: Session, actor: Actor, data: dict, now: datetime,
 
     topics = list(dict.fromkeys(data.get("topics") or ["other"]))
     case = cases.open_for(session, client, actor, received_at)
+    site = data.get("site") or ("event" if event else "counter" if data["channel"] == "window"
+                                else None)
+    site_area = (places.by_code(session, data["site_area"], field="site_area")
+                 if data.get("site_area") else None)
     consultation = Consultation(
-        case=case, client=client, event=event, received_at=received_at,
-        channel=data["channel"], urgency=data.get("urgency") or Urgency.NORMAL,
+        case=case, client=client, event=event, received_at=received_at, site=site,
+        site_area=site_area, channel=data["channel"], urgency=data.get("urgency") or Urgency.NORMAL,
         summary=data.get("summary") or "", facts=data.get("facts") or {},
         taken_by_id=actor.user_id,
         topic_rows=[ConsultationTopic(topic=t, position=i) for i, t in enumerate(topics)],

@@ -12,6 +12,7 @@ class Permission(StrEnum):
     CONSULTATIONS_WRITE = "staff:consultations:write"
     CASES_READ = "staff:cases:read"
     CASES_WRITE = "staff:cases:write"
+    CASES_TRANSFER = "supervisor:cases:transfer"
     REFERRALS_READ = "staff:referrals:read"
     REFERRALS_WRITE = "staff:referrals:write"
     PARTNERS_READ = "staff:partners:read"
@@ -72,7 +73,7 @@ _COUNTER = _COUNTER | {Permission.ALERTS_READ} | _COMMUNITY | {
 _SUPERVISOR = _COUNTER | {Permission.AUDIT_READ, Permission.REPORTS_READ,
                           Permission.SUPPORT_MEETINGS_WRITE, Permission.SAFETY_REVIEW,
                           Permission.CLIENTS_EXPORT,
-                          Permission.CLIENTS_STOP_USE}
+                          Permission.CLIENTS_STOP_USE, Permission.CASES_TRANSFER}
 _ADMIN = _SUPERVISOR | {Permission.PARTNERS_ADMIN, Permission.RULES_ADMIN,
                         Permission.METRICS_READ, Permission.AREAS_ADMIN, Permission.USERS_ADMIN}
 _PARTNER = frozenset({Permission.PARTNER_REFERRALS_READ, Permission.PARTNER_REFERRALS_UPDATE})

@@ -1,10 +1,19 @@
 from flask_smorest import Blueprint
 
 from caseapp.api.auth import current_actor, requires
-from caseapp.api.schemas.cases import CaseListArgs, CaseOut, CasePage, CasePatch
+from caseapp.api.schemas.cases import (
+    CaseListArgs,
+    CaseOut,
+    CasePage,
+    CasePatch,
+    TransferIn,
+    TransferOut,
+    TransferPage,
+)
+from caseapp.api.schemas.common import PageArgs
 from caseapp.extensions import db
 from caseapp.permissions import Permission
-from caseapp.services.casework import cases
+from caseapp.services.casework import cases, transfers
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="支援ケース")
 
@@ -37,3 +46,22 @@ def get(case_id):
 def patch(changes, case_id):
     """Change owner, next action and its date, or status."""
     return cases.update(db.session, current_actor(), case_id, changes)
+
+
+@blp.route("/<int:case_id>/transfer", methods=["POST"])
+@blp.arguments(TransferIn)
+@blp.response(201, TransferOut)
+@requires(Permission.CASES_TRANSFER)
+def transfer(data, case_id):
+    """移管: hand the case, and the person's record, to the municipality they moved to."""
+    return transfers.transfer(db.session, current_actor(), case_id, data)
+
+
+@blp.route("/transfers", methods=["GET"])
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, TransferPage)
+@requires(Permission.CASES_READ)
+def transfer_list(args):
+    """Handovers into and out of this municipality, newest first (no personal data)."""
+    return transfers.listing(db.session, current_actor(), page=args["page"],
+                             per_page=args["per_page"])

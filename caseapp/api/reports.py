@@ -7,9 +7,8 @@ from caseapp.extensions import db
 from caseapp.models.types import utcnow
 from caseapp.permissions import Permission
 from caseapp.rules.calendar import TOKYO
-from caseapp.services.reports import layers
+from caseapp.services.reports import layers, tables
 from caseapp.services.reports import monthly as monthly_report
-from caseapp.services.reports import tables
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports",
                 description="統計: monthly figures for the city and the network")

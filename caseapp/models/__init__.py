@@ -41,6 +41,7 @@ from caseapp.models.reminders import Reminder, StaffNotice
 from caseapp.models.reports import ReportMonthRollup
 from caseapp.models.rights import UseStop
 from caseapp.models.rules import RuleSetVersion
+from caseapp.models.transfers import CaseTransfer
 from caseapp.models.users import ApiToken, User, WebSession
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "AreaAddressKey",
     "AuditEntry",
     "Case",
+    "CaseTransfer",
     "Client",
     "ClientBigram",
     "CommunityTask",

@@ -33,6 +33,7 @@ class Case(db.Model):
     consultations = relationship("Consultation", back_populates="case",
                                  order_by="Consultation.id")
     referrals = relationship("Referral", back_populates="case", order_by="Referral.id")
+    transfers = relationship("CaseTransfer", order_by="CaseTransfer.id", viewonly=True)
     emergencies = relationship("Emergency", order_by="Emergency.id", viewonly=True)
 
     @property

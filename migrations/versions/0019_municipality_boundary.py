@@ -74,6 +74,36 @@ def upgrade():
         op.add_column('consultations', sa.Column('site_area_id', sa.Integer(), nullable=True))
         op.create_foreign_key(op.f('fk_consultations_site_area_id_areas'), 'consultations',
                               'areas', ['site_area_id'], ['id'])
+    op.create_table(
+        'case_transfers',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('case_id', sa.Integer(), nullable=False),
+        sa.Column('client_id', sa.Integer(), nullable=True),
+        sa.Column('from_municipality_id', sa.Integer(), nullable=False),
+        sa.Column('to_municipality_id', sa.Integer(), nullable=False),
+        sa.Column('from_code', sa.String(length=40), nullable=False),
+        sa.Column('from_name', sa.String(length=100), nullable=False),
+        sa.Column('to_code', sa.String(length=40), nullable=False),
+        sa.Column('to_name', sa.String(length=100), nullable=False),
+        sa.Column('consent_method', sa.String(length=20), nullable=False),
+        sa.Column('consent_given_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('note', sa.Text(), nullable=False),
+        sa.Column('by_id', sa.Integer(), nullable=True),
+        sa.Column('by_label', sa.String(length=100), nullable=False),
+        sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['by_id'], ['users.id'], name=op.f('fk_case_transfers_by_id_users')),
+        sa.ForeignKeyConstraint(['case_id'], ['cases.id'],
+                                name=op.f('fk_case_transfers_case_id_cases')),
+        sa.ForeignKeyConstraint(['client_id'], ['clients.id'],
+                                name=op.f('fk_case_transfers_client_id_clients')),
+        sa.ForeignKeyConstraint(['from_municipality_id'], ['areas.id'],
+                                name=op.f('fk_case_transfers_from_municipality_id_areas')),
+        sa.ForeignKeyConstraint(['to_municipality_id'], ['areas.id'],
+                                name=op.f('fk_case_transfers_to_municipality_id_areas')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_case_transfers')),
+    )
+    for column in ('case_id', 'from_municipality_id', 'to_municipality_id'):
+        op.create_index(op.f(f'ix_case_transfers_{column}'), 'case_transfers', [column])
     nankoku = _nankoku(bind)
     if nankoku is not None:
         for table in OWNED:
@@ -146,11 +176,18 @@ def _one_numbering(bind):
 
 def downgrade():
     sqlite = op.get_bind().dialect.name == 'sqlite'
+    if sqlite:
+        # A rebuilt table's rename fails while another table's trigger names it: off until done.
+        for table, _stamp, _columns in WATCHED:
+            for suffix in ('ins', 'del', 'upd'):
+                op.execute(f"DROP TRIGGER IF EXISTS report_rollup_{table}_{suffix}")
+        op.execute("DROP TRIGGER IF EXISTS report_rollup_district")
     if not sqlite:
         for table in OWNED:
             op.execute(f'DROP POLICY IF EXISTS municipality_boundary ON {table}')
             op.execute(f'ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY')
             op.execute(f'ALTER TABLE {table} DISABLE ROW LEVEL SECURITY')
+    op.drop_table('case_transfers')
     _one_numbering(op.get_bind())
     with op.batch_alter_table('rule_sets') as batch_op:
         batch_op.drop_constraint('uq_rule_sets_municipality_id', type_='unique')

@@ -7,6 +7,37 @@ from caseapp.api.schemas.emergencies import EmergencyOut
 from caseapp.api.schemas.referrals import ReferralBrief
 
 
+class TransferOut(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    client_id = fields.Integer(allow_none=True)
+    from_ = fields.Function(lambda t: {"code": t.from_code, "name": t.from_name},
+                            data_key="from")
+    to = fields.Function(lambda t: {"code": t.to_code, "name": t.to_name})
+    consent_method = fields.String()
+    consent_given_at = AwareDateTime()
+    note = fields.String()
+    by = fields.String(attribute="by_label")
+    at = AwareDateTime()
+
+
+TransferPage = page_schema(TransferOut, "TransferPage")
+
+
+class TransferConsentIn(Schema):
+    method = fields.String(required=True, validate=validate.OneOf(("written", "oral",
+                                                                    "electronic")))
+    given_at = AwareDateTime(required=True)
+
+
+class TransferIn(Schema):
+    to = fields.String(required=True, validate=validate.Length(min=1, max=40), metadata={
+        "description": "the new municipality's national local-government code"})
+    consent = fields.Nested(TransferConsentIn, required=True, metadata={
+        "description": "the person's consent to the handover"})
+    note = fields.String(validate=validate.Length(max=2000))
+
+
 class CaseBrief(Schema):
     emergency = fields.Nested(EmergencyOut, allow_none=True, metadata={
         "description": "the latest emergency of an open case (listed first); null else"})
@@ -24,6 +55,7 @@ class CaseOut(CaseBrief):
     closed_at = AwareDateTime(allow_none=True)
     consultation_ids = fields.Function(lambda c: [x.id for x in c.consultations])
     referrals = fields.List(fields.Nested(ReferralBrief))
+    transfers = fields.List(fields.Nested(TransferOut))
 
 
 class CasePatch(Schema):

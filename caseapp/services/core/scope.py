@@ -23,6 +23,7 @@ from caseapp.models import (
     Area,
     AuditEntry,
     Case,
+    CaseTransfer,
     Client,
     ClientBigram,
     CommunityTask,
@@ -71,6 +72,9 @@ class Scope:
     # The municipality new rows are stamped with (staff); None for a partner.
     own: int | None = None
     options: tuple = field(default=(), compare=False)
+    # For loads through a relationship of a visible row: a referral's partner stays readable
+    # after its case moved to a town whose network does not hold that partner.
+    related: tuple = field(default=(), compare=False)
 
     @property
     def setting(self) -> str:
@@ -132,10 +136,11 @@ def _build(parents, municipalities, *, network, own) -> Scope:
     for m in municipalities:
         areas |= _below(parents, m) | set(_above(parents, m))
     scope = Scope(tuple(municipalities), tuple(sorted(areas)), network, own)
-    return Scope(scope.municipalities, scope.areas, network, own, _criteria(scope))
+    return Scope(scope.municipalities, scope.areas, network, own, _criteria(scope),
+                 _criteria(scope, partners=False))
 
 
-def _criteria(scope: Scope) -> tuple:
+def _criteria(scope: Scope, *, partners: bool = True) -> tuple:
     m = list(scope.municipalities)
     local = [a for a in scope.areas]
     clients = select(Client.id).where(Client.municipality_id.in_(m))
@@ -165,6 +170,8 @@ def _criteria(scope: Scope) -> tuple:
         (StaffAlert, or_(StaffAlert.referral_id.in_(referrals),
                          StaffAlert.user_id.in_(staff))),
         (AuditEntry, AuditEntry.actor_id.in_(staff)),
+        (CaseTransfer, or_(CaseTransfer.from_municipality_id.in_(m),
+                           CaseTransfer.to_municipality_id.in_(m))),
         # The month rollup adds up every municipality: a scoped report reads the base tables.
         (ReportMonthRollup, false()),
         (Area, Area.id.in_(local)),
@@ -173,9 +180,11 @@ def _criteria(scope: Scope) -> tuple:
         (PlanItem, PlanItem.area_id.in_(local)),
         (CommunityTask, CommunityTask.area_id.in_(local)),
     ]
-    if scope.network is not None:
+    if scope.network is not None and partners:
         rules.append((Partner, Partner.area_id.in_(list(scope.network))))
-    return tuple(with_loader_criteria(model, expr) for model, expr in rules)
+    # Not carried into lazy loads: those get the relationship set (``related``) instead.
+    return tuple(with_loader_criteria(model, expr, propagate_to_loaders=model is not Partner)
+                 for model, expr in rules)
 
 
 def enter(session: Session, scope: Scope) -> None:
@@ -185,6 +194,14 @@ def enter(session: Session, scope: Scope) -> None:
     session.expire_all()
     if session.in_transaction():
         _set_local(session.connection(), scope)
+
+
+def allow(session: Session, municipalities) -> None:
+    """Let the current transaction write rows of these municipalities too (a handover)."""
+    session = _real(session)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT set_config('caseapp.municipality', :value, true)"),
+                        {"value": ",".join(str(m) for m in municipalities)})
 
 
 def leave(session: Session) -> None:
@@ -259,7 +276,8 @@ def _scope_queries(state) -> None:
     scope = current(state.session)
     if scope is None or not state.is_select or state.execution_options.get(UNSCOPED):
         return
-    state.statement = state.statement.options(*scope.options)
+    options = scope.related if state.is_relationship_load else scope.options
+    state.statement = state.statement.options(*options)
 
 
 def _on_begin(session: Session, _transaction, connection) -> None:

@@ -76,7 +76,10 @@ def transfer(session: Session, actor: Actor, case_id: int, data: dict,
 
 def listing(session: Session, actor: Actor, *, page: int, per_page: int) -> Page:
     """Handovers into and out of the actor's municipality, newest first."""
-    del actor  # scoped by the session: both ends see the row
-    query = select(CaseTransfer).order_by(CaseTransfer.id.desc())
-    return paginate(session, query, page=page, per_page=per_page)
+    query = select(CaseTransfer).order_by(CaseTransfer.id.desc())  # scoped: both ends see it
+    found = paginate(session, query, page=page, per_page=per_page)
+    audit.record(session, actor, "read", "case_transfer", None,
+                 detail={"ids": [t.id for t in found.items]})
+    session.commit()
+    return found
 

@@ -167,8 +167,9 @@ def _criteria(scope: Scope, *, partners: bool = True) -> tuple:
         (AckCode, AckCode.referral_id.in_(referrals)),
         (AckLinkUse, AckLinkUse.referral_id.in_(referrals)),
         (Disclosure, Disclosure.referral_id.in_(referrals)),
-        (StaffAlert, or_(StaffAlert.referral_id.in_(referrals),
-                         StaffAlert.user_id.in_(staff))),
+        # A role-wide alert tied to no referral (a partner endpoint gone) names no person.
+        (StaffAlert, or_(StaffAlert.referral_id.in_(referrals), StaffAlert.user_id.in_(staff),
+                         StaffAlert.referral_id.is_(None) & StaffAlert.user_id.is_(None))),
         (AuditEntry, AuditEntry.actor_id.in_(staff)),
         (CaseTransfer, or_(CaseTransfer.from_municipality_id.in_(m),
                            CaseTransfer.to_municipality_id.in_(m))),

@@ -13,7 +13,7 @@ deliveries, reminders and retention, and act as the system, not as a person.
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import event, false, or_, select, text
+from sqlalchemy import String, cast, event, false, or_, select, text
 from sqlalchemy.orm import Session, scoped_session, with_loader_criteria
 
 from caseapp.domain.community import AreaLevel
@@ -170,7 +170,12 @@ def _criteria(scope: Scope, *, partners: bool = True) -> tuple:
         # A role-wide alert tied to no referral (a partner endpoint gone) names no person.
         (StaffAlert, or_(StaffAlert.referral_id.in_(referrals), StaffAlert.user_id.in_(staff),
                          StaffAlert.referral_id.is_(None) & StaffAlert.user_id.is_(None))),
-        (AuditEntry, AuditEntry.actor_id.in_(staff)),
+        # The municipality's own staff, and anyone's access to its referrals (partner reads).
+        (AuditEntry, or_(AuditEntry.actor_id.in_(staff),
+                         (AuditEntry.resource_type == "referral")
+                         & AuditEntry.resource_id.in_(
+                             select(cast(Referral.id, String(50)))
+                             .where(Referral.municipality_id.in_(m))))),
         (CaseTransfer, or_(CaseTransfer.from_municipality_id.in_(m),
                            CaseTransfer.to_municipality_id.in_(m))),
         # The month rollup adds up every municipality: a scoped report reads the base tables.

@@ -49,7 +49,11 @@ def nankoku(api, tokens):
         "name": "山田家", "members": [{"client_id": made["client_id"], "relationship": "head"}]})
     assert household.status_code == 201, household.json
     client = api.get(f"/api/v1/clients/{made['client_id']}").json
-    return {"client_id": made["client_id"], "case_id": made["case_id"],
+    # A rule-set version only Nankoku has: each town numbers its own versions from 1.
+    again = api.as_(tokens["admin"]).post("/api/v1/rules/versions/1/adopt")
+    assert again.status_code == 200, again.json
+    version = max(v["version"] for v in api.get("/api/v1/rules/versions").json)
+    return {"version": version, "client_id": made["client_id"], "case_id": made["case_id"],
             "consultation_id": made["id"], "referral_id": referral["id"],
             "event_id": event["id"], "consent_id": client["consents"][0]["id"],
             "household_id": household.json["id"], "code": "houkatsu", "token": "not-a-token",

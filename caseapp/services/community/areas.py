@@ -108,6 +108,18 @@ def municipality_of(area: Area) -> Area | None:
     return next((a for a in ancestors(area) if a.level == AreaLevel.MUNICIPALITY), None)
 
 
+# A partner of these layers serves the area of that level above its municipality; one of a
+# district or neighbourhood is still the municipality's own.
+_SERVES = {"prefecture": AreaLevel.PREFECTURE, "block": AreaLevel.BLOCK}
+
+
+def serving_area(town: Area, layer: str | None) -> Area:
+    """The area a partner of ``layer`` in ``town`` serves: its block, the prefecture, or the
+    town itself (also when the tree has no area of that level above it)."""
+    level = _SERVES.get(layer or "")
+    return next((a for a in ancestors(town) if a.level == level), town) if level else town
+
+
 def subtree_ids(session: Session, area: Area) -> set[int]:
     """The area and every area below it (a few hundred rows at most: read in one query)."""
     children: dict[int | None, list[int]] = {}

@@ -170,12 +170,15 @@ def _criteria(scope: Scope, *, partners: bool = True) -> tuple:
         # A role-wide alert tied to no referral (a partner endpoint gone) names no person.
         (StaffAlert, or_(StaffAlert.referral_id.in_(referrals), StaffAlert.user_id.in_(staff),
                          StaffAlert.referral_id.is_(None) & StaffAlert.user_id.is_(None))),
-        # The municipality's own staff, and anyone's access to its referrals (partner reads).
+        # The municipality's own staff, and anyone's access to its people, cases and referrals
+        # (partner reads, the system's work), so a person's audit answer is whole.
         (AuditEntry, or_(AuditEntry.actor_id.in_(staff),
-                         (AuditEntry.resource_type == "referral")
-                         & AuditEntry.resource_id.in_(
-                             select(cast(Referral.id, String(50)))
-                             .where(Referral.municipality_id.in_(m))))),
+                         *((AuditEntry.resource_type == kind)
+                           & AuditEntry.resource_id.in_(
+                               select(cast(model.id, String(50)))
+                               .where(model.municipality_id.in_(m)))
+                           for kind, model in (("referral", Referral), ("client", Client),
+                                               ("case", Case))))),
         (CaseTransfer, or_(CaseTransfer.from_municipality_id.in_(m),
                            CaseTransfer.to_municipality_id.in_(m))),
         # The month rollup adds up every municipality: a scoped report reads the base tables.

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from caseapp.config import Config
 from caseapp.domain import signing
-from caseapp.models import Partner
+from caseapp.models import Area, Partner
 from caseapp.models.types import utcnow
-from caseapp.services.core import audit
+from caseapp.services.community import areas
+from caseapp.services.core import audit, scope
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Invalid, NotFound
 from caseapp.services.core.pagination import Page, paginate
@@ -52,6 +53,7 @@ def create(session: Session, actor: Actor, data: dict, config: Config) -> Partne
                        errors={"code": ["このコードは使われています"]})
     partner = Partner(code=data["code"], name=data["name"], kind=data["kind"])
     shown = _apply(partner, data, config)
+    _place(session, partner)
     session.add(partner)
     session.flush()
     audit.record(session, actor, "create", "partner", partner.code,
@@ -65,11 +67,24 @@ def update(session: Session, actor: Actor, code: str, data: dict,
            config: Config) -> PartnerWritten:
     partner = get(session, code)
     shown = _apply(partner, data, config)
+    if "layer" in data:
+        _place(session, partner)
     audit.record(session, actor, "update", "partner", partner.code,
                  detail={"fields": sorted(k for k in data if k != "webhook_secret"),
                          "secret_set": "webhook_secret" in data or shown is not None})
     session.commit()
     return PartnerWritten(partner, shown)
+
+
+def _place(session: Session, partner: Partner) -> None:
+    """The area the partner serves follows its layer, from the editor's own municipality (a
+    block partner serves that block's municipalities, a prefecture one every municipality)."""
+    visible = scope.current(session)
+    town_id = visible.own if visible is not None and visible.own is not None \
+        else scope.default_municipality(session)
+    town = session.get(Area, town_id) if town_id is not None else None
+    if town is not None:
+        partner.area_id = areas.serving_area(town, partner.layer).id
 
 
 def _apply(partner: Partner, data: dict, config: Config) -> str | None:

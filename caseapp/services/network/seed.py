@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caseapp import rules
-from caseapp.models import Area, Partner, RuleSetVersion
+from caseapp.models import Partner, RuleSetVersion
 from caseapp.services.community import areas
 from caseapp.services.core import scope
 from caseapp.services.intake import routing
@@ -51,12 +51,9 @@ def seed_network(session: Session, name: str) -> dict:
     existing = set(session.scalars(select(Partner.code)))
     added = []
     for row in network_data(name):
-        row = dict(row)
-        layer = row.pop("layer", None)
         if row["code"] in existing:
             continue
-        area = session.scalar(select(Area).where(Area.code == layer)) if layer else town
-        session.add(Partner(**row, area_id=area.id))
+        session.add(Partner(**row, area_id=areas.serving_area(town, row.get("layer")).id))
         added.append(row["code"])
     session.flush()
     ruleset_added = None

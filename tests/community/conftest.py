@@ -28,13 +28,18 @@ def make_member(session, name, role, area, *, ends_in_days=900, began_days_ago=4
 @pytest.fixture
 def hidaka_staff(seeded, tokens):
     """Hidaka's areas, network and rule set, and the test staff working for Hidaka."""
-    seed.seed_network(seeded, "hidaka")
-    # The staff of these tests work for Hidaka: the areas are theirs to read and change.
-    town = areas.municipality(seeded, "hidaka")
-    seeded.execute(update(User).where(User.municipality_id.isnot(None))
-                   .values(municipality_id=town.id))
-    seeded.commit()
+    staff_to_hidaka(seeded)
     return tokens
+
+
+def staff_to_hidaka(session) -> None:
+    """Hidaka's areas, network and rule set; the staff of these tests work for Hidaka, so the
+    areas are theirs to read and change."""
+    seed.seed_network(session, "hidaka")
+    town = areas.municipality(session, "hidaka")
+    session.execute(update(User).where(User.municipality_id.isnot(None))
+                    .values(municipality_id=town.id))
+    session.commit()
 
 
 @pytest.fixture

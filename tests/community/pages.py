@@ -2,8 +2,15 @@
 coordinator, two members of the district and one of the next, each with a console password;
 three watched people and two plan items."""
 
+from caseapp.services.community import areas
 from caseapp.services.core import auth, signin
-from tests.community.conftest import DISTRICT, NEXT_DISTRICT, make_member, new_client
+from tests.community.conftest import (
+    DISTRICT,
+    NEXT_DISTRICT,
+    make_member,
+    new_client,
+    staff_to_hidaka,
+)
 from tests.web.console import PASSWORD
 
 COORDINATOR = "yamamoto"
@@ -23,10 +30,9 @@ def login_of(session, member_id: int) -> str:
 
 
 def set_up(api, session) -> dict:
-    from caseapp.services.community import areas
-
-    areas.seed(session, "hidaka")
-    auth.create_user(session, COORDINATOR, "counter")
+    staff_to_hidaka(session)
+    auth.create_user(session, COORDINATOR, "counter",
+                     municipality_id=areas.municipality(session, "hidaka").id)
     signin.set_password(session, COORDINATOR, PASSWORD)
     people = {}
     for key, name, role, area in (("minsei", "高橋 民子", "minsei", DISTRICT),

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from caseapp.extensions import db
-from caseapp.models import Area, Case, Client, Referral, User
+from caseapp.models import Area, Case, Client, Partner, Referral, User
 from caseapp.permissions import has_permission
 from caseapp.services.community import areas
 from caseapp.services.core import auth
@@ -258,3 +258,23 @@ def test_users_create_names_the_municipality_once_there_are_several(app, seeded)
     users = {u.name: u.municipality_id for u in seeded.scalars(select(User))}
     assert users["suzuki"] == areas.municipality(seeded, "nankoku").id
     assert users["takahashi"] == areas.municipality(seeded, "hidaka").id
+
+
+def test_a_partner_serves_the_area_its_layer_names(api, seeded, nakatosa):
+    """法テラス (prefecture) is in every town's directory, 中央東福祉保健所 (block) only in its
+    block's towns, Nankoku's 地域包括 (municipality) in Nankoku's alone."""
+    def codes(token):
+        listed = send(api, token, "GET", "/api/v1/partners", query={"per_page": 100})
+        return {p["code"] for p in listed.json["items"]}
+
+    nakatosa_sees, nankoku_sees = codes(nakatosa["counter"]), codes(api.token)
+    assert {"houterasu", "kochi_kenshakyo", "susaki_hokenjo"} <= nakatosa_sees
+    assert not {"hokenjo", "houkatsu", "hellowork"} & nakatosa_sees
+    assert {"houterasu", "hokenjo", "houkatsu"} <= nankoku_sees
+    assert "susaki_hokenjo" not in nankoku_sees
+    # An admin who makes a town partner a block one shares it with the block's other towns.
+    moved = send(api, nakatosa["admin"], "PATCH", "/api/v1/partners/nakatosa_houkatsu",
+                 {"layer": "block"})
+    assert moved.status_code == 200, moved.json
+    assert areas.get_by_code(seeded, "390003-susaki").id == seeded.scalar(
+        select(Partner.area_id).where(Partner.code == "nakatosa_houkatsu"))

@@ -99,7 +99,7 @@ class Figures:
                    new_clients=dict(data["new_clients"]), topics=dict(data["topics"]))
 
 
-def _within(column, ranges: list[tuple[datetime, datetime]]) -> ColumnElement:
+def within(column, ranges: list[tuple[datetime, datetime]]) -> ColumnElement:
     return or_(*(and_(column >= start, column < end) for start, end in ranges))
 
 
@@ -145,7 +145,7 @@ def from_base(session: Session, ranges: list[tuple[datetime, datetime]],
     """The figures of the months in ``ranges`` (whole months), from the base tables."""
     if not ranges:
         return Figures()
-    in_period = _within(Consultation.received_at, ranges)
+    in_period = within(Consultation.received_at, ranges)
     counts = _consultation_counts(session, in_period, dialect)
     month = month_expr(Consultation.received_at, dialect).label("month")
     pairs = (select(month, Consultation.client_id).where(in_period,
@@ -155,12 +155,12 @@ def from_base(session: Session, ranges: list[tuple[datetime, datetime]],
         select(pairs.c.month, func.count()).group_by(pairs.c.month)).all())
     opened = month_expr(Case.created_at, dialect).label("m")
     new_cases = dict(session.execute(
-        select(opened, func.count()).where(_within(Case.created_at, ranges))
+        select(opened, func.count()).where(within(Case.created_at, ranges))
         .group_by(opened)).all())
     # A new client is one registered that month; everyone else who consulted is returning.
     registered = month_expr(Client.created_at, dialect).label("m")
     new_clients = dict(session.execute(
-        select(registered, func.count()).where(_within(Client.created_at, ranges))
+        select(registered, func.count()).where(within(Client.created_at, ranges))
         .group_by(registered)).all())
     topics = dict(session.execute(
         select(ConsultationTopic.topic, func.count())

@@ -55,6 +55,26 @@ def month_name(moment: datetime) -> str:
     return f"{local.year:04d}-{local.month:02d}"
 
 
+def closed(period: Period, now: datetime) -> list[str]:
+    """The period's months that are over by ``now``."""
+    current = month_name(now)
+    return [m for m in period.month_list() if m < current]
+
+
+def runs(months: list[str], stored) -> list[tuple[datetime, datetime]]:
+    """The months not in ``stored``, as runs of consecutive months."""
+    ranges: list[tuple[datetime, datetime]] = []
+    for month in months:
+        if month in stored:
+            continue
+        one = Period.months(month, month)
+        if ranges and ranges[-1][1] == one.start:
+            ranges[-1] = (ranges[-1][0], one.end)
+        else:
+            ranges.append((one.start, one.end))
+    return ranges
+
+
 def month_expr(column, dialect: str) -> ColumnElement:
     """Group by its label: PostgreSQL does not match two copies with separate parameters."""
     if dialect == "postgresql":

@@ -24,8 +24,9 @@ from caseapp.services.reports.figures import (  # noqa: F401  (Period is this mo
     UNKNOWN_DISTRICT,
     Figures,
     Period,
+    closed,
     from_base,
-    month_name,
+    runs,
 )
 
 FUNNEL = referral_figures.FUNNEL
@@ -43,29 +44,10 @@ def read(session: Session, actor: Actor, period: Period, population: int, now: d
     return data
 
 
-def _runs(months: list[str], stored) -> list[tuple[datetime, datetime]]:
-    """The months left over, as runs of consecutive months."""
-    ranges: list[tuple[datetime, datetime]] = []
-    for month in months:
-        if month in stored:
-            continue
-        one = Period.months(month, month)
-        if ranges and ranges[-1][1] == one.start:
-            ranges[-1] = (ranges[-1][0], one.end)
-        else:
-            ranges.append((one.start, one.end))
-    return ranges
-
-
-def _closed(period: Period, now: datetime) -> list[str]:
-    current = month_name(now)
-    return [m for m in period.month_list() if m < current]
-
-
 def _figures(session: Session, period: Period, now: datetime, dialect: str) -> Figures:
     """Closed months from their rollup where it is up to date, the rest from the base tables."""
-    stored = rollup.fresh(session, _closed(period, now))
-    figures = from_base(session, _runs(period.month_list(), stored), dialect)
+    stored = rollup.fresh(session, closed(period, now))
+    figures = from_base(session, runs(period.month_list(), stored), dialect)
     for month_figures in stored.values():
         figures.add(month_figures)
     return figures
@@ -73,8 +55,8 @@ def _figures(session: Session, period: Period, now: datetime, dialect: str) -> F
 
 def _referral_figures(session: Session, period: Period, now: datetime, dialect: str,
                       pairs) -> referral_figures.ReferralFigures:
-    stored = rollup.fresh(session, _closed(period, now), "referrals")
-    figures = referral_figures.from_base(session, _runs(period.month_list(), stored), dialect,
+    stored = rollup.fresh(session, closed(period, now), "referrals")
+    figures = referral_figures.from_base(session, runs(period.month_list(), stored), dialect,
                                          pairs)
     for month_figures in stored.values():
         figures.add(month_figures)

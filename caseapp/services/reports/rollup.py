@@ -60,6 +60,16 @@ def fresh(session: Session, months: list[str], part: str = "figures") -> dict:
     return {month: load(data) for month, data in rows}
 
 
+def fresh_by_town(session: Session, towns, months: list[str]) -> dict[tuple[int, str], Figures]:
+    """The up-to-date consultation figures of those towns' months, by (town, month)."""
+    if not towns or not months:
+        return {}
+    rows = session.execute(select(R.municipality_id, R.month, R.figures).where(
+        R.municipality_id.in_(list(towns)), R.month.in_(months), R.built_seq == R.dirty_seq,
+        R.figures.is_not(None)))
+    return {(town, month): Figures.from_json(data) for town, month, data in rows}
+
+
 def _first_month(session: Session) -> datetime | None:
     # Each column is indexed: index lookups, not scans.
     firsts = [session.scalar(select(func.min(column))) for column in

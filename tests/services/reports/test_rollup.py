@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, select, update
 
+from caseapp.domain.community import AreaLevel
 from caseapp.models import (
+    Area,
     Case,
     Client,
     Consultation,
@@ -19,8 +21,9 @@ from caseapp.models import (
 )
 from caseapp.services.community import areas
 from caseapp.services.core import scope
+from caseapp.services.core.actors import Actor
 from caseapp.services.network import seed
-from caseapp.services.reports import monthly, rollup
+from caseapp.services.reports import layers, monthly, rollup
 from tests.api.test_reports import dataset  # noqa: F401  (the hand-counted data set)
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -200,3 +203,21 @@ def test_each_municipality_reads_its_own_rows_and_a_handover_marks_both(session,
     assert [m["consultations"] for m in moved["by_month"]] == [0, 1, 1, 0]
     assert [p["partner"] for p in moved["referrals_by_partner"]] == ["bengoshi", "houterasu",
                                                                      "shihoshoshi"]
+
+
+def test_the_prefecture_reads_closed_months_per_town_from_the_rollup(session, dataset):  # noqa: F811
+    seed.seed_network(session, "nakatosa")
+    prefecture = session.scalar(select(Area.id).where(Area.level == AreaLevel.PREFECTURE))
+    actor = Actor(user_id=None, name="県社協", role="prefecture")
+    rollup.refresh(session, NOW)
+    scope.enter(session, scope.for_actor(session, actor, prefecture))
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(rollup, "fresh_by_town", lambda *_args: {})
+            expected = layers.prefecture(session, actor, PERIOD, NOW)
+        towns = scope.current(session).municipalities
+        assert len(rollup.fresh_by_town(session, towns, CLOSED)) == 3 * len(towns) >= 6
+        assert layers.prefecture(session, actor, PERIOD, NOW) == expected
+    finally:
+        scope.leave(session)
+    assert expected["total"] == {"consultations": 7, "new_cases": 6}

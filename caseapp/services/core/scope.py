@@ -13,7 +13,7 @@ deliveries, reminders and retention, and act as the system, not as a person.
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, cast, event, false, or_, select, text
+from sqlalchemy import String, cast, event, or_, select, text
 from sqlalchemy.orm import Session, scoped_session, with_loader_criteria
 
 from caseapp.domain.community import AreaLevel
@@ -185,8 +185,8 @@ def _criteria(scope: Scope, *, partners: bool = True) -> tuple:
                                                ("case", Case))))),
         (CaseTransfer, or_(CaseTransfer.from_municipality_id.in_(m),
                            CaseTransfer.to_municipality_id.in_(m))),
-        # The month rollup adds up every municipality: a scoped report reads the base tables.
-        (ReportMonthRollup, false()),
+        # The report rollup's rows of the municipality (the all-municipalities row is not).
+        (ReportMonthRollup, ReportMonthRollup.municipality_id.in_(m)),
         (Area, Area.id.in_(local)),
         (Member, Member.area_id.in_(local)),
         (Meeting, Meeting.area_id.in_(local)),

@@ -55,6 +55,26 @@ def month_name(moment: datetime) -> str:
     return f"{local.year:04d}-{local.month:02d}"
 
 
+def closed(period: Period, now: datetime) -> list[str]:
+    """The period's months that are over by ``now``."""
+    current = month_name(now)
+    return [m for m in period.month_list() if m < current]
+
+
+def runs(months: list[str], stored) -> list[tuple[datetime, datetime]]:
+    """The months not in ``stored``, as runs of consecutive months."""
+    ranges: list[tuple[datetime, datetime]] = []
+    for month in months:
+        if month in stored:
+            continue
+        one = Period.months(month, month)
+        if ranges and ranges[-1][1] == one.start:
+            ranges[-1] = (ranges[-1][0], one.end)
+        else:
+            ranges.append((one.start, one.end))
+    return ranges
+
+
 def month_expr(column, dialect: str) -> ColumnElement:
     """Group by its label: PostgreSQL does not match two copies with separate parameters."""
     if dialect == "postgresql":
@@ -99,7 +119,7 @@ class Figures:
                    new_clients=dict(data["new_clients"]), topics=dict(data["topics"]))
 
 
-def _within(column, ranges: list[tuple[datetime, datetime]]) -> ColumnElement:
+def within(column, ranges: list[tuple[datetime, datetime]]) -> ColumnElement:
     return or_(*(and_(column >= start, column < end) for start, end in ranges))
 
 
@@ -145,7 +165,7 @@ def from_base(session: Session, ranges: list[tuple[datetime, datetime]],
     """The figures of the months in ``ranges`` (whole months), from the base tables."""
     if not ranges:
         return Figures()
-    in_period = _within(Consultation.received_at, ranges)
+    in_period = within(Consultation.received_at, ranges)
     counts = _consultation_counts(session, in_period, dialect)
     month = month_expr(Consultation.received_at, dialect).label("month")
     pairs = (select(month, Consultation.client_id).where(in_period,
@@ -155,12 +175,12 @@ def from_base(session: Session, ranges: list[tuple[datetime, datetime]],
         select(pairs.c.month, func.count()).group_by(pairs.c.month)).all())
     opened = month_expr(Case.created_at, dialect).label("m")
     new_cases = dict(session.execute(
-        select(opened, func.count()).where(_within(Case.created_at, ranges))
+        select(opened, func.count()).where(within(Case.created_at, ranges))
         .group_by(opened)).all())
     # A new client is one registered that month; everyone else who consulted is returning.
     registered = month_expr(Client.created_at, dialect).label("m")
     new_clients = dict(session.execute(
-        select(registered, func.count()).where(_within(Client.created_at, ranges))
+        select(registered, func.count()).where(within(Client.created_at, ranges))
         .group_by(registered)).all())
     topics = dict(session.execute(
         select(ConsultationTopic.topic, func.count())

@@ -1,17 +1,20 @@
 """Reports by layer: a municipality's figures per 地区 and 小地域, and the prefecture's counts per
 municipality and block — no personal data, small cells suppressed."""
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caseapp.domain.community import AreaLevel
 from caseapp.models import Area, Case, Client, Consultation
+from caseapp.models.types import utcnow
 from caseapp.services.core import audit, scope
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Forbidden
-from caseapp.services.reports.figures import Period
+from caseapp.services.reports import rollup
+from caseapp.services.reports.figures import Period, closed, runs, within
 
 # Cells of 1 to 4 are withheld: in a village of a few thousand, a small count can name a person.
 SMALL_CELL = 5
@@ -22,23 +25,40 @@ def _consultations(period: Period):
     return (Consultation.received_at >= period.start) & (Consultation.received_at < period.end)
 
 
-def _cases(period: Period):
-    return (Case.created_at >= period.start) & (Case.created_at < period.end)
+def _town_counts(session: Session, towns, period: Period, now: datetime) -> tuple[dict, dict]:
+    """Consultations and new cases per municipality: the closed months every town has an
+    up-to-date rollup row for from those rows, the rest from the base tables."""
+    months = closed(period, now)
+    stored = rollup.fresh_by_town(session, towns, months)
+    done = [m for m in months if all((t, m) in stored for t in towns)]
+    consultations: Counter = Counter()
+    cases: Counter = Counter()
+    ranges = runs(period.month_list(), done)
+    if ranges:
+        consultations.update(dict(session.execute(
+            select(Consultation.municipality_id, func.count())
+            .where(within(Consultation.received_at, ranges))
+            .group_by(Consultation.municipality_id)).all()))
+        cases.update(dict(session.execute(
+            select(Case.municipality_id, func.count()).where(within(Case.created_at, ranges))
+            .group_by(Case.municipality_id)).all()))
+    for (town, month), figures in stored.items():
+        if month in done:
+            consultations[town] += sum(c[0] for c in figures.counts["month"].values())
+            cases[town] += sum(figures.new_cases.values())
+    return dict(consultations), dict(cases)
 
 
-def prefecture(session: Session, actor: Actor, period: Period) -> dict:
+def prefecture(session: Session, actor: Actor, period: Period,
+               now: datetime | None = None) -> dict:
     """Counts per municipality and block for the prefecture council: totals add up from the
     true counts; a cell below SMALL_CELL is withheld, and so is the next smallest of its block
     when it is the block's only withheld one, so no cell can be found by subtraction."""
     visible = scope.current(session)
     if visible is None or actor.role != "prefecture":
         raise Forbidden("県域の集計は県の利用者だけが読めます（prefecture role only）")
-    consultations = dict(session.execute(
-        select(Consultation.municipality_id, func.count()).where(_consultations(period))
-        .group_by(Consultation.municipality_id)).all())
-    cases = dict(session.execute(
-        select(Case.municipality_id, func.count()).where(_cases(period))
-        .group_by(Case.municipality_id)).all())
+    consultations, cases = _town_counts(session, visible.municipalities, period,
+                                        now or utcnow())
     tree = session.execute(select(Area.id, Area.code, Area.name, Area.level, Area.parent_id)
                            .order_by(Area.code)).all()
     towns_of: dict[int, list] = defaultdict(list)

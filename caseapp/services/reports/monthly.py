@@ -1,54 +1,37 @@
 """Monthly statistics for supervisors, the city and the network's meetings.
 
-Every figure is one GROUP BY in the database; Python only shapes the rows. The consultation
-figures of a closed month come from its rollup (services/reports/rollup.py) while that is up to
-date, so past months cost a row each; the current month is read from the base tables.
+Every figure is one GROUP BY in the database; Python only shapes the rows. A closed month's
+consultation figures and the figures of the referrals made in it come from its rollup
+(services/reports/rollup.py) while that is up to date, so past months cost a row each; the
+current month, and a month a late write touched, are read from the base tables.
 Months are counted on the counter's calendar (Asia/Tokyo).
 """
 
 import itertools
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, or_, select, text
+from sqlalchemy import case, func, or_, select, text
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import ColumnElement
 
 from caseapp import rules
-from caseapp.models import Event, Partner, Referral, ReferralEvent
+from caseapp.models import Event
+from caseapp.models.types import utcnow
 from caseapp.services.casework.cases import lost_query
 from caseapp.services.core import audit
 from caseapp.services.core.actors import Actor
-from caseapp.services.reports import rollup
+from caseapp.services.reports import referral_figures, rollup
 from caseapp.services.reports.figures import (  # noqa: F401  (Period is this module's API)
     UNKNOWN_DISTRICT,
     Figures,
     Period,
+    closed,
     from_base,
-    month_name,
+    runs,
 )
 
-FUNNEL = ("requested", "sent", "received", "accepted", "completed")
+FUNNEL = referral_figures.FUNNEL
 # The steps a supervisor follows: sending is the machine's, receiving is the partner's.
 STEPS = ("requested", "received", "accepted", "completed")
-
-
-def _days(start, end, dialect: str) -> ColumnElement:
-    if dialect == "postgresql":
-        return func.date_part("epoch", end - start) / 86400.0
-    return func.julianday(end) - func.julianday(start)
-
-
-def _median(session: Session, values) -> float | None:
-    """Median of a one-column subquery, with window functions both backends have."""
-    sub = values.subquery()
-    value = sub.c[0]
-    ranked = select(value.label("v"),
-                    func.row_number().over(order_by=value).label("n"),
-                    func.count().over().label("total")).where(value.is_not(None)).subquery()
-    middle = select(func.avg(ranked.c.v)).where(
-        ranked.c.n.in_([(ranked.c.total + 1) // 2, (ranked.c.total + 2) // 2]))
-    result = session.scalar(middle)
-    return None if result is None else round(float(result), 2)
 
 
 def read(session: Session, actor: Actor, period: Period, population: int, now: datetime, *,
@@ -63,19 +46,18 @@ def read(session: Session, actor: Actor, period: Period, population: int, now: d
 
 def _figures(session: Session, period: Period, now: datetime, dialect: str) -> Figures:
     """Closed months from their rollup where it is up to date, the rest from the base tables."""
-    months = period.month_list()
-    current = month_name(now)
-    stored = rollup.fresh(session, [m for m in months if m < current])
-    ranges: list[tuple[datetime, datetime]] = []
-    for month in months:  # the months left over, as runs of consecutive months
-        if month in stored:
-            continue
-        one = Period.months(month, month)
-        if ranges and ranges[-1][1] == one.start:
-            ranges[-1] = (ranges[-1][0], one.end)
-        else:
-            ranges.append((one.start, one.end))
-    figures = from_base(session, ranges, dialect)
+    stored = rollup.fresh(session, closed(period, now))
+    figures = from_base(session, runs(period.month_list(), stored), dialect)
+    for month_figures in stored.values():
+        figures.add(month_figures)
+    return figures
+
+
+def _referral_figures(session: Session, period: Period, now: datetime, dialect: str,
+                      pairs) -> referral_figures.ReferralFigures:
+    stored = rollup.fresh(session, closed(period, now), "referrals")
+    figures = referral_figures.from_base(session, runs(period.month_list(), stored), dialect,
+                                         pairs)
     for month_figures in stored.values():
         figures.add(month_figures)
     return figures
@@ -89,6 +71,8 @@ def monthly(session: Session, period: Period, population: int, now: datetime) ->
     figures = _figures(session, period, now, dialect)
     counts, clients_by_month = figures.counts, figures.clients
     new_cases, new_clients = figures.new_cases, figures.new_clients
+    referrals = _referral_figures(session, period, now, dialect,
+                                  list(itertools.pairwise(FUNNEL)))
 
     months = []
     for m in period.month_list():
@@ -113,11 +97,10 @@ def monthly(session: Session, period: Period, population: int, now: datetime) ->
         "by_channel": _ranked(counts["channel"], "channel"),
         "by_district": _ranked(counts["district"], "district"),
         "by_event": _by_event(session, counts["event"]),
-        "referrals_by_partner": _referrals_by_partner(session, period),
-        "funnel": _funnel(session, period, dialect),
-        "rejections": _rejections(session, period),
-        "outcomes": _counts(session, Referral.outcome,
-                            and_(_referred_in(period), Referral.outcome.is_not(None)), "outcome"),
+        "referrals_by_partner": _referrals_by_partner(session, referrals),
+        "funnel": _funnel(referrals, dialect),
+        "rejections": _by_count(referrals.rejections, "reason"),
+        "outcomes": _by_count(referrals.outcomes, "outcome"),
         # 断らない accounting: consultations that only the catch-all rule referred.
         "fallback_only": {"consultations": fallback,
                           "share": round(fallback / total, 3) if total else 0.0},
@@ -130,10 +113,9 @@ def _ranked(counts: dict, name: str) -> list[dict]:
     return [{name: key, "count": value[0]} for key, value in rows]
 
 
-def _counts(session, column, where, name) -> list[dict]:
-    rows = session.execute(select(column, func.count()).where(where).group_by(column)
-                           .order_by(func.count().desc(), column))
-    return [{name: row[0], "count": row[1]} for row in rows]
+def _by_count(counts: dict, name: str) -> list[dict]:
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [{name: key, "count": n} for key, n in rows]
 
 
 def _by_topic(topics: dict[str, int]) -> list[dict]:
@@ -148,18 +130,13 @@ def _by_event(session, counts: dict) -> list[dict]:
              "count": counts[e.id][0]} for e in events]
 
 
-def _referred_in(period: Period):
-    return and_(Referral.created_at >= period.start, Referral.created_at < period.end)
-
-
-def _referrals_by_partner(session, period) -> list[dict]:
-    rows = session.execute(
-        select(Partner.code, Partner.name, Referral.status, func.count())
-        .join(Referral, Referral.partner_id == Partner.id)
-        .where(_referred_in(period))
-        .group_by(Partner.code, Partner.name, Referral.status))
+def _referrals_by_partner(session, referrals) -> list[dict]:
+    partners = referral_figures.visible_partners(session, {p for p, _s in referrals.by_partner})
     table: dict[str, dict] = {}
-    for code, name, status, count in rows:
+    for (partner_id, status), count in sorted(referrals.by_partner.items()):
+        if partner_id not in partners:
+            continue
+        code, name = partners[partner_id]
         entry = table.setdefault(code, {"partner": code, "name": name, "total": 0,
                                         "by_status": {}})
         entry["by_status"][status] = count
@@ -167,43 +144,24 @@ def _referrals_by_partner(session, period) -> list[dict]:
     return sorted(table.values(), key=lambda e: (-e["total"], e["partner"]))
 
 
-def _funnel(session, period, dialect, steps=FUNNEL) -> dict:
+def _funnel(referrals, dialect, steps=FUNNEL) -> dict:
     """Referrals made in the period: how many reached each step, median days between steps."""
-    where = _referred_in(period)
-    counts = session.execute(select(*(func.count(getattr(Referral, f"{step}_at"))
-                                      for step in steps)).where(where)).one()
     pairs = list(itertools.pairwise(steps))
-    gaps = [_days(getattr(Referral, f"{a}_at"), getattr(Referral, f"{b}_at"), dialect)
-            for a, b in pairs]
-    if dialect == "postgresql":
-        row = session.execute(select(
-            *(func.percentile_cont(0.5).within_group(gap) for gap in gaps)).where(where)).one()
-        values = [None if v is None else round(float(v), 2) for v in row]
-    else:
-        values = [_median(session, select(gap).where(where)) for gap in gaps]
-    return {"counts": dict(zip(steps, counts, strict=True)),
-            "median_days": {f"{a}_to_{b}": v for (a, b), v in zip(pairs, values, strict=True)}}
+    return {"counts": {step: referrals.reached.get(step, 0) for step in steps},
+            "median_days": {f"{a}_to_{b}": referrals.median(a, b, dialect) for a, b in pairs}}
 
 
-def referral_funnel(session: Session, period: Period, steps: tuple[str, ...] = STEPS) -> dict:
+def referral_funnel(session: Session, period: Period, steps: tuple[str, ...] = STEPS,
+                    now: datetime | None = None) -> dict:
     """The funnel over chosen steps: a median of days from one step to the next one shown is
     taken over the referrals that reached both, not summed from the medians in between."""
     unknown = [step for step in steps if step not in FUNNEL]
     if unknown:
         raise ValueError(f"not a funnel step: {unknown}")
-    return _funnel(session, period, session.get_bind().dialect.name, steps)
-
-
-def _rejections(session, period) -> list[dict]:
-    reason = func.coalesce(ReferralEvent.note, "（理由未記入）")
-    rows = session.execute(
-        select(reason, func.count())
-        .select_from(Referral)
-        .join(ReferralEvent, and_(ReferralEvent.referral_id == Referral.id,
-                                  ReferralEvent.to_status == "rejected"))
-        .where(Referral.rejected_at.is_not(None), _referred_in(period))
-        .group_by(reason).order_by(func.count().desc(), reason))
-    return [{"reason": r, "count": n} for r, n in rows]
+    dialect = session.get_bind().dialect.name
+    pairs = list(itertools.pairwise(steps))
+    referrals = _referral_figures(session, period, now or utcnow(), dialect, pairs)
+    return _funnel(referrals, dialect, steps)
 
 
 def _lost(session, now) -> dict:

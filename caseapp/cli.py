@@ -432,6 +432,18 @@ def _known_partners() -> set[str]:
     return codes or set(rules.NANKOKU_PARTNERS)
 
 
+def _known_areas() -> dict[str, str] | None:
+    """Every 地区 and 小地域 code on the platform; None (any code) when there are none yet."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from caseapp.services.intake import routing
+
+    try:
+        return routing.area_levels(db.session) or None
+    except SQLAlchemyError:
+        return None
+
+
 @rules_group.command("check")
 @click.argument("file", type=click.Path(dir_okay=False))
 @with_appcontext
@@ -440,7 +452,7 @@ def rules_check(file: str):
     from caseapp import rules
 
     data = _read_rule_file(file)
-    problems = rules.validate_ruleset(data, _known_partners())
+    problems = rules.validate_ruleset(data, _known_partners(), _known_areas())
     if problems:
         _print_problems(file, problems)
         sys.exit(1)
@@ -460,7 +472,7 @@ def rules_replay(file: str, since, examples: int):
 
     data = _read_rule_file(file)
     try:
-        candidate = rules.compile_ruleset(data, _known_partners())
+        candidate = rules.compile_ruleset(data, _known_partners(), _known_areas())
     except rules.RuleSetInvalid as exc:
         _print_problems(file, exc.problems)
         sys.exit(1)

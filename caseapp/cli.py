@@ -269,8 +269,11 @@ def users():
 @click.option("--email", default=None)
 @click.option("--municipality", default=None,
               help="national code or seed name (nankoku, nakatosa, hidaka); default: the only one")
+@click.option("--area", "area_code", default=None,
+              help="code of the 地区 or 小地域 whose center the user works at (its cases first)")
 @with_appcontext
-def users_create(name: str, role: str, email: str | None, municipality: str | None):
+def users_create(name: str, role: str, email: str | None, municipality: str | None,
+                 area_code: str | None):
     """Create a staff user of a municipality; prints its API token once, on the last line."""
     from caseapp.services.community import areas
     from caseapp.services.core import auth
@@ -279,7 +282,7 @@ def users_create(name: str, role: str, email: str | None, municipality: str | No
     try:
         town = (areas.get_by_code(db.session, municipality or "390003") if role == "prefecture"
                 else areas.municipality(db.session, municipality))
-        user, token = auth.create_user(db.session, name, role, email, town.id)
+        user, token = auth.create_user(db.session, name, role, email, town.id, area_code)
     except DomainError as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(f"created {user.role} user {user.name!r} (id {user.id}); token:")

@@ -48,6 +48,7 @@ def _users_page(status: int = 200, *, form: dict | None = None, errors: dict | N
     page = _render("admin/users.html", users=users.listing(db.session),
                    partners=partners.listing(db.session, active=None, page=1,
                                              per_page=1000).items,
+                   home_areas=users.home_areas(db.session),
                    roles=ROLES, form=form or {}, errors=errors or {},
                    row_errors=row_errors or {}, shown=shown)
     return page, status, _NO_STORE
@@ -63,12 +64,13 @@ def users_page():
 @staff(Permission.USERS_ADMIN)
 def users_create():
     form = {key: request.form.get(key, "").strip() for key in
-            ("name", "role", "partner", "email")}
+            ("name", "role", "partner", "email", "area")}
     try:
         written = users.create(db.session, current_actor(), name=form["name"], role=form["role"],
                                partner_code=form["partner"] or None,
                                email=form["email"] or None,
-                               password=request.form.get("password") or None)
+                               password=request.form.get("password") or None,
+                               area_code=form["area"] or None)
     except Invalid as exc:
         return _users_page(422, form=form, errors=exc.errors or {})
     if written.shown_password:

@@ -122,3 +122,20 @@ def test_users_create_takes_an_area_code(app, town, session):
     refused = runner.invoke(args=["users", "create", "nowhere", "--role", "counter",
                                   "--municipality", "nakatosa", "--area", "392049"])
     assert refused.exit_code != 0 and "地区・小地域" in refused.output
+
+
+def test_an_admin_changes_and_clears_a_users_district(console, town, session):
+    console.sign_in("town-admin")
+    desk = session.scalar(select(User).where(User.name == "desk-hamada"))
+    path = f"/admin/users/{desk.id}/area"
+    assert console.post(path, {"area": "394017-D1"}, token_from="/admin/users").status_code == 303
+    session.refresh(desk)
+    assert desk.area.code == "394017-D1"
+    refused = console.post(path, {"area": "392049"}, token_from="/admin/users")
+    assert refused.status_code == 422
+    assert f'id="area-{desk.id}-error"' in refused.get_data(as_text=True)
+    session.refresh(desk)
+    assert desk.area.code == "394017-D1"
+    assert console.post(path, {"area": ""}, token_from="/admin/users").status_code == 303
+    session.refresh(desk)
+    assert desk.area is None

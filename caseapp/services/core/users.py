@@ -39,6 +39,7 @@ class UserRow:
     live_tokens: int
     created_at: datetime
     area_name: str | None = None
+    area_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def listing(session: Session) -> list[UserRow]:
     return [UserRow(u.id, u.name, u.role, u.partner.code if u.partner else None,
                     u.partner.name if u.partner else None, u.email, u.active,
                     u.password_hash is not None, live.get(u.id, 0), u.created_at,
-                    u.area.name if u.area else None)
+                    u.area.name if u.area else None, u.area.code if u.area else None)
             for u in users]
 
 
@@ -180,6 +181,17 @@ def reset_password(session: Session, actor: Actor, user_id: int,
                  detail={"one_time_password": shown is not None})
     session.commit()
     return UserWritten(user, shown)
+
+
+def set_area(session: Session, actor: Actor, user_id: int, area_code: str | None) -> User:
+    """Name (or clear) the 地区 or 小地域 whose center a staff user works at."""
+    user = get(session, user_id)
+    user.area = (home_area(session, area_code, user.role, user.municipality_id)
+                 if area_code else None)
+    audit.record(session, actor, "update_user", "user", user.id,
+                 detail={"area": user.area.code if user.area else None})
+    session.commit()
+    return user
 
 
 def revoke(session: Session, actor: Actor, user_id: int) -> int:

@@ -1,8 +1,9 @@
 """Who may open a console page: deny by default, as in the API.
 
-Every console view declares one of ``public``, ``signed_in``, ``staff(...)`` or ``partner_user``;
-one hook, run before each view of every console blueprint, resumes the sign-in and enforces
-the declaration. Staff and partner users never reach each other's pages.
+Every console view declares one of ``public``, ``signed_in``, ``staff(...)``, ``partner_user``,
+``member`` or ``prefecture_user``; one hook, run before each view of every console blueprint,
+resumes the sign-in and enforces the declaration. Staff and partner users never reach each
+other's pages.
 """
 
 from datetime import timedelta

@@ -80,7 +80,8 @@ def test_the_dry_run_reads_the_area_of_an_address_or_a_stored_client(api, nakato
     assert "nakatosa_honobono" in {d["partner"] for d in stored.json["decisions"]}
 
 
-def test_a_rule_naming_another_towns_area_is_refused(api, nakatosa):
+def test_a_rule_naming_another_towns_area_is_refused(api, nakatosa, seeded):
+    seed.seed_network(seeded, "hidaka")  # its 地区 exists, but is not 中土佐町's to name
     data = copy.deepcopy(seed.ruleset_data("nakatosa"))
     kure = next(r for r in data["rules"] if r["id"] == "center_kure")
     kure["when"]["value"] = "394106-D00"  # 日高村's 地区

@@ -269,8 +269,11 @@ def users():
 @click.option("--email", default=None)
 @click.option("--municipality", default=None,
               help="national code or seed name (nankoku, nakatosa, hidaka); default: the only one")
+@click.option("--area", "area_code", default=None,
+              help="code of the 地区 or 小地域 whose center the user works at (its cases first)")
 @with_appcontext
-def users_create(name: str, role: str, email: str | None, municipality: str | None):
+def users_create(name: str, role: str, email: str | None, municipality: str | None,
+                 area_code: str | None):
     """Create a staff user of a municipality; prints its API token once, on the last line."""
     from caseapp.services.community import areas
     from caseapp.services.core import auth
@@ -279,7 +282,7 @@ def users_create(name: str, role: str, email: str | None, municipality: str | No
     try:
         town = (areas.get_by_code(db.session, municipality or "390003") if role == "prefecture"
                 else areas.municipality(db.session, municipality))
-        user, token = auth.create_user(db.session, name, role, email, town.id)
+        user, token = auth.create_user(db.session, name, role, email, town.id, area_code)
     except DomainError as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(f"created {user.role} user {user.name!r} (id {user.id}); token:")
@@ -432,6 +435,18 @@ def _known_partners() -> set[str]:
     return codes or set(rules.NANKOKU_PARTNERS)
 
 
+def _known_areas() -> dict[str, str] | None:
+    """Every 地区 and 小地域 code on the platform; None (any code) when there are none yet."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from caseapp.services.intake import routing
+
+    try:
+        return routing.area_levels(db.session) or None
+    except SQLAlchemyError:
+        return None
+
+
 @rules_group.command("check")
 @click.argument("file", type=click.Path(dir_okay=False))
 @with_appcontext
@@ -440,7 +455,7 @@ def rules_check(file: str):
     from caseapp import rules
 
     data = _read_rule_file(file)
-    problems = rules.validate_ruleset(data, _known_partners())
+    problems = rules.validate_ruleset(data, _known_partners(), _known_areas())
     if problems:
         _print_problems(file, problems)
         sys.exit(1)
@@ -460,7 +475,7 @@ def rules_replay(file: str, since, examples: int):
 
     data = _read_rule_file(file)
     try:
-        candidate = rules.compile_ruleset(data, _known_partners())
+        candidate = rules.compile_ruleset(data, _known_partners(), _known_areas())
     except rules.RuleSetInvalid as exc:
         _print_problems(file, exc.problems)
         sys.exit(1)

@@ -24,7 +24,8 @@ blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="支�
 @requires(Permission.CASES_READ)
 def listing(args):
     """Cases; `lost=true`: open cases with no owner, an overdue next action, or a rejected or
-    failed referral not yet re-routed."""
+    failed referral not yet re-routed. Emergencies first; for a user working at a 地区's center
+    (its `area`), the cases of people living there next; then by next action."""
     page = cases.listing(db.session, current_actor(), lost=args["lost"],
                          status=args.get("status"), page=args["page"], per_page=args["per_page"])
     return page

@@ -16,6 +16,8 @@ class User(db.Model):
     # The municipality the row belongs to: the boundary every query is scoped by.
     municipality_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"),
                                                         index=True)
+    # The 地区 (or 小地域) whose center the user works at: its cases come first on their home.
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
     email: Mapped[str | None] = mapped_column(String(254))
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
@@ -24,6 +26,7 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     partner = relationship("Partner")
+    area = relationship("Area", foreign_keys=[area_id])
 
 
 class ApiToken(db.Model):

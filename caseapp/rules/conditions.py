@@ -13,7 +13,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from caseapp.rules.fields import BOOL, EACH, ENUM, FIELDS, INT, SET, TEXT, FieldSpec, normalise_text
+from caseapp.rules.fields import (
+    AREA,
+    AREA_NAMES,
+    BOOL,
+    EACH,
+    ENUM,
+    FIELDS,
+    INT,
+    SET,
+    TEXT,
+    FieldSpec,
+    normalise_text,
+)
 from caseapp.rules.messages import ja, type_name_ja
 from caseapp.rules.tables import KEYED, LIST, SCALAR, Report, Table
 from caseapp.rules.vocab import is_int
@@ -37,6 +49,7 @@ OPERATORS_BY_KIND: dict[str, tuple[str, ...]] = {
     ENUM: ("eq", "ne", "in", "not_in", *PRESENCE),
     SET: ("has_any", "has_all", "has_none", *PRESENCE),
     TEXT: ("contains_any", "contains_all"),
+    AREA: ("eq", "ne", "in", "not_in", *PRESENCE),
 }
 OPERATORS = frozenset(op for ops in OPERATORS_BY_KIND.values() for op in ops)
 _NO_VALUE = frozenset({"is_true", "is_false", *PRESENCE})
@@ -46,6 +59,7 @@ _CHOICE_NOUN = {"topics": "topic code", "benefits": "benefit", "housing": "housi
 _CHOICE_NOUN_JA = {"topics": "相談分野のコード", "benefits": "給付", "housing": "住まいの状況",
                    "urgency": "緊急度", "channel": "相談の経路"}
 _KIND_JA = {SCALAR: "整数の表", LIST: "リストの表", KEYED: "キーで引く表"}
+_LEVEL_JA = {"district": "地区", "small_area": "小地域"}
 
 
 class Condition:
@@ -210,9 +224,12 @@ class Threshold:
 class ConditionCompiler:
     """Checks a condition tree and builds it; every problem goes to ``report(path, message)``."""
 
-    def __init__(self, tables: Mapping[str, Table | None], report: Report):
+    def __init__(self, tables: Mapping[str, Table | None], report: Report,
+                 areas: Mapping[str, str] | None = None):
         self.tables = tables
         self.report = report
+        # Area code -> level, when the caller knows the municipality's areas; None: any code.
+        self.areas = areas
 
     def compile(self, node: object, path: str) -> Condition | None:
         if not isinstance(node, Mapping):
@@ -364,6 +381,30 @@ class ConditionCompiler:
             self.report(where, ja(f"{noun_ja}にない値です: {item!r}", f"unknown {noun} {item!r}"))
         return None if bad else items
 
+    def area_codes(self, spec: FieldSpec, value: object, path: str) -> tuple | None:
+        """Codes of areas of the fact's level: one text (eq, ne) or a list of them."""
+        items = self.items([value] if isinstance(value, str) else value, path, "text")
+        if items is None:
+            return None
+        if self.areas is None:
+            return items
+        level = spec.choices[0]
+        bad = False
+        for i, code in enumerate(items):
+            where = path if isinstance(value, (str, Mapping)) else f"{path}[{i}]"
+            found = self.areas.get(code)
+            if found is None:
+                self.report(where, ja(f"この市町村の{_LEVEL_JA[level]}にないコードです: {code!r}",
+                                      f"unknown {level} code {code!r}"))
+                bad = True
+            elif found != level:
+                self.report(where, ja(
+                    f"{code!r} は{_LEVEL_JA.get(found, found)}のコードです。ここには"
+                    f"{_LEVEL_JA[level]}のコードを書いてください",
+                    f"{code!r} is a {found} code; a {level} code is needed here"))
+                bad = True
+        return None if bad else items
+
     def table_ref(self, ref: Mapping, path: str, kinds: tuple[str, ...]) -> Table | None:
         if not _valid_ref_shape(ref):
             self.report(path, ja("表の参照は {table: 表の名前} か {table: 表の名前, key: 項目名} "
@@ -470,6 +511,15 @@ def _build_compare(c: ConditionCompiler, name: str, spec: FieldSpec, op: str, va
                               f"ください", f"unknown {noun} {value!r}; one of {listed}"))
             return None
         return _member_leaf(name, spec.source, frozenset([value]), op == "eq")
+    if spec.kind == AREA:
+        if not isinstance(value, str) or not value:
+            c.report(path, ja(f"地域のコードを文字列で指定してください。いまは"
+                              f"{type_name_ja(value)}です",
+                              f"must be an area code (text), not {_type_name(value)}"))
+            return None
+        codes = c.area_codes(spec, value, path)
+        return None if codes is None else _area_leaf(name, spec.source, frozenset(codes),
+                                                     op == "eq")
     threshold = c.threshold(value, path)
     if threshold is None:
         return None
@@ -496,6 +546,10 @@ def _within(value: int, bounds: tuple[int, int]) -> bool:
 
 def _build_member(c: ConditionCompiler, name: str, spec: FieldSpec, op: str, value: object,
                   path: str) -> Leaf | None:
+    if spec.kind == AREA:
+        codes = c.area_codes(spec, value, path)
+        return None if codes is None else _area_leaf(name, spec.source, frozenset(codes),
+                                                     op == "in")
     if spec.kind == ENUM:
         items = c.choices(name, spec, value, path)
     else:
@@ -611,6 +665,21 @@ def _member_leaf(name: str, source: str, items: frozenset, inside: bool) -> Leaf
             (only,) = items
             return f"{name} is {only}" if inside else f"{name} is {value}, not {only}"
         return f"{name} {value} {'in' if inside else 'not in'} {_fmt(sorted(items))}"
+
+    return Leaf(test, describe)
+
+
+def _area_leaf(name: str, source: str, codes: frozenset, inside: bool) -> Leaf:
+    def test(ctx: Context) -> bool | None:
+        value = ctx[source]
+        return None if value is None else (value in codes) is inside
+
+    def describe(ctx: Context) -> str:
+        value = ctx[source]
+        named = f"{value} ({ctx[AREA_NAMES][value]})" if value in ctx[AREA_NAMES] else value
+        if len(codes) == 1 and inside:
+            return f"{name} is {named}"
+        return f"{name} {named} {'in' if inside else 'not in'} {_fmt(sorted(codes))}"
 
     return Leaf(test, describe)
 

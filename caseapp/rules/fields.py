@@ -16,6 +16,7 @@ from caseapp.rules.vocab import BENEFITS, CHANNELS, HOUSING, TOPICS, URGENCIES, 
 
 # Kinds of field; each kind has its own operators (see conditions.OPERATORS_BY_KIND).
 INT, BOOL, ENUM, SET, TEXT, EACH = "integer", "boolean", "choice", "set", "text", "each"
+AREA = "area"  # an area code of the municipality's own making; choices hold the area level
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,11 @@ FIELDS: dict[str, FieldSpec] = {
     "any_debt_in_arrears": _spec(BOOL, "any_debt_in_arrears"),
     "any_debt_principal": FieldSpec(EACH, "debt_principals", quantifier="any"),
     "every_debt_principal": FieldSpec(EACH, "debt_principals", quantifier="every"),
+    "district": _spec(AREA, "district", ("district",)),
+    "small_area": _spec(AREA, "small_area", ("small_area",)),
 }
 
+AREA_NAMES = "_area_names"  # context key of the code -> name mapping, not a fact
 _EMPTY_CONTEXT = dict.fromkeys(spec.source for spec in FIELDS.values())
 
 
@@ -82,6 +86,9 @@ def build_context(subject: Subject) -> dict[str, Any]:
     benefits = facts.get("benefits")
     ctx["benefits"] = frozenset(benefits) if isinstance(benefits, (list, tuple)) else None
     _read_debts(facts.get("debts"), ctx)
+    ctx["district"] = subject.district or None
+    ctx["small_area"] = subject.small_area or None
+    ctx[AREA_NAMES] = subject.area_names
     return ctx
 
 

@@ -24,11 +24,18 @@ class Subject:
     facts: Mapping[str, Any] = field(default_factory=dict, hash=False)
     birth_date: date | None = None
     on: date = field(default_factory=date.today)
+    # Where the person lives, as the caller resolved it from the address: the 地区 code and,
+    # when the address placed them that finely, the 小地域 code. None: not resolved.
+    district: str | None = None
+    small_area: str | None = None
+    # Japanese names of those codes, for the explanation of a match.
+    area_names: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         # Frozen means frozen: a list of topics or a caller's dict must not change under us.
         object.__setattr__(self, "topics", tuple(self.topics))
         object.__setattr__(self, "facts", MappingProxyType(dict(self.facts or {})))
+        object.__setattr__(self, "area_names", MappingProxyType(dict(self.area_names or {})))
 
 
 @dataclass(frozen=True)

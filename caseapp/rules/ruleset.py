@@ -134,13 +134,19 @@ def _decide(partner: str, rules: list[CompiledRule], ctx: Context,
     return first, decision
 
 
-def validate_ruleset(data: object, partners: Collection[str]) -> list[Problem]:
-    """Every problem in the set, in file order; empty when it can be compiled."""
-    return _Checker(partners).check(data)[0]
+def validate_ruleset(data: object, partners: Collection[str],
+                     areas: Mapping[str, str] | None = None) -> list[Problem]:
+    """Every problem in the set, in file order; empty when it can be compiled.
+
+    ``areas`` maps the municipality's area codes to their level (``district``,
+    ``small_area``); given, a condition on an unknown code or one of the wrong level is a
+    problem."""
+    return _Checker(partners, areas).check(data)[0]
 
 
-def compile_ruleset(data: object, partners: Collection[str]) -> CompiledRuleSet:
-    problems, rules = _Checker(partners).check(data)
+def compile_ruleset(data: object, partners: Collection[str],
+                    areas: Mapping[str, str] | None = None) -> CompiledRuleSet:
+    problems, rules = _Checker(partners, areas).check(data)
     if problems:
         raise RuleSetInvalid(problems)
     assert isinstance(data, Mapping)
@@ -150,8 +156,9 @@ def compile_ruleset(data: object, partners: Collection[str]) -> CompiledRuleSet:
 class _Checker:
     """One pass that both checks and compiles, so the two can never disagree."""
 
-    def __init__(self, partners: Collection[str]):
+    def __init__(self, partners: Collection[str], areas: Mapping[str, str] | None = None):
         self.partners = frozenset(partners)
+        self.areas = dict(areas) if areas is not None else None
         self.problems: list[Problem] = []
 
     def at(self, rule: str | None) -> _Reporter:
@@ -196,7 +203,7 @@ class _Checker:
                         f"すでにフォールバックです",
                         f"only one fallback rule; {fallbacks[0]} is one already"))
                 fallbacks.append(name)
-            rule = _compile_rule(raw, index, tables, self.partners, report)
+            rule = _compile_rule(raw, index, tables, self.partners, report, self.areas)
             if rule is not None:
                 compiled.append(rule)
         if not fallbacks:
@@ -237,7 +244,8 @@ def _rule_name(raw: object, index: int) -> str:
 
 
 def _compile_rule(raw: object, index: int, tables: Mapping[str, Table | None],
-                  partners: frozenset[str], report: _Reporter) -> CompiledRule | None:
+                  partners: frozenset[str], report: _Reporter,
+                  areas: Mapping[str, str] | None = None) -> CompiledRule | None:
     if not isinstance(raw, Mapping):
         report("(rule)", ja("ルールは id・when・then を持つマッピングで書いてください",
                             "a rule is a mapping with id, when and then"))
@@ -249,7 +257,7 @@ def _compile_rule(raw: object, index: int, tables: Mapping[str, Table | None],
                                 f"unknown key; a rule has {keys}"))
     rule_id = _rule_id(raw.get("id"), report)
     fallback = _fallback_flag(raw, report)
-    condition = _condition(raw, fallback, tables, report)
+    condition = _condition(raw, fallback, tables, report, areas)
     action = _action(raw.get("then"), partners, fallback, report)
     if report.count or action is None or rule_id is None:
         return None
@@ -279,7 +287,7 @@ def _fallback_flag(raw: Mapping, report: Report) -> bool:
 
 
 def _condition(raw: Mapping, fallback: bool, tables: Mapping[str, Table | None],
-               report: Report) -> Condition | None:
+               report: Report, areas: Mapping[str, str] | None = None) -> Condition | None:
     if fallback:
         if "when" in raw:
             report("when", ja("フォールバックのルールには when を書きません。ほかのどのルールも"
@@ -290,7 +298,7 @@ def _condition(raw: Mapping, fallback: bool, tables: Mapping[str, Table | None],
     if "when" not in raw:
         report("when", ja("条件 when がありません", "missing condition"))
         return None
-    return ConditionCompiler(tables, report).compile(raw["when"], "when")
+    return ConditionCompiler(tables, report, areas).compile(raw["when"], "when")
 
 
 def _action(then: object, partners: frozenset[str], fallback: bool,

@@ -23,6 +23,7 @@ def register_web(app: Flask) -> None:
         home,
         intake,
         partner,
+        prefecture_pages,
         referrals,
         reports_pages,
         sign_in,
@@ -31,7 +32,7 @@ def register_web(app: Flask) -> None:
     app.session_interface = ConsoleSessionInterface()
     access.csrf.init_app(app)
     for module in (sign_in, home, partner, intake, cases, referrals, clients, events_pages,
-                   reports_pages, community_pages, admin_pages, audit_pages):
+                   reports_pages, prefecture_pages, community_pages, admin_pages, audit_pages):
         app.register_blueprint(module.bp)
     ack.register(app)
     app.context_processor(_layout)
@@ -41,7 +42,8 @@ def register_web(app: Flask) -> None:
 def _layout() -> dict:
     user = access.current_user()
     items = ([] if user is None else nav.PARTNER if user.role == "partner"
-             else nav.MEMBER if user.role == "member" else nav.STAFF)
+             else nav.MEMBER if user.role == "member"
+             else nav.PREFECTURE if user.role == access.PREFECTURE else nav.STAFF)
     items = [item for item in items if user is not None and item.shown_to(user.role)]
     return {"console_user": user, "nav_items": items,
             "role_label": access.ROLE_LABELS.get(user.role, user.role) if user else None}

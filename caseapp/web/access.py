@@ -1,8 +1,9 @@
 """Who may open a console page: deny by default, as in the API.
 
-Every console view declares one of ``public``, ``signed_in``, ``staff(...)`` or ``partner_user``;
-one hook, run before each view of every console blueprint, resumes the sign-in and enforces
-the declaration. Staff and partner users never reach each other's pages.
+Every console view declares one of ``public``, ``signed_in``, ``staff(...)``, ``partner_user``,
+``member`` or ``prefecture_user``; one hook, run before each view of every console blueprint,
+resumes the sign-in and enforces the declaration. Staff and partner users never reach each
+other's pages.
 """
 
 from datetime import timedelta
@@ -33,13 +34,13 @@ from caseapp.services.core.actors import Actor
 csrf = CSRFProtect()
 
 PUBLIC, SIGNED_IN, STAFF, PARTNER = "public", "signed_in", "staff", "partner"
-MEMBER = "member"
+MEMBER, PREFECTURE = "member", "prefecture"
 SESSION_KEY = "sid"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 # What each role is called on screen.
 ROLE_LABELS = {"counter": "相談員", "supervisor": "管理職", "admin": "システム管理者",
-               "partner": "連携先", "member": "地域の委員"}
+               "partner": "連携先", "member": "地域の委員", "prefecture": "県社協"}
 
 
 def _declare(view, access: str, permission: Permission | None = None):
@@ -75,6 +76,11 @@ def member(view):
     return _declare(view, MEMBER)
 
 
+def prefecture_user(view):
+    """The prefecture council's users only: counts per municipality, nothing personal."""
+    return _declare(view, PREFECTURE)
+
+
 def current_user() -> signin.SignedIn | None:
     return g.get("console_user")
 
@@ -88,6 +94,8 @@ def home_for(user: signin.SignedIn) -> str:
         return url_for("partner.home")
     if user.role == members.ROLE:
         return url_for("community_pages.member_home")
+    if user.role == PREFECTURE:
+        return url_for("prefecture_pages.report")
     return url_for("home.index")
 
 
@@ -123,6 +131,8 @@ def _check_request():
         return _refuse(user, PARTNER)
     if access == MEMBER and user.role != members.ROLE:
         return _refuse(user, MEMBER)
+    if access == PREFECTURE and user.role != PREFECTURE:
+        return _refuse(user, PREFECTURE)
     if user.role == members.ROLE:
         # A member's access ends with the term, whatever page they ask for.
         refusal = members.term_refusal(db.session, user.user_id)

@@ -44,12 +44,14 @@ def _config():
 # ---- users ---------------------------------------------------------------------------------
 
 def _users_page(status: int = 200, *, form: dict | None = None, errors: dict | None = None,
-                row_errors: dict | None = None, shown: tuple[str, str] | None = None):
+                row_errors: dict | None = None, shown: tuple[str, str] | None = None,
+                area_errors: dict | None = None):
     page = _render("admin/users.html", users=users.listing(db.session),
                    partners=partners.listing(db.session, active=None, page=1,
                                              per_page=1000).items,
+                   home_areas=users.home_areas(db.session), home_roles=users.HOME_ROLES,
                    roles=ROLES, form=form or {}, errors=errors or {},
-                   row_errors=row_errors or {}, shown=shown)
+                   row_errors=row_errors or {}, area_errors=area_errors or {}, shown=shown)
     return page, status, _NO_STORE
 
 
@@ -63,12 +65,13 @@ def users_page():
 @staff(Permission.USERS_ADMIN)
 def users_create():
     form = {key: request.form.get(key, "").strip() for key in
-            ("name", "role", "partner", "email")}
+            ("name", "role", "partner", "email", "area")}
     try:
         written = users.create(db.session, current_actor(), name=form["name"], role=form["role"],
                                partner_code=form["partner"] or None,
                                email=form["email"] or None,
-                               password=request.form.get("password") or None)
+                               password=request.form.get("password") or None,
+                               area_code=form["area"] or None)
     except Invalid as exc:
         return _users_page(422, form=form, errors=exc.errors or {})
     if written.shown_password:
@@ -93,6 +96,22 @@ def users_password(user_id: int):
         return _users_page(200, shown=(written.user.name, written.shown_password))
     done = "利用を再開し、パスワードを設定しました" if reinstating else "パスワードを設定しました"
     flash(f"{written.user.name} の{done}。開いていた画面はサインアウトされました。", "success")
+    return redirect(url_for("admin.users_page"), 303)
+
+
+@bp.route("/users/<int:user_id>/area", methods=["POST"])
+@staff(Permission.USERS_ADMIN)
+def users_area(user_id: int):
+    try:
+        user = users.set_area(db.session, current_actor(), user_id,
+                              request.form.get("area", "").strip() or None)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        db.session.rollback()
+        return _users_page(422, area_errors={user_id: _messages(exc, "area")})
+    where = f"勤務する地区を{user.area.name}にしました" if user.area else "勤務する地区を外しました"
+    flash(f"{user.name} の{where}。", "success")
     return redirect(url_for("admin.users_page"), 303)
 
 

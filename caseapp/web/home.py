@@ -39,7 +39,7 @@ def index():
     user = current_user()
     if user is None:
         return redirect(url_for("signin.login"))
-    if user.role in ("partner", "member"):
+    if user.role in ("partner", "member", "prefecture"):
         return redirect(home_for(user))
     # Every other role is a staff role (sign-in admits no other).
     return render_template("console/home.html",

@@ -41,6 +41,7 @@ STAFF: list[NavItem] = [
 ]
 PARTNER: list[NavItem] = [NavItem("受信箱", "partner.home")]
 MEMBER: list[NavItem] = []
+PREFECTURE: list[NavItem] = []
 STAFF += [
     NavItem("監査ログ", "audit_log.log", permission=Permission.AUDIT_READ),
     NavItem("利用者の管理", "admin.users_page", permission=Permission.USERS_ADMIN),

@@ -38,8 +38,10 @@ def _months_back(month: str, count: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
-def _period_args(args) -> tuple[str, str, dict[str, list[str]]]:
-    """The months asked for, checked with the API's messages; six months to this one if none."""
+def period_args(args, default_months: int = DEFAULT_MONTHS
+                ) -> tuple[str, str, dict[str, list[str]]]:
+    """The months asked for, checked with the API's messages; by default the months up to
+    this one (six)."""
     this_month = monthly_report.month_of(utcnow().astimezone(TOKYO).date())
     first = args.get("from", "").strip() or None
     last = args.get("to", "").strip() or None
@@ -50,7 +52,7 @@ def _period_args(args) -> tuple[str, str, dict[str, list[str]]]:
     if errors:
         return args.get("from", ""), args.get("to", ""), errors
     last = last or this_month
-    first = first or _months_back(last, DEFAULT_MONTHS)
+    first = first or _months_back(last, default_months)
     if first > last:
         errors["from"] = [tables.ORDER_ERROR]
     return first, last, errors
@@ -59,7 +61,7 @@ def _period_args(args) -> tuple[str, str, dict[str, list[str]]]:
 @bp.route("/monthly")
 @staff(Permission.REPORTS_READ)
 def monthly():
-    first, last, errors = _period_args(request.args)
+    first, last, errors = period_args(request.args)
     if errors:
         return render_template("reports/monthly.html", first=first, last=last, errors=errors,
                                data=None), 422
@@ -77,7 +79,7 @@ def monthly():
 @bp.route("/monthly.csv")
 @staff(Permission.REPORTS_READ)
 def monthly_csv():
-    first, last, errors = _period_args(request.args)
+    first, last, errors = period_args(request.args)
     table = request.args.get("table", "by_month")
     try:
         validate.OneOf(list(tables.CSV_TABLES))(table)  # made here: the API's message

@@ -11,7 +11,7 @@ from caseapp.models import Case, Client, Household, Referral, User
 from caseapp.models.types import utcnow
 from caseapp.permissions import STAFF_ROLES
 from caseapp.services.casework import emergencies, reminders
-from caseapp.services.core import audit
+from caseapp.services.core import audit, places
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid
 from caseapp.services.core.lookup import get_or_404
@@ -32,6 +32,23 @@ def open_for(session: Session, client: Client | None, actor: Actor, at: datetime
     case = Case(client=client, owner_id=actor.user_id, status=CaseStatus.OPEN, created_at=at)
     session.add(case)
     return case
+
+
+def home_area_of(session: Session, actor: Actor):
+    """The 地区 or 小地域 whose center the staff user works at, or None."""
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    return user.area if user is not None else None
+
+
+def in_home_area(session: Session, area) -> object:
+    """True for a case whose person lives in ``area`` (or an area below it)."""
+    return Case.client_id.in_(select(Client.id).where(
+        Client.area_id.in_(places.subtree_ids(session, area))))
+
+
+def home_first(session: Session, area) -> list:
+    """Ordering that puts cases of the worker's own 地区 first; nothing for anyone else."""
+    return [] if area is None else [when((in_home_area(session, area), 0), else_=1)]
 
 
 def get(session: Session, actor: Actor, case_id: int) -> Case:
@@ -127,8 +144,10 @@ def listing(session: Session, actor: Actor, *, lost: bool, status: str | None, p
         query = query.where(Case.status == status)
     # An open case with a person in danger comes before everything else.
     first = when((emergencies.in_emergency(), 0), else_=1)
-    result = paginate(session, query.order_by(first, Case.next_action_at.asc().nulls_first(),
-                                              Case.id), page, per_page)
+    home = home_first(session, home_area_of(session, actor))  # then a hub worker's own 地区
+    result = paginate(session, query.order_by(first, *home,
+                                              Case.next_action_at.asc().nulls_first(), Case.id),
+                      page, per_page)
     audit.record(session, actor, "list", "case", None,
                  detail={"lost": lost, "results": [c.id for c in result.items]})
     session.commit()

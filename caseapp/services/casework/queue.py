@@ -33,6 +33,8 @@ class Queue:
     alerts: list = field(default_factory=list)
     recent: list[Case] = field(default_factory=list)  # the worker's open cases, newest first
     emergencies: set[int] = field(default_factory=set)  # case ids
+    home_area: object = None  # the 地区 or 小地域 whose center the worker works at
+    home: set[int] = field(default_factory=set)  # ids of cases of people living there
     alert_cases: dict[int, int] = field(default_factory=dict)  # referral id -> case id
 
     def overdue(self, case: Case) -> bool:
@@ -53,20 +55,24 @@ def for_actor(session: Session, actor: Actor, now: datetime | None = None) -> Qu
     now = now or utcnow()
     queue = Queue(now=now)
     emergency_first = _emergency().desc()
+    # Hub staff see the cases of their own 地区 next, after any emergency.
+    queue.home_area = cases.home_area_of(session, actor)
+    home = cases.home_first(session, queue.home_area)
     mine = or_(Case.owner_id == actor.user_id, Case.owner_id.is_(None))
     queue.due = list(session.scalars(
         select(Case).where(Case.status == CaseStatus.OPEN, mine,
                            Case.next_action_at.is_not(None),
                            Case.next_action_at < end_of_today(now))
-        .order_by(emergency_first, Case.next_action_at, Case.id).limit(LIMIT)))
+        .order_by(emergency_first, *home, Case.next_action_at, Case.id).limit(LIMIT)))
     due_ids = {c.id for c in queue.due}
     queue.lost = [c for c in session.scalars(
-        cases.lost_query(now).order_by(emergency_first, Case.next_action_at.asc().nulls_first(),
+        cases.lost_query(now).order_by(emergency_first, *home,
+                                       Case.next_action_at.asc().nulls_first(),
                                        Case.id).limit(LIMIT)) if c.id not in due_ids]
     queue.awaiting_consent = list(session.scalars(
         select(Referral).join(Case, Case.id == Referral.case_id)
         .where(Referral.status == ReferralStatus.AWAITING_CONSENT, mine)
-        .order_by(emergency_first, Referral.created_at, Referral.id).limit(LIMIT)))
+        .order_by(emergency_first, *home, Referral.created_at, Referral.id).limit(LIMIT)))
     queue.alerts = alerts.listing(session, actor, unread=True, page=1, per_page=LIMIT).items
     queue.recent = list(session.scalars(
         select(Case).where(Case.status == CaseStatus.OPEN, Case.owner_id == actor.user_id)
@@ -81,6 +87,9 @@ def for_actor(session: Session, actor: Actor, now: datetime | None = None) -> Qu
         queue.emergencies = set(session.scalars(
             select(Consultation.case_id).where(Consultation.case_id.in_(case_ids),
                                                Consultation.urgency == Urgency.EMERGENCY)))
+    if case_ids and queue.home_area is not None:
+        queue.home = set(session.scalars(select(Case.id).where(
+            Case.id.in_(case_ids), cases.in_home_area(session, queue.home_area))))
     audit.record(session, actor, "list", "case", None,
                  detail={"queue": True, "results": sorted(case_ids)})
     session.commit()

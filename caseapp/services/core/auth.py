@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, joinedload
 from caseapp.models import ApiToken, Partner, User
 from caseapp.models.types import utcnow
 from caseapp.permissions import ROLES, STAFF_ROLES
-from caseapp.services.core import audit, scope, signin
+from caseapp.services.core import audit, scope, signin, users
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid, NotFound
 
@@ -28,8 +28,10 @@ def issue_token(session: Session, user: User) -> str:
 
 
 def create_user(session: Session, name: str, role: str, email: str | None = None,
-                municipality_id: int | None = None) -> tuple[User, str]:
-    """A staff user of one municipality (default: the only one there is)."""
+                municipality_id: int | None = None,
+                area_code: str | None = None) -> tuple[User, str]:
+    """A staff user of one municipality (default: the only one there is), optionally working
+    at the center of one of its 地区 or 小地域 (``area_code``)."""
     roles = (*STAFF_ROLES, PREFECTURE)
     if role not in roles:
         raise Invalid(f"役割は {', '.join(roles)} のいずれかにしてください"
@@ -40,7 +42,8 @@ def create_user(session: Session, name: str, role: str, email: str | None = None
                       errors={"name": ["この利用者名は既に使われています（already taken）"]})
     if municipality_id is None:
         municipality_id = scope.default_municipality(session)
-    user = User(name=name, role=role, email=email, municipality_id=municipality_id)
+    area = (users.home_area(session, area_code, role, municipality_id) if area_code else None)
+    user = User(name=name, role=role, email=email, municipality_id=municipality_id, area=area)
     session.add(user)
     token = issue_token(session, user)
     session.commit()

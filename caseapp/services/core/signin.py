@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 from caseapp.models import Partner, User, WebSession
 from caseapp.models.types import utcnow
 from caseapp.permissions import ROLES
-from caseapp.services.core import audit
+from caseapp.services.core import audit, scope
 from caseapp.services.core.actors import SYSTEM, Actor
 from caseapp.services.core.errors import DomainError, Invalid, NotFound
 
@@ -137,9 +137,11 @@ def sign_in(session: Session, name: str, password: str,
 def resume(session: Session, token: str, idle: timedelta,
            source_ip: str | None = None) -> SignedIn | None:
     """The user of a live console session, or None when it ended, idled out or was revoked."""
+    # Read past the scope: a prefecture user's own row lies outside the towns it counts.
     row = session.scalar(select(WebSession).options(joinedload(WebSession.user))
                          .where(WebSession.token_hash == _digest(token),
-                                WebSession.ended_at.is_(None)))
+                                WebSession.ended_at.is_(None))
+                         .execution_options(**{scope.UNSCOPED: True}))
     if row is None:
         return None
     user = row.user
@@ -163,9 +165,11 @@ def resume(session: Session, token: str, idle: timedelta,
 
 
 def sign_out(session: Session, token: str, source_ip: str | None = None) -> None:
+    # Read past the scope: a prefecture user's own row lies outside the towns it counts.
     row = session.scalar(select(WebSession).options(joinedload(WebSession.user))
                          .where(WebSession.token_hash == _digest(token),
-                                WebSession.ended_at.is_(None)))
+                                WebSession.ended_at.is_(None))
+                         .execution_options(**{scope.UNSCOPED: True}))
     if row is None:
         return
     row.ended_at = utcnow()

@@ -15,7 +15,8 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from caseapp.models import ApiToken, Partner, User
+from caseapp.domain.community import AreaLevel
+from caseapp.models import ApiToken, Area, Partner, User
 from caseapp.models.types import utcnow
 from caseapp.permissions import ROLES
 from caseapp.services.core import audit, signin
@@ -37,6 +38,8 @@ class UserRow:
     has_password: bool
     live_tokens: int
     created_at: datetime
+    area_name: str | None = None
+    area_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,12 +54,36 @@ def listing(session: Session) -> list[UserRow]:
     live = dict(session.execute(select(ApiToken.user_id, func.count())
                                 .where(ApiToken.revoked_at.is_(None))
                                 .group_by(ApiToken.user_id)).all())
-    users = session.scalars(select(User).options(joinedload(User.partner))
+    users = session.scalars(select(User).options(joinedload(User.partner), joinedload(User.area))
                             .order_by(User.role, User.name))
     return [UserRow(u.id, u.name, u.role, u.partner.code if u.partner else None,
                     u.partner.name if u.partner else None, u.email, u.active,
-                    u.password_hash is not None, live.get(u.id, 0), u.created_at)
+                    u.password_hash is not None, live.get(u.id, 0), u.created_at,
+                    u.area.name if u.area else None, u.area.code if u.area else None)
             for u in users]
+
+
+HOME_ROLES = ("counter", "supervisor", "admin")
+
+
+def home_areas(session: Session) -> list[Area]:
+    """The 地区 and 小地域 a staff user of this municipality may work at, in code order."""
+    return list(session.scalars(select(Area).where(
+        Area.level.in_((AreaLevel.DISTRICT, AreaLevel.SMALL_AREA))).order_by(Area.code)))
+
+
+def home_area(session: Session, code: str, role: str, municipality_id: int | None) -> Area:
+    """The 地区 or 小地域 of the user's own municipality whose center a staff user works at."""
+    area = session.scalar(select(Area).where(Area.code == code))
+    if role not in HOME_ROLES:
+        message = "地区を持てるのは職員（窓口・監督・管理）だけです"
+    elif (area is None or area.level not in (AreaLevel.DISTRICT, AreaLevel.SMALL_AREA)
+          or _town_of(area) != municipality_id):
+        message = "この市町村の地区・小地域のコードではありません"
+    else:
+        return area
+    raise Invalid(f"{message}（area {code!r} cannot be this user's home）",
+                  errors={"area": [message]})
 
 
 def one_time_password() -> str:
@@ -64,9 +91,15 @@ def one_time_password() -> str:
     return secrets.token_urlsafe(18)
 
 
+def _town_of(area: Area) -> int | None:
+    while area is not None and area.level != AreaLevel.MUNICIPALITY:
+        area = area.parent
+    return area.id if area is not None else None
+
+
 def create(session: Session, actor: Actor, *, name: str, role: str,
            partner_code: str | None = None, email: str | None = None,
-           password: str | None = None) -> UserWritten:
+           password: str | None = None, area_code: str | None = None) -> UserWritten:
     """A staff user with a role, or a partner user bound to one partner; no password given
     means a generated one, shown once."""
     name = (name or "").strip()
@@ -89,6 +122,12 @@ def create(session: Session, actor: Actor, *, name: str, role: str,
                 errors["partner"] = ["この連携先はありません"]
     elif partner_code:
         errors["partner"] = ["連携先を選べるのは、役割が「連携先」のときだけです"]
+    area = None
+    if area_code:
+        try:
+            area = home_area(session, area_code, role, actor.municipality_id)
+        except Invalid as exc:
+            errors.update(exc.errors or {})
     shown = None
     if password:
         try:
@@ -100,11 +139,12 @@ def create(session: Session, actor: Actor, *, name: str, role: str,
     if errors:
         raise Invalid("利用者を作れませんでした（user not created）", errors=errors)
     user = User(name=name, role=role, partner=partner, email=(email or "").strip() or None,
-                password_hash=signin.hash_password(password))
+                password_hash=signin.hash_password(password), area=area)
     session.add(user)
     session.flush()
     audit.record(session, actor, "create_user", "user", user.id,
                  detail={"role": role, "partner": partner_code if partner else None,
+                         "area": area.code if area else None,
                          "one_time_password": shown is not None})
     session.commit()
     return UserWritten(user, shown)
@@ -141,6 +181,17 @@ def reset_password(session: Session, actor: Actor, user_id: int,
                  detail={"one_time_password": shown is not None})
     session.commit()
     return UserWritten(user, shown)
+
+
+def set_area(session: Session, actor: Actor, user_id: int, area_code: str | None) -> User:
+    """Name (or clear) the 地区 or 小地域 whose center a staff user works at."""
+    user = get(session, user_id)
+    user.area = (home_area(session, area_code, user.role, user.municipality_id)
+                 if area_code else None)
+    audit.record(session, actor, "update_user", "user", user.id,
+                 detail={"area": user.area.code if user.area else None})
+    session.commit()
+    return user
 
 
 def revoke(session: Session, actor: Actor, user_id: int) -> int:

@@ -87,7 +87,8 @@ def _record(session: Session, actor: Actor, data: dict, now: datetime,
     consultation.ruleset_version = version
     subject = routing.subject_for(
         {**data, "topics": topics}, client.birth_date if client else None,
-        received_at.astimezone(TOKYO).date())
+        received_at.astimezone(TOKYO).date(),
+        routing.area_facts(session, client.area_id if client else None))
     decisions, dangers = ruleset.assess(subject)
     _refer(session, actor, consultation, decisions, version, now)
     consultation.fallback_only = not any(

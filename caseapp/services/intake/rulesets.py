@@ -113,7 +113,8 @@ def _json_problem(exc: ValueError) -> str:
 
 
 def problems_of(session: Session, data: dict) -> list[rules.Problem]:
-    return rules.validate_ruleset(data, routing.partner_codes(session))
+    return rules.validate_ruleset(data, routing.partner_codes(session),
+                                  routing.area_levels(session))
 
 
 def since_for(months: int, today: date) -> date:
@@ -147,7 +148,8 @@ def preview(session: Session, actor: Actor, text: str, *, months: int = 6,
     result.problems = problems_of(session, data)
     if result.problems:
         return result
-    candidate = rules.compile_ruleset(data, routing.partner_codes(session))
+    candidate = rules.compile_ruleset(data, routing.partner_codes(session),
+                                      routing.area_levels(session))
     version, current = routing.active(session)
     result.current_version = version
     result.since = since_for(months, utcnow().astimezone(TOKYO).date())

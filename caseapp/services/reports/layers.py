@@ -1,6 +1,8 @@
 """Reports by layer: a municipality's figures per 地区 and 小地域, and the prefecture's counts per
 municipality and block — no personal data, small cells suppressed."""
 
+import csv
+import io
 from collections import Counter, defaultdict
 from datetime import datetime
 
@@ -82,6 +84,27 @@ def prefecture(session: Session, actor: Actor, period: Period,
     session.commit()
     return {"from": period.first, "to": period.last, "suppressed_below": SMALL_CELL,
             "total": _cell_dict(total), "blocks": blocks}
+
+
+WITHHELD = "—"  # how a withheld cell is shown on the page and in the CSV
+
+
+def prefecture_csv(data: dict) -> bytes:
+    """The prefecture report as CSV (UTF-8 with BOM, for Excel): a row per municipality, each
+    block's subtotal and the total; a withheld cell is written as WITHHELD."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["ブロック", "市町村コード", "市町村", "相談件数", "新規ケース"])
+
+    def cells(row: dict) -> list:
+        return [WITHHELD if row[k] is None else row[k] for k in ("consultations", "new_cases")]
+
+    for block in data["blocks"]:
+        for town in block["municipalities"]:
+            writer.writerow([block["name"], town["code"], town["name"], *cells(town)])
+        writer.writerow([block["name"], "", "ブロック計", *cells(block)])
+    writer.writerow(["", "", "合計", *cells(data["total"])])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
 def _cell_dict(counts: dict) -> dict:

@@ -271,9 +271,8 @@ def test_the_audit_log_filters_and_its_every_view_is_audited(console, session):
 
 
 def test_the_audit_log_filters_by_person(console, session):
-    from caseapp.services.core import audit
-
     from caseapp.models import Client
+    from caseapp.services.core import audit
 
     # Records of the supervisor's own town: the audit log shows what concerns its people.
     first, second = (Client(name=n, search_key=n) for n in ("監査 一", "監査 二"))

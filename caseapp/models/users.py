@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.extensions import db
@@ -23,6 +23,8 @@ class User(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     # argon2id hash for the web console; None: this user signs in with API tokens only.
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Set by an administrator (a 仮パスワード): the user must choose their own before working.
+    password_temporary: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     partner = relationship("Partner")

@@ -116,6 +116,9 @@ def _check_request():
     if request.method not in _SAFE_METHODS:
         csrf.protect()
     user = _resume()
+    if (user is not None and user.must_change_password
+            and request.endpoint not in _OPEN_WITH_TEMPORARY_PASSWORD):
+        return _to_password_change()
     if access == PUBLIC:
         return None
     if access is None:
@@ -158,6 +161,17 @@ def _resume() -> signin.SignedIn | None:
     g.actor = user.actor(request.remote_addr)
     scope.enter(db.session, scope.for_actor(db.session, g.actor, user.municipality_id))
     return user
+
+
+_OPEN_WITH_TEMPORARY_PASSWORD = {"signin.password", "signin.logout", "signin.login"}
+
+
+def _to_password_change():
+    target = url_for("signin.password")
+    if request.headers.get("HX-Request"):
+        return "", 401, {"HX-Redirect": target}
+    flash("管理者が設定した仮パスワードのままです。先に自分のパスワードを決めてください。", "info")
+    return redirect(target)
 
 
 def _to_sign_in():

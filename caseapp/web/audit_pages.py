@@ -22,6 +22,7 @@ FIELDS = ("person", "resource", "resource_id", "actor", "from", "to")
 ACTION_LABELS = {"read": "閲覧", "list": "一覧の閲覧", "create": "作成", "update": "変更",
                  "delete": "削除", "sign_in": "サインイン", "sign_out": "サインアウト",
                  "access": "アクセス", "set_password": "パスワード設定",
+                 "change_password": "パスワード変更",
                  "create_user": "利用者作成",
                  "revoke": "利用停止", "reinstate": "利用再開", "webhook_test": "テスト送信",
                  "replay": "ルールの試行", "export": "書き出し", "disclose": "提供"}

@@ -8,8 +8,17 @@ from caseapp.extensions import db
 from caseapp.services.core import auth as auth_service
 from caseapp.services.core import signin
 from caseapp.services.core.actors import Actor
-from caseapp.web.access import SESSION_KEY, console_blueprint, current_user, home_for, public
-from caseapp.web.forms import SignInForm
+from caseapp.services.core.errors import Invalid
+from caseapp.web.access import (
+    SESSION_KEY,
+    console_blueprint,
+    current_actor,
+    current_user,
+    home_for,
+    public,
+    signed_in,
+)
+from caseapp.web.forms import PasswordChangeForm, SignInForm
 
 bp = console_blueprint("signin", __name__)
 
@@ -50,6 +59,27 @@ def login():
     session.permanent = True
     session[SESSION_KEY] = user.token
     return redirect(_next_page(form.next.data, user) or home_for(user))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@signed_in
+def password():
+    """Change one's own password; the only page open while the password is a 仮パスワード."""
+    user = current_user()
+    form = PasswordChangeForm()
+    if request.method == "GET":
+        return render_template("password.html", form=form, user=user)
+    if not form.validate():
+        return render_template("password.html", form=form, user=user), 422
+    try:
+        signin.change_own_password(db.session, user, form.current.data, form.password.data,
+                                   current_actor().source_ip)
+    except Invalid as exc:
+        for name, messages in (exc.errors or {}).items():
+            getattr(form, name).errors = list(messages)
+        return render_template("password.html", form=form, user=user), 422
+    flash("パスワードを変更しました。", "success")
+    return redirect(home_for(user))
 
 
 @bp.route("/logout", methods=["POST"])

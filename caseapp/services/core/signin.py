@@ -46,6 +46,8 @@ class SignedIn:
     partner_id: int | None
     token: str
     municipality_id: int | None = None
+    # A 仮パスワード: every page but the password change is closed until a new one is chosen.
+    must_change_password: bool = False
 
     def actor(self, source_ip: str | None = None) -> Actor:
         return Actor(user_id=self.user_id, name=self.name, role=self.role,
@@ -82,6 +84,35 @@ def set_password(session: Session, name: str, password: str, actor: Actor = SYST
     audit.record(session, actor, "set_password", "user", user.id)
     session.commit()
     return user
+
+
+def change_own_password(session: Session, signed: SignedIn, current: str, new: str,
+                        source_ip: str | None = None) -> None:
+    """A signed-in user replaces their own password, proving the current one; their other
+    console sessions end, this one goes on."""
+    user = session.get(User, signed.user_id)
+    if user is None or user.password_hash is None:
+        raise NotFound(f"利用者 {signed.user_id} はいません（no user {signed.user_id}）")
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        audit.record(session, signed.actor(source_ip), "change_password", "user", user.id,
+                     outcome="denied", detail={"reason": "bad_credentials"})
+        session.commit()
+        raise Invalid("今のパスワードが違います（the current password is wrong）",
+                      errors={"current": ["今のパスワードが違います"]}) from None
+    check_password_rules(new)
+    if new == current:
+        raise Invalid("今と違うパスワードにしてください（choose a different password）",
+                      errors={"password": ["今と違うパスワードにしてください"]})
+    user.password_hash = _hasher.hash(new)
+    user.password_temporary = False
+    session.execute(update(WebSession)
+                    .where(WebSession.user_id == user.id, WebSession.ended_at.is_(None),
+                           WebSession.token_hash != _digest(signed.token))
+                    .values(ended_at=utcnow()))
+    audit.record(session, signed.actor(source_ip), "change_password", "user", user.id)
+    session.commit()
 
 
 def create_partner_user(session: Session, code: str, name: str, password: str,
@@ -128,7 +159,7 @@ def sign_in(session: Session, name: str, password: str,
     token = secrets.token_urlsafe(32)
     session.add(WebSession(user_id=user.id, token_hash=_digest(token)))
     signed = SignedIn(user.id, user.name, user.role, user.partner_id, token,
-                      user.municipality_id)
+                      user.municipality_id, user.password_temporary)
     audit.record(session, signed.actor(source_ip), "sign_in", "user", user.id)
     session.commit()
     return signed
@@ -147,7 +178,7 @@ def resume(session: Session, token: str, idle: timedelta,
     user = row.user
     now = utcnow()
     signed = SignedIn(user.id, user.name, user.role, user.partner_id, token,
-                      user.municipality_id)
+                      user.municipality_id, user.password_temporary)
     if now - row.last_seen_at > idle:
         row.ended_at = now
         audit.record(session, signed.actor(source_ip), "sign_out", "user", user.id,

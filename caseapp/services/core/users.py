@@ -2,7 +2,8 @@
 
 Creating, resetting a password and revoking each end in one commit with their audit row. A
 password the administrator does not type is generated here and shown once (仮パスワード):
-only its argon2 hash is kept. Revoking ends every API token and console session at once and
+only its argon2 hash is kept. Either way the password is temporary: its user must choose their
+own at the next sign-in. Revoking ends every API token and console session at once and
 stops sign-in until the user is reinstated with a new password.
 """
 
@@ -139,7 +140,8 @@ def create(session: Session, actor: Actor, *, name: str, role: str,
     if errors:
         raise Invalid("利用者を作れませんでした（user not created）", errors=errors)
     user = User(name=name, role=role, partner=partner, email=(email or "").strip() or None,
-                password_hash=signin.hash_password(password), area=area)
+                password_hash=signin.hash_password(password), area=area,
+                password_temporary=True)
     session.add(user)
     session.flush()
     audit.record(session, actor, "create_user", "user", user.id,
@@ -176,6 +178,7 @@ def reset_password(session: Session, actor: Actor, user_id: int,
         password = shown = one_time_password()
     signin.check_password_rules(password)
     user.password_hash = signin.hash_password(password)
+    user.password_temporary = True
     signin.end_sessions(session, user.id)
     audit.record(session, actor, "set_password", "user", user.id,
                  detail={"one_time_password": shown is not None})
@@ -225,6 +228,7 @@ def reinstate(session: Session, actor: Actor, user_id: int,
     signin.check_password_rules(password)
     user.active = True
     user.password_hash = signin.hash_password(password)
+    user.password_temporary = True
     audit.record(session, actor, "reinstate", "user", user.id,
                  detail={"one_time_password": shown is not None})
     session.commit()

@@ -16,7 +16,7 @@ from caseapp.jp import lg_code
 from caseapp.models import Area, AreaAddressKey, Meeting
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import TOKYO, next_business_morning
-from caseapp.services.core import audit
+from caseapp.services.core import audit, places
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Invalid
 from caseapp.services.core.lookup import not_found
@@ -120,19 +120,6 @@ def serving_area(town: Area, layer: str | None) -> Area:
     return next((a for a in ancestors(town) if a.level == level), town) if level else town
 
 
-def subtree_ids(session: Session, area: Area) -> set[int]:
-    """The area and every area below it (a few hundred rows at most: read in one query)."""
-    children: dict[int | None, list[int]] = {}
-    for ident, parent in session.execute(select(Area.id, Area.parent_id)):
-        children.setdefault(parent, []).append(ident)
-    found, todo = set(), [area.id]
-    while todo:
-        ident = todo.pop()
-        found.add(ident)
-        todo.extend(children.get(ident, []))
-    return found
-
-
 def listing(session: Session, actor: Actor, *, visible: set[int] | None, level: str | None,
             under: str | None, page: int, per_page: int) -> Page:
     query = select(Area).options(selectinload(Area.parent), selectinload(Area.address_keys))
@@ -141,7 +128,7 @@ def listing(session: Session, actor: Actor, *, visible: set[int] | None, level: 
     if level:
         query = query.where(Area.level == level)
     if under:
-        query = query.where(Area.id.in_(subtree_ids(session, get_by_code(session, under))))
+        query = query.where(Area.id.in_(places.subtree_ids(session, get_by_code(session, under))))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = list(session.scalars(query.order_by(Area.code).limit(per_page)
                                 .offset((page - 1) * per_page)))

@@ -24,7 +24,7 @@ from caseapp.models.types import utcnow
 from caseapp.rules.calendar import TOKYO
 from caseapp.services.casework import alerts
 from caseapp.services.community import areas
-from caseapp.services.core import audit
+from caseapp.services.core import audit, places
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict
 from caseapp.services.core.lookup import get_or_404
@@ -161,7 +161,7 @@ def listing(session: Session, actor: Actor, *, status: str | None, kind: str | N
         query = query.where(CommunityTask.kind == kind)
     if area_code:
         area = areas.get_by_code(session, area_code)
-        query = query.where(CommunityTask.area_id.in_(areas.subtree_ids(session, area)))
+        query = query.where(CommunityTask.area_id.in_(places.subtree_ids(session, area)))
     result = paginate(session, query.order_by(CommunityTask.due_at, CommunityTask.id),
                       page, per_page)
     audit.record(session, actor, "list", "community_task", None,

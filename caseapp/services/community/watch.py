@@ -27,7 +27,7 @@ from caseapp.models import Client, Member, WatchEntry, WatchVisit
 from caseapp.models.types import utcnow
 from caseapp.rules.calendar import next_business_morning
 from caseapp.services.community import areas, members, queue
-from caseapp.services.core import audit
+from caseapp.services.core import audit, places
 from caseapp.services.core.actors import Actor
 from caseapp.services.core.errors import Conflict, Forbidden, Invalid
 from caseapp.services.core.lookup import not_found
@@ -226,7 +226,7 @@ def listing(session: Session, actor: Actor, *, area_code: str | None, active: bo
                             WatchEntry.ended_at.is_(None))
     elif area_code:
         area = areas.get_by_code(session, area_code)
-        query = query.where(WatchEntry.area_id.in_(areas.subtree_ids(session, area)))
+        query = query.where(WatchEntry.area_id.in_(places.subtree_ids(session, area)))
     if active and member is None:
         query = query.where(WatchEntry.ended_at.is_(None))
     rows = list(session.scalars(query.order_by(WatchEntry.area_id, WatchEntry.id)))

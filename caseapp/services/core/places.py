@@ -13,12 +13,13 @@ def by_code(session: Session, code: str, *, field: str = "area") -> Area:
     """An area the session may see, or a 422 naming the field."""
     area = session.scalar(select(Area).where(Area.code == code))
     if area is None:
-        raise Invalid(f"unknown area {code!r}",
+        raise Invalid(f"地域コード {code} は登録されていません（unknown area {code!r}）",
                       errors={field: [f"地域コード {code} は登録されていません"]})
     return area
 
 
 def subtree_ids(session: Session, area: Area) -> set[int]:
+    """The area and every area below it (a few hundred rows at most: read in one query)."""
     children: dict[int | None, list[int]] = {}
     for ident, parent in session.execute(select(Area.id, Area.parent_id)):
         children.setdefault(parent, []).append(ident)

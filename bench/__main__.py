@@ -22,7 +22,8 @@ def _intake(quick):
     return [("intake", "req/s (16 clients)", r["floor"]["rps"], r["caseapp"]["rps"], r["ratio"],
              "≥ 0.5, p99 ≤ 100 ms", r["ratio"] >= 0.5 and r["caseapp"]["p99_ms"] <= 100,
              f"p50 {r['caseapp']['p50_ms']} ms, p99 {r['caseapp']['p99_ms']} ms "
-             f"(floor p99 {r['floor']['p99_ms']} ms)")], r
+             f"(floor p99 {r['floor']['p99_ms']} ms); server CPU/request "
+             f"{r['caseapp']['server_cpu_ms']} ms (floor {r['floor']['server_cpu_ms']} ms)")], r
 
 
 def _routing(quick):

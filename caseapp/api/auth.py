@@ -58,18 +58,19 @@ def check_request() -> None:
         _audit_denied(Actor(user_id=None, name="anonymous", role="none",
                             source_ip=request.remote_addr), "authenticate")
         raise _unauthorized("トークンが無効です（invalid or revoked token）")
-    g.actor = Actor(user_id=user.id, name=user.name, role=user.role,
-                    partner_id=user.partner_id, source_ip=request.remote_addr,
-                    municipality_id=user.municipality_id)
-    scope.enter(db.session, scope.for_actor(db.session, g.actor, user.municipality_id))
-    if user.role == members.ROLE:
-        refusal = members.term_refusal(db.session, user.id)
+    actor = g.actor = Actor(user_id=user.id, name=user.name, role=user.role,
+                            partner_id=user.partner_id, source_ip=request.remote_addr,
+                            municipality_id=user.municipality_id)
+    # Entering the scope expires what the session holds: the user is read from the actor.
+    scope.enter(db.session, scope.for_actor(db.session, actor, actor.municipality_id))
+    if actor.role == members.ROLE:
+        refusal = members.term_refusal(db.session, actor.user_id)
         if refusal is not None:
-            _audit_denied(g.actor, "member term")
+            _audit_denied(actor, "member term")
             raise Forbidden(refusal)
-    if not has_permission(user.role, permission):
-        _audit_denied(g.actor, str(permission))
-        raise Forbidden(f"この操作は {user.role} には許可されていません（needs {permission}）")
+    if not has_permission(actor.role, permission):
+        _audit_denied(actor, str(permission))
+        raise Forbidden(f"この操作は {actor.role} には許可されていません（needs {permission}）")
 
 
 def _audit_denied(actor: Actor, wanted: str) -> None:

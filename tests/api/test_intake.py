@@ -76,6 +76,27 @@ def test_returning_client_joins_the_open_case(api):
     assert again["client_id"] == first["client_id"]
 
 
+def test_consent_given_at_a_returning_visit_releases_what_waited(api, session):
+    body = {**EXAMPLE}
+    consent = body.pop("consent")
+    first = api.post("/api/v1/consultations", json=body).json
+    assert {r["status"] for r in first["referrals"]} == {"awaiting_consent"}
+    again = api.post("/api/v1/consultations", json={
+        "client_id": first["client_id"], "channel": "window", "topics": ["housing"],
+        "consent": consent})
+    assert again.status_code == 201, again.json
+    assert again.json["case_id"] == first["case_id"]
+    assert {r["status"] for r in again.json["referrals"]} == {"requested"}
+    earlier = [session.get(Referral, r["id"]) for r in first["referrals"]]
+    assert {r.status for r in earlier} == {"requested"}
+    assert all(r.legal_basis.startswith("consent:") for r in earlier)
+    referred = [r["id"] for r in first["referrals"] + again.json["referrals"]]
+    pending = session.scalars(select(Delivery.referral_id).where(Delivery.state == "pending"))
+    assert set(pending) == set(referred)
+    shown = api.get(f"/api/v1/clients/{first['client_id']}").json
+    assert len(shown["consents"]) == 1
+
+
 def test_get_consultation_shows_decisions_and_referrals(api):
     created = api.post("/api/v1/consultations", json=EXAMPLE).json
     fetched = api.get(f"/api/v1/consultations/{created['id']}")

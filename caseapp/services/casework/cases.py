@@ -18,20 +18,13 @@ from caseapp.services.core.lookup import get_or_404
 from caseapp.services.core.pagination import paginate
 
 
-def open_for(session: Session, client: Client | None, actor: Actor, at: datetime) -> Case:
-    """A returning client's open case, or a new case owned by whoever took the consultation.
-
-    A step of intake: it does not commit (the use cases below do).
-    """
-    if client is not None and client.id is not None:
-        case = session.scalar(select(Case).where(Case.client_id == client.id,
-                                                 Case.status == CaseStatus.OPEN)
-                              .order_by(Case.id.desc()).limit(1))
-        if case is not None:
-            return case
-    case = Case(client=client, owner_id=actor.user_id, status=CaseStatus.OPEN, created_at=at)
-    session.add(case)
-    return case
+def open_case(session: Session, client: Client | None) -> Case | None:
+    """The client's latest open case, if it has one."""
+    if client is None or client.id is None:
+        return None
+    return session.scalar(select(Case).where(Case.client_id == client.id,
+                                             Case.status == CaseStatus.OPEN)
+                          .order_by(Case.id.desc()).limit(1))
 
 
 def home_area_of(session: Session, actor: Actor):

@@ -209,19 +209,21 @@ def on_referral_change(referral: Referral, *, now: datetime | None = None,
 
 
 def on_case_change(session: Session, case: Case, *, now: datetime | None = None,
-                   urgent: bool | None = None) -> None:
+                   urgent: bool | None = None, new: bool = False) -> None:
     """Called after a case's owner, next action or status changed, inside that transaction.
 
     A case in an emergency is chased when its next action falls due, at any hour; any other
-    case on the next business morning. ``urgent`` spares the lookup when the caller knows.
+    case on the next business morning. ``urgent`` spares the lookup when the caller knows, and
+    ``new`` (a case this transaction created) the one for reminders to withdraw.
     """
     now = now or utcnow()
     if case.id is None:
         session.flush()
-    pending = list(session.scalars(select(Reminder).where(
-        Reminder.case_id == case.id, Reminder.status == ReminderStatus.DUE)))
-    reason = "case closed" if case.status != CaseStatus.OPEN else "next action rescheduled"
-    _withdraw_moot(session, pending, case, reason, now)
+    if not new:
+        pending = list(session.scalars(select(Reminder).where(
+            Reminder.case_id == case.id, Reminder.status == ReminderStatus.DUE)))
+        reason = "case closed" if case.status != CaseStatus.OPEN else "next action rescheduled"
+        _withdraw_moot(session, pending, case, reason, now)
     if case.status == CaseStatus.OPEN and case.next_action_at is not None:
         if urgent is None:
             urgent = session.scalar(select(exists().where(Emergency.case_id == case.id)))

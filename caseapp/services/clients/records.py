@@ -131,10 +131,16 @@ def index_grams(*keys: str | None) -> list[str]:
     return list(grams)
 
 
+def keys_for(name: str, name_kana: str | None) -> dict:
+    """The search keys stored on the client row."""
+    return {"search_key": search_key(name),
+            "kana_key": search_key(name_kana) if name_kana else None}
+
+
 def set_keys(client: Client) -> None:
     """Recompute the search keys and bring the bigram rows in line with them."""
-    client.search_key = search_key(client.name)
-    client.kana_key = search_key(client.name_kana) if client.name_kana else None
+    for key, value in keys_for(client.name, client.name_kana).items():
+        setattr(client, key, value)
     wanted = set(index_grams(client.search_key, client.kana_key))
     have = {row.bigram: row for row in client.bigrams}
     for gram, row in have.items():

@@ -11,6 +11,7 @@ Beat and worker tasks and the CLI run unscoped on purpose: they sweep every muni
 deliveries, reminders and retention, and act as the system, not as a person.
 """
 
+import functools
 from dataclasses import dataclass, field
 
 from sqlalchemy import String, cast, event, or_, select, text
@@ -134,6 +135,14 @@ def for_municipality(session: Session, municipality_id: int) -> Scope:
 
 
 def _build(parents, municipalities, *, network, own) -> Scope:
+    return _built(tuple(sorted(parents.items())), tuple(municipalities), network, own)
+
+
+# Building the criteria cost more CPU than a request's queries: they are built once per area
+# tree and scope, and shared (SQL expressions are immutable).
+@functools.lru_cache(maxsize=256)
+def _built(tree, municipalities, network, own) -> Scope:
+    parents = dict(tree)
     areas: set[int] = set()
     for m in municipalities:
         areas |= _below(parents, m) | set(_above(parents, m))

@@ -82,8 +82,7 @@ def add_deliveries(session: Session, referral: Referral, *, email_enabled: bool,
     for channel in channels:
         row = existing.get(channel)
         if row is None:
-            row = Delivery(referral=referral, channel=channel, message_id=message_id(),
-                           state=DeliveryState.PENDING, next_attempt_at=now)
+            row = Delivery(referral=referral, **requested_row(channel, now))
             session.add(row)
         elif row.state in _MADE_DUE_FROM or row.state == DeliveryState.PENDING:
             if row.state == DeliveryState.FAILED:
@@ -92,6 +91,12 @@ def add_deliveries(session: Session, referral: Referral, *, email_enabled: bool,
             row.leased_until = row.enqueued_at = None
         rows.append(row)
     return rows
+
+
+def requested_row(channel: str, now: datetime) -> dict:
+    """A new ``referral.requested`` row's values, due at once (``add_deliveries``, intake)."""
+    return dict(channel=channel, event_type=REQUESTED, message_id=message_id(),
+                state=DeliveryState.PENDING, next_attempt_at=now)
 
 
 # --------------------------------------------------------------------------- hand-over

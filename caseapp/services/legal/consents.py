@@ -123,6 +123,8 @@ def record_support_meeting(session: Session, actor: Actor, case_id: int, data: d
 
 
 def _unknown_partner_codes(session: Session, codes) -> list[str]:
+    if not codes:
+        return []
     known = set(session.scalars(select(Partner.code).where(Partner.code.in_(list(codes)))))
     return [c for c in codes if c not in known]
 
@@ -134,8 +136,9 @@ def _check_partner_codes(session: Session, codes, field: str) -> None:
                       errors={field: [f"登録されていない連携機関です: {', '.join(unknown)}"]})
 
 
-def record(session: Session, actor: Actor, client: Client, data: dict, *,
-           prefix: str = "consent.", now: datetime | None = None) -> Consent:
+def checked(session: Session, actor: Actor, data: dict, *, prefix: str = "consent.",
+            now: datetime | None = None) -> dict:
+    """The consent's column values once every problem with them is ruled out (422 else)."""
     now = now or utcnow()
     errors = {}
     if data["scope"] == "partners" and not data.get("partners"):
@@ -154,12 +157,15 @@ def record(session: Session, actor: Actor, client: Client, data: dict, *,
             f"登録されていない連携機関です: {', '.join(unknown)}（unknown partner codes）"]
     if errors:
         raise Invalid("同意の記録に誤りがあります（invalid consent）", errors=errors)
-    consent = Consent(
-        client=client, scope=data["scope"], partners=list(data.get("partners") or []),
-        purposes=list(data.get("purposes") or []),
-        covers_sensitive=bool(data.get("covers_sensitive")), method=data["method"],
-        given_at=data["given_at"], expires_at=expires_at, recorded_by_id=actor.user_id,
-    )
+    return dict(scope=data["scope"], partners=list(data.get("partners") or []),
+                purposes=list(data.get("purposes") or []),
+                covers_sensitive=bool(data.get("covers_sensitive")), method=data["method"],
+                given_at=data["given_at"], expires_at=expires_at, recorded_by_id=actor.user_id)
+
+
+def record(session: Session, actor: Actor, client: Client, data: dict, *,
+           prefix: str = "consent.", now: datetime | None = None) -> Consent:
+    consent = Consent(client=client, **checked(session, actor, data, prefix=prefix, now=now))
     session.add(consent)
     session.flush()
     audit.record(session, actor, "create", "consent", consent.id,

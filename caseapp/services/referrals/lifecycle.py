@@ -22,16 +22,31 @@ def create(session: Session, actor: Actor, *, case: Case, partner: Partner, reas
            method: str, urgency: str, basis: str | None,
            consultation: Consultation | None = None, rule_id: str | None = None,
            now: datetime | None = None) -> Referral:
-    status = ReferralStatus.REQUESTED if basis else ReferralStatus.AWAITING_CONSENT
-    referral = Referral(case=case, consultation=consultation, partner=partner, reason=reason,
-                        method=method, urgency=urgency, status=status, legal_basis=basis,
-                        rule_id=rule_id, created_by_id=actor.user_id, created_at=now or utcnow())
+    values, first = opening(actor, partner, reason=reason, method=method, urgency=urgency,
+                            basis=basis, rule_id=rule_id, now=now or utcnow())
+    referral = Referral(case=case, consultation=consultation, partner=partner, **values)
     session.add(referral)
-    _log(referral, None, status, actor, note=reason, at=now)
-    _stamp(referral, now)
-    if status == ReferralStatus.REQUESTED:
+    referral.history.append(ReferralEvent(**first))
+    if referral.status == ReferralStatus.REQUESTED:
         add_deliveries(session, referral, now=now)
     return referral
+
+
+def opening(actor: Actor, partner: Partner, *, reason: str, method: str, urgency: str,
+            basis: str | None, rule_id: str | None, now: datetime) -> tuple[dict, dict]:
+    """A new referral's column values and those of its first history row.
+
+    Requested when it has a legal basis, else awaiting consent (its outbox rows come later).
+    """
+    status = ReferralStatus.REQUESTED if basis else ReferralStatus.AWAITING_CONSENT
+    values = dict(reason=reason, method=method, urgency=urgency, status=status,
+                  legal_basis=basis, rule_id=rule_id, created_by_id=actor.user_id,
+                  created_at=now, status_at=now, ack_due_at=_ack_due(partner, status, now))
+    if status in MILESTONES:
+        values[f"{status}_at"] = now
+    first = dict(from_status=None, to_status=status, actor_id=actor.user_id,
+                 actor_label=actor.label, note=reason, at=now)
+    return values, first
 
 
 def add_deliveries(session: Session, referral: Referral, now: datetime | None = None) -> None:
@@ -53,8 +68,13 @@ def _stamp(referral: Referral, at: datetime | None) -> None:
     """Record when the status began and, while the partner owes an answer, when it is due."""
     at = at or utcnow()
     referral.status_at = at
-    referral.ack_due_at = (add_business_days(at, referral.partner.ack_sla_days).astimezone(UTC)
-                           if referral.status in ACK_PENDING else None)
+    referral.ack_due_at = _ack_due(referral.partner, referral.status, at)
+
+
+def _ack_due(partner: Partner, status: str, at: datetime) -> datetime | None:
+    if status not in ACK_PENDING:
+        return None
+    return add_business_days(at, partner.ack_sla_days).astimezone(UTC)
 
 
 def move(referral: Referral, new: str, actor: Actor, *, note: str | None = None,

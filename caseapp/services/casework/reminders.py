@@ -136,23 +136,34 @@ def chain_key(kind: str, case_id: int, referral_id: int | None, stage: str | Non
     return f"{kind}:r{referral_id}:{stage}"
 
 
-def _schedule(session: Session, *, kind: str, case_id: int, due_at: datetime,
-              referral_id: int | None = None, stage: str | None = None,
-              anchor_at: datetime | None = None, seq: int = 1,
-              escalates: str | None = None) -> None:
-    """Insert unless its key exists; a withdrawn one that matters again is made due again.
+def _planned(*, kind: str, case_id: int, due_at: datetime, referral_id: int | None = None,
+             stage: str | None = None, anchor_at: datetime | None = None, seq: int = 1,
+             escalates: str | None = None) -> dict:
+    """The row ``_schedule_all`` writes for one reminder."""
+    chain = chain_key(escalates or kind, case_id, referral_id, stage, anchor_at)
+    key = f"escalation:{chain}" if kind == K.ESCALATION else f"{chain}:{seq}"
+    return dict(kind=kind, status=ReminderStatus.DUE, dedup_key=key, case_id=case_id,
+                referral_id=referral_id, stage=stage, anchor_at=anchor_at, seq=seq,
+                escalates=escalates, due_at=due_at, created_at=utcnow())
+
+
+def _schedule(session: Session, **reminder) -> None:
+    _schedule_all(session, [_planned(**reminder)])
+
+
+def _schedule_all(session: Session, planned: list[dict]) -> None:
+    """Insert each unless its key exists; a withdrawn one that matters again is made due again.
 
     ON CONFLICT rather than check-then-insert: two transactions scheduling the same thing
     at once leave one row, and neither fails (an IntegrityError would undo the caller's
-    whole change, e.g. a partner's acknowledgement).
+    whole change, e.g. a partner's acknowledgement). One statement for all of them.
     """
-    chain = chain_key(escalates or kind, case_id, referral_id, stage, anchor_at)
-    key = f"escalation:{chain}" if kind == K.ESCALATION else f"{chain}:{seq}"
-    values = dict(kind=kind, status=ReminderStatus.DUE, dedup_key=key, case_id=case_id,
-                  referral_id=referral_id, stage=stage, anchor_at=anchor_at, seq=seq,
-                  escalates=escalates, due_at=due_at, created_at=utcnow())
+    # One statement may not touch a row twice: the first of a key wins, as it would in turn.
+    rows = list({row["dedup_key"]: row for row in reversed(planned)}.values())[::-1]
+    if not rows:
+        return
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(Reminder).values(**values)
+    stmt = insert(Reminder).values(rows)
     stmt = stmt.on_conflict_do_update(
         index_elements=[Reminder.dedup_key],
         set_={"status": ReminderStatus.DUE, "due_at": stmt.excluded.due_at,
@@ -184,28 +195,43 @@ def on_referral_change(referral: Referral, *, now: datetime | None = None,
                        policy: Policy | None = None) -> None:
     """Called by ``referrals.move`` after every status change, inside its transaction."""
     session = object_session(referral)
-    if session is None:
+    if session is not None:
+        on_referrals_change(session, [referral], now=now, policy=policy)
+
+
+def on_referrals_change(session: Session, referrals: list[Referral], *,
+                        now: datetime | None = None, policy: Policy | None = None) -> None:
+    """``on_referral_change`` for several referrals at once (a worker's batch of deliveries):
+    one query for their due reminders and one statement for what they schedule."""
+    if not referrals:
         return
     now = now or utcnow()
     policy = policy or current_policy()
-    if referral.id is None:
+    if any(r.id is None for r in referrals):
         session.flush()
-    case = referral.case
-    pending = list(session.scalars(select(Reminder).where(
-        Reminder.referral_id == referral.id, Reminder.status == ReminderStatus.DUE)))
-    _withdraw_moot(session, pending, case, f"referral is {referral.status}", now)
-    base = dict(case_id=referral.case_id, referral_id=referral.id, stage=referral.status)
-    if case is None or case.status != CaseStatus.OPEN:
-        return
-    if referral.status == S.SENT:
-        _schedule(session, kind=K.PARTNER_ACK, **base,
-                  due_at=business_due(now, referral.partner.ack_sla_days))
-    elif referral.status in (S.RECEIVED, S.ACCEPTED):
-        _schedule(session, kind=K.PARTNER_PROGRESS, **base,
-                  due_at=business_due(now, policy.progress_days))
-    if referral.status in (S.ACCEPTED, S.COMPLETED):
-        _schedule(session, kind=K.CLIENT_FOLLOWUP, **base,
-                  due_at=business_due(now, policy.followup_days))
+    pending: dict[int, list[Reminder]] = {}
+    for reminder in session.scalars(select(Reminder).where(
+            Reminder.referral_id.in_({r.id for r in referrals}),
+            Reminder.status == ReminderStatus.DUE).order_by(Reminder.id)):
+        pending.setdefault(reminder.referral_id, []).append(reminder)
+    planned = []
+    for referral in referrals:
+        case = referral.case
+        _withdraw_moot(session, pending.get(referral.id, []), case,
+                       f"referral is {referral.status}", now)
+        if case is None or case.status != CaseStatus.OPEN:
+            continue
+        base = dict(case_id=referral.case_id, referral_id=referral.id, stage=referral.status)
+        if referral.status == S.SENT:
+            planned.append(_planned(kind=K.PARTNER_ACK, **base,
+                                    due_at=business_due(now, referral.partner.ack_sla_days)))
+        elif referral.status in (S.RECEIVED, S.ACCEPTED):
+            planned.append(_planned(kind=K.PARTNER_PROGRESS, **base,
+                                    due_at=business_due(now, policy.progress_days)))
+        if referral.status in (S.ACCEPTED, S.COMPLETED):
+            planned.append(_planned(kind=K.CLIENT_FOLLOWUP, **base,
+                                    due_at=business_due(now, policy.followup_days)))
+    _schedule_all(session, planned)
 
 
 def on_case_change(session: Session, case: Case, *, now: datetime | None = None,

@@ -223,6 +223,61 @@ def claim(session: Session, row_id: int, now: datetime, lease_seconds: float, *,
     return rows[0] if rows else None
 
 
+def claim_due(session: Session, row_id: int, now: datetime, lease_seconds: float,
+              limit: int) -> list[Delivery]:
+    """Take the hinted row if it is still due, and up to ``limit - 1`` other due rows with it.
+
+    The caller's transaction stays open (it prepares the rows before committing). When the
+    queue is deep, one task takes several rows and their own hints find them taken; when it is
+    not, this is the one-row claim. Without UPDATE … RETURNING only the hinted row is taken.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    returning = session.get_bind().dialect.update_returning
+    due = (Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now)
+    hinted = select(Delivery.id).where(Delivery.id == row_id, *due)
+    others = (select(Delivery.id).where(Delivery.id != row_id, *due)
+              .order_by(Delivery.next_attempt_at).limit(max(limit - 1, 0)))
+    if postgres:
+        # Rows another worker holds are skipped at once rather than waited for.
+        hinted = hinted.with_for_update(skip_locked=True)
+        others = others.with_for_update(skip_locked=True)
+        # A claim lost in a database crash only means the rows are sent again with the same
+        # ids, which at-least-once allows; so this commit need not wait for the disk.
+        session.execute(text("SET LOCAL synchronous_commit = off"))
+    which = Delivery.id.in_(hinted.scalar_subquery())
+    if limit > 1 and returning:
+        which = or_(which, Delivery.id.in_(others.scalar_subquery()))
+    statement = (
+        update(Delivery).where(which, Delivery.state == DeliveryState.PENDING)
+        .values(state=DeliveryState.IN_FLIGHT, enqueued_at=None,
+                leased_until=now + timedelta(seconds=lease_seconds),
+                attempts=Delivery.attempts + 1)
+        .execution_options(synchronize_session=False, populate_existing=True))
+    if not returning:  # SQLite before 3.35
+        claimed = session.execute(statement).rowcount == 1
+        return [session.get(Delivery, row_id, populate_existing=True)] if claimed else []
+    rows = session.scalars(statement.returning(Delivery)).all()
+    return sorted(rows, key=lambda row: (row.id != row_id, row.id))
+
+
+def release(session: Session, rows: list[tuple[int, datetime]]) -> list[int]:
+    """Give back claimed rows that were not sent (``(id, lease)`` pairs): due again at once,
+    the attempt not counted. A row whose lease another worker has since taken is left alone."""
+    released = []
+    for row_id, lease in rows:
+        done = session.execute(
+            update(Delivery)
+            .where(Delivery.id == row_id, Delivery.state == DeliveryState.IN_FLIGHT,
+                   Delivery.leased_until == lease)
+            .values(state=DeliveryState.PENDING, leased_until=None,
+                    attempts=Delivery.attempts - 1)
+            .execution_options(synchronize_session=False))
+        if done.rowcount:
+            released.append(row_id)
+    session.commit()
+    return released
+
+
 def retry_delay(attempts: int, delays: tuple[int, ...], retry_after: float | None) -> float:
     delay = delays[min(attempts, len(delays)) - 1]
     # Jitter spreads the retries of a receiver that was down for everyone at once.

@@ -260,24 +260,6 @@ def claim_due(session: Session, row_id: int, now: datetime, lease_seconds: float
     return sorted(rows, key=lambda row: (row.id != row_id, row.id))
 
 
-def release(session: Session, rows: list[tuple[int, datetime]]) -> list[int]:
-    """Give back claimed rows that were not sent (``(id, lease)`` pairs): due again at once,
-    the attempt not counted. A row whose lease another worker has since taken is left alone."""
-    released = []
-    for row_id, lease in rows:
-        done = session.execute(
-            update(Delivery)
-            .where(Delivery.id == row_id, Delivery.state == DeliveryState.IN_FLIGHT,
-                   Delivery.leased_until == lease)
-            .values(state=DeliveryState.PENDING, leased_until=None,
-                    attempts=Delivery.attempts - 1)
-            .execution_options(synchronize_session=False))
-        if done.rowcount:
-            released.append(row_id)
-    session.commit()
-    return released
-
-
 def retry_delay(attempts: int, delays: tuple[int, ...], retry_after: float | None) -> float:
     delay = delays[min(attempts, len(delays)) - 1]
     # Jitter spreads the retries of a receiver that was down for everyone at once.

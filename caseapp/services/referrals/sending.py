@@ -12,7 +12,9 @@ so the two transactions are shared by the batch; a batch that fails is redone ro
 from __future__ import annotations
 
 import logging
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -41,12 +43,10 @@ from caseapp.services.referrals import consent_gate, lifecycle
 log = logging.getLogger(__name__)
 
 SWEEP_BATCH = outbox.SWEEP_BATCH
-# Rows one task may claim when more are due: enough to share the two commits, few enough
-# that the last of them is sent right after its consent check.
+# Rows one task may claim when more are due: enough to share the two commits. They are sent
+# side by side, so each goes right after its consent check and a slow partner delays no other.
 BATCH = 10
-# Seconds a prepared row may wait behind its batch's slower sends: the consent gate is checked
-# at send time, so an older row is given back and checked again, not sent.
-FRESH = 2.0
+_senders: tuple[int, ThreadPoolExecutor] | None = None
 
 __all__ = ["SendResult", "finish", "prepare", "process", "process_many", "sweep"]
 
@@ -288,7 +288,7 @@ def process_many(session: Session, delivery_id: int, config: Config, gateways: G
                  limit: int = BATCH) -> dict[int, str]:
     """One delivery task: the hinted row and up to ``limit - 1`` other due rows.
 
-    Returns each claimed row's outcome (held, delivered, retry, released). Claim and consent
+    Returns each claimed row's outcome (held, delivered, retry). Claim and consent
     checks commit together; if anything in them fails, nothing of the batch is kept and the
     hinted row is done on its own, as before batching, so a bug in one row costs its
     neighbours only a later turn.
@@ -306,15 +306,11 @@ def process_many(session: Session, delivery_id: int, config: Config, gateways: G
         log.exception("preparing a batch of deliveries failed; delivery %s alone", delivery_id)
         return {delivery_id: _process_alone(session, delivery_id, config, gateways)}
     outcomes = {row_id: "held" for row_id, out in prepared if out is None}
-    fresh_until = time.monotonic() + FRESH
-    sent, stale = [], []
-    for _row_id, out in prepared:
-        if out is None:
-            continue
-        if sent and time.monotonic() > fresh_until:
-            stale.append(out)
-            continue
-        sent.append(_send(out, gateways))
+    ready = [out for _row_id, out in prepared if out is not None]
+    if len(ready) > 1:
+        sent = list(_sender().map(lambda out: _send(out, gateways), ready))
+    else:
+        sent = [_send(out, gateways) for out in ready]
     if sent:
         try:
             finish_many(session, sent, config)
@@ -325,11 +321,15 @@ def process_many(session: Session, delivery_id: int, config: Config, gateways: G
             _finish_each(session, sent, config)
     for one in sent:
         outcomes[one.out.delivery_id] = "delivered" if one.result.ok else "retry"
-    if stale:
-        released = outbox.release(session, [(out.delivery_id, out.lease) for out in stale])
-        outbox.enqueue(released)
-        outcomes.update((row_id, "released") for row_id in released)
     return outcomes
+
+
+def _sender() -> ThreadPoolExecutor:
+    """Threads for a batch's sends, made in the process that uses them (not across a fork)."""
+    global _senders
+    if _senders is None or _senders[0] != os.getpid():
+        _senders = (os.getpid(), ThreadPoolExecutor(BATCH, thread_name_prefix="delivery"))
+    return _senders[1]
 
 
 def _send(out: Outgoing, gateways: Gateways) -> Sent:

@@ -241,9 +241,6 @@ def claim_due(session: Session, row_id: int, now: datetime, lease_seconds: float
         # Rows another worker holds are skipped at once rather than waited for.
         hinted = hinted.with_for_update(skip_locked=True)
         others = others.with_for_update(skip_locked=True)
-        # A claim lost in a database crash only means the rows are sent again with the same
-        # ids, which at-least-once allows; so this commit need not wait for the disk.
-        session.execute(text("SET LOCAL synchronous_commit = off"))
     which = Delivery.id.in_(hinted.scalar_subquery())
     if limit > 1 and returning:
         which = or_(which, Delivery.id.in_(others.scalar_subquery()))
@@ -257,6 +254,11 @@ def claim_due(session: Session, row_id: int, now: datetime, lease_seconds: float
         claimed = session.execute(statement).rowcount == 1
         return [session.get(Delivery, row_id, populate_existing=True)] if claimed else []
     rows = session.scalars(statement.returning(Delivery)).all()
+    if rows and postgres:
+        # A claim lost in a database crash only means the rows are checked and sent again with
+        # the same ids, which at-least-once allows; so this commit need not wait for the disk.
+        # (Set only when something was taken: a hint that finds nothing costs no more.)
+        session.execute(text("SET LOCAL synchronous_commit = off"))
     return sorted(rows, key=lambda row: (row.id != row_id, row.id))
 
 

@@ -270,14 +270,16 @@ def due_ids(session: Session, now: datetime, limit: int = SWEEP_BATCH) -> list[i
 
 
 def _fire_one(session: Session, reminder: Reminder, case: Case | None,
-              referral: Referral | None, policy: Policy, now: datetime) -> str:
-    """Write what a claimed reminder needs (or withdraw it); the caller commits."""
+              referral: Referral | None, policy: Policy, now: datetime,
+              successors: list[dict], supervisors: dict) -> str:
+    """Write what a claimed reminder needs (or withdraw it); the caller commits, and writes
+    ``successors`` (what it schedules next) with ``_schedule_all``."""
     if not still_waiting(reminder, case, referral):
         reminder.status, reminder.sent_at = ReminderStatus.WITHDRAWN, None
         reminder.withdrawn_at, reminder.withdrawn_reason = now, "moot when due"
         return "withdrawn"
-    _deliver(session, reminder, case, referral, policy, now)
-    _follow_up(session, reminder, policy, now)
+    _deliver(session, reminder, case, referral, policy, now, supervisors)
+    successors.extend(_follow_up(reminder, policy, now))
     return "sent"
 
 
@@ -302,7 +304,9 @@ def fire(session: Session, reminder_id: int, now: datetime,
         reminder = session.get(Reminder, reminder_id, populate_existing=True)
         case = session.get(Case, reminder.case_id)
         referral = session.get(Referral, reminder.referral_id) if reminder.referral_id else None
-        outcome = _fire_one(session, reminder, case, referral, policy, now)
+        successors: list[dict] = []
+        outcome = _fire_one(session, reminder, case, referral, policy, now, successors, {})
+        _schedule_all(session, successors)
         # The sweep that fires reminders hands every due outbox row to the broker right after.
         outbox.leave_to_sweeper(session)
         session.commit()
@@ -352,9 +356,16 @@ def fire_batch(session: Session, reminder_ids: list[int], now: datetime,
         owners = {c.owner_id for c in cases.values() if c.owner_id}
         if owners:
             list(session.scalars(select(User).where(User.id.in_(owners))))
-        for reminder in batch:
-            counts[_fire_one(session, reminder, cases.get(reminder.case_id),
-                             referrals.get(reminder.referral_id), policy, now)] += 1
+        successors: list[dict] = []
+        supervisors: dict = {}
+        # Nothing read below depends on what the batch writes: its staff notices and outbox
+        # rows go out together at commit, its successors in one statement.
+        with session.no_autoflush:
+            for reminder in batch:
+                counts[_fire_one(session, reminder, cases.get(reminder.case_id),
+                                 referrals.get(reminder.referral_id), policy, now,
+                                 successors, supervisors)] += 1
+        _schedule_all(session, successors)
         outbox.leave_to_sweeper(session)
         session.commit()
     except Exception:
@@ -393,13 +404,13 @@ def sweep(session: Session, now: datetime | None = None, *, limit: int = SWEEP_B
 
 
 def _deliver(session: Session, reminder: Reminder, case: Case, referral: Referral | None,
-             policy: Policy, now: datetime) -> None:
+             policy: Policy, now: datetime, supervisors: dict) -> None:
     if reminder.kind in PARTNER_KINDS:
         # Through the referral outbox, so the reminder inherits retries, signing and ids.
         outbox.add_deliveries(session, referral, email_enabled=policy.email_enabled, now=now,
                               reminder_id=reminder.id)
         return
-    to = _staff_recipients(session, reminder, case, policy)
+    to = _staff_recipients(session, reminder, case, policy, supervisors)
     subject, body = _staff_text(reminder, case, referral, policy)
     session.add(StaffNotice(reminder_id=reminder.id, recipients=to, subject=subject, body=body,
                             message_id=outbox.message_id("ntc"),
@@ -416,14 +427,17 @@ def _supervisor_emails(session: Session, policy: Policy) -> list[str]:
     return emails
 
 
-def _staff_recipients(session: Session, reminder: Reminder, case: Case,
-                      policy: Policy) -> list[str]:
+def _staff_recipients(session: Session, reminder: Reminder, case: Case, policy: Policy,
+                      supervisors: dict) -> list[str]:
+    """``supervisors`` keeps the supervisors' addresses for the rest of the batch."""
     if reminder.kind != K.ESCALATION:
         owner = session.get(User, case.owner_id) if case.owner_id else None
         if owner is not None and owner.active and owner.email:
             return [owner.email]
     # Escalations, and a case nobody can be reached for, go to the supervisors.
-    return _supervisor_emails(session, policy)
+    if "emails" not in supervisors:
+        supervisors["emails"] = _supervisor_emails(session, policy)
+    return list(supervisors["emails"])
 
 
 def _staff_text(reminder: Reminder, case: Case, referral: Referral | None,
@@ -445,18 +459,16 @@ def _staff_text(reminder: Reminder, case: Case, referral: Referral | None,
     return subject, body
 
 
-def _follow_up(session: Session, reminder: Reminder, policy: Policy, now: datetime) -> None:
+def _follow_up(reminder: Reminder, policy: Policy, now: datetime) -> list[dict]:
     """Unanswered: remind again, and after ``escalate_after`` reminders escalate instead."""
     if reminder.kind not in CHAINED_KINDS:
-        return
+        return []
     base = dict(case_id=reminder.case_id, referral_id=reminder.referral_id,
                 stage=reminder.stage, anchor_at=reminder.anchor_at,
                 due_at=business_due(now, policy.repeat_days))
     if reminder.seq < policy.escalate_after:
-        _schedule(session, kind=reminder.kind, seq=reminder.seq + 1, **base)
-    else:
-        _schedule(session, kind=K.ESCALATION, escalates=reminder.kind, seq=reminder.seq + 1,
-                  **base)
+        return [_planned(kind=reminder.kind, seq=reminder.seq + 1, **base)]
+    return [_planned(kind=K.ESCALATION, escalates=reminder.kind, seq=reminder.seq + 1, **base)]
 
 
 # --------------------------------------------------------------------------- reading

@@ -23,7 +23,7 @@ import time
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, or_, select, text, update
+from sqlalchemy import event, or_, select, text, union_all, update
 from sqlalchemy.orm import Session, attributes
 
 from caseapp.domain.vocab import DeliveryState
@@ -241,9 +241,13 @@ def claim_due(session: Session, row_id: int, now: datetime, lease_seconds: float
         # Rows another worker holds are skipped at once rather than waited for.
         hinted = hinted.with_for_update(skip_locked=True)
         others = others.with_for_update(skip_locked=True)
-    which = Delivery.id.in_(hinted.scalar_subquery())
     if limit > 1 and returning:
-        which = or_(which, Delivery.id.in_(others.scalar_subquery()))
+        # Two CTEs, not two ORed IN-subqueries: PostgreSQL would test those against every
+        # pending row, so a claim would slow down as the queue it is meant to drain grows.
+        hinted, others = hinted.cte("hinted"), others.cte("others")
+        which = Delivery.id.in_(union_all(select(hinted.c.id), select(others.c.id)))
+    else:
+        which = Delivery.id.in_(hinted.scalar_subquery())
     statement = (
         update(Delivery).where(which, Delivery.state == DeliveryState.PENDING)
         .values(state=DeliveryState.IN_FLIGHT, enqueued_at=None,

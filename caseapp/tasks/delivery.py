@@ -14,15 +14,19 @@ log = logging.getLogger(__name__)
 
 @shared_task(name="caseapp.deliver", ignore_result=True)
 def deliver(delivery_id: int) -> str:
-    """Send one outbox row if it is still due; a duplicate message finds it claimed and stops."""
+    """Send the hinted outbox row if it is still due, with other due rows when the queue is
+    deep; a duplicate message finds its row claimed. Returns the hinted row's outcome."""
     config = current_app.config["CASEAPP"]
     try:
-        outcome = sending.process(db.session, delivery_id, config, gateways.for_app(current_app))
+        outcomes = sending.process_many(db.session, delivery_id, config,
+                                        gateways.for_app(current_app))
     finally:
         db.session.remove()
-    log.info("delivery", extra={"delivery_id": delivery_id, "outcome": outcome})
-    metrics.record_delivery(outcome)
-    return outcome
+    outcomes.setdefault(delivery_id, "skipped")
+    for row_id, outcome in outcomes.items():
+        log.info("delivery", extra={"delivery_id": row_id, "outcome": outcome})
+        metrics.record_delivery(outcome)
+    return outcomes[delivery_id]
 
 
 @shared_task(name="caseapp.sweep", ignore_result=True)

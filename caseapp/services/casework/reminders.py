@@ -136,23 +136,34 @@ def chain_key(kind: str, case_id: int, referral_id: int | None, stage: str | Non
     return f"{kind}:r{referral_id}:{stage}"
 
 
-def _schedule(session: Session, *, kind: str, case_id: int, due_at: datetime,
-              referral_id: int | None = None, stage: str | None = None,
-              anchor_at: datetime | None = None, seq: int = 1,
-              escalates: str | None = None) -> None:
-    """Insert unless its key exists; a withdrawn one that matters again is made due again.
+def _planned(*, kind: str, case_id: int, due_at: datetime, referral_id: int | None = None,
+             stage: str | None = None, anchor_at: datetime | None = None, seq: int = 1,
+             escalates: str | None = None) -> dict:
+    """The row ``_schedule_all`` writes for one reminder."""
+    chain = chain_key(escalates or kind, case_id, referral_id, stage, anchor_at)
+    key = f"escalation:{chain}" if kind == K.ESCALATION else f"{chain}:{seq}"
+    return dict(kind=kind, status=ReminderStatus.DUE, dedup_key=key, case_id=case_id,
+                referral_id=referral_id, stage=stage, anchor_at=anchor_at, seq=seq,
+                escalates=escalates, due_at=due_at, created_at=utcnow())
+
+
+def _schedule(session: Session, **reminder) -> None:
+    _schedule_all(session, [_planned(**reminder)])
+
+
+def _schedule_all(session: Session, planned: list[dict]) -> None:
+    """Insert each unless its key exists; a withdrawn one that matters again is made due again.
 
     ON CONFLICT rather than check-then-insert: two transactions scheduling the same thing
     at once leave one row, and neither fails (an IntegrityError would undo the caller's
-    whole change, e.g. a partner's acknowledgement).
+    whole change, e.g. a partner's acknowledgement). One statement for all of them.
     """
-    chain = chain_key(escalates or kind, case_id, referral_id, stage, anchor_at)
-    key = f"escalation:{chain}" if kind == K.ESCALATION else f"{chain}:{seq}"
-    values = dict(kind=kind, status=ReminderStatus.DUE, dedup_key=key, case_id=case_id,
-                  referral_id=referral_id, stage=stage, anchor_at=anchor_at, seq=seq,
-                  escalates=escalates, due_at=due_at, created_at=utcnow())
+    # One statement may not touch a row twice: the first of a key wins, as it would in turn.
+    rows = list({row["dedup_key"]: row for row in reversed(planned)}.values())[::-1]
+    if not rows:
+        return
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(Reminder).values(**values)
+    stmt = insert(Reminder).values(rows)
     stmt = stmt.on_conflict_do_update(
         index_elements=[Reminder.dedup_key],
         set_={"status": ReminderStatus.DUE, "due_at": stmt.excluded.due_at,
@@ -184,28 +195,43 @@ def on_referral_change(referral: Referral, *, now: datetime | None = None,
                        policy: Policy | None = None) -> None:
     """Called by ``referrals.move`` after every status change, inside its transaction."""
     session = object_session(referral)
-    if session is None:
+    if session is not None:
+        on_referrals_change(session, [referral], now=now, policy=policy)
+
+
+def on_referrals_change(session: Session, referrals: list[Referral], *,
+                        now: datetime | None = None, policy: Policy | None = None) -> None:
+    """``on_referral_change`` for several referrals at once (a worker's batch of deliveries):
+    one query for their due reminders and one statement for what they schedule."""
+    if not referrals:
         return
     now = now or utcnow()
     policy = policy or current_policy()
-    if referral.id is None:
+    if any(r.id is None for r in referrals):
         session.flush()
-    case = referral.case
-    pending = list(session.scalars(select(Reminder).where(
-        Reminder.referral_id == referral.id, Reminder.status == ReminderStatus.DUE)))
-    _withdraw_moot(session, pending, case, f"referral is {referral.status}", now)
-    base = dict(case_id=referral.case_id, referral_id=referral.id, stage=referral.status)
-    if case is None or case.status != CaseStatus.OPEN:
-        return
-    if referral.status == S.SENT:
-        _schedule(session, kind=K.PARTNER_ACK, **base,
-                  due_at=business_due(now, referral.partner.ack_sla_days))
-    elif referral.status in (S.RECEIVED, S.ACCEPTED):
-        _schedule(session, kind=K.PARTNER_PROGRESS, **base,
-                  due_at=business_due(now, policy.progress_days))
-    if referral.status in (S.ACCEPTED, S.COMPLETED):
-        _schedule(session, kind=K.CLIENT_FOLLOWUP, **base,
-                  due_at=business_due(now, policy.followup_days))
+    pending: dict[int, list[Reminder]] = {}
+    for reminder in session.scalars(select(Reminder).where(
+            Reminder.referral_id.in_({r.id for r in referrals}),
+            Reminder.status == ReminderStatus.DUE).order_by(Reminder.id)):
+        pending.setdefault(reminder.referral_id, []).append(reminder)
+    planned = []
+    for referral in referrals:
+        case = referral.case
+        _withdraw_moot(session, pending.get(referral.id, []), case,
+                       f"referral is {referral.status}", now)
+        if case is None or case.status != CaseStatus.OPEN:
+            continue
+        base = dict(case_id=referral.case_id, referral_id=referral.id, stage=referral.status)
+        if referral.status == S.SENT:
+            planned.append(_planned(kind=K.PARTNER_ACK, **base,
+                                    due_at=business_due(now, referral.partner.ack_sla_days)))
+        elif referral.status in (S.RECEIVED, S.ACCEPTED):
+            planned.append(_planned(kind=K.PARTNER_PROGRESS, **base,
+                                    due_at=business_due(now, policy.progress_days)))
+        if referral.status in (S.ACCEPTED, S.COMPLETED):
+            planned.append(_planned(kind=K.CLIENT_FOLLOWUP, **base,
+                                    due_at=business_due(now, policy.followup_days)))
+    _schedule_all(session, planned)
 
 
 def on_case_change(session: Session, case: Case, *, now: datetime | None = None,
@@ -246,14 +272,16 @@ def due_ids(session: Session, now: datetime, limit: int = SWEEP_BATCH) -> list[i
 
 
 def _fire_one(session: Session, reminder: Reminder, case: Case | None,
-              referral: Referral | None, policy: Policy, now: datetime) -> str:
-    """Write what a claimed reminder needs (or withdraw it); the caller commits."""
+              referral: Referral | None, policy: Policy, now: datetime,
+              successors: list[dict], supervisors: dict) -> str:
+    """Write what a claimed reminder needs (or withdraw it); the caller commits, and writes
+    ``successors`` (what it schedules next) with ``_schedule_all``."""
     if not still_waiting(reminder, case, referral):
         reminder.status, reminder.sent_at = ReminderStatus.WITHDRAWN, None
         reminder.withdrawn_at, reminder.withdrawn_reason = now, "moot when due"
         return "withdrawn"
-    _deliver(session, reminder, case, referral, policy, now)
-    _follow_up(session, reminder, policy, now)
+    _deliver(session, reminder, case, referral, policy, now, supervisors)
+    successors.extend(_follow_up(reminder, policy, now))
     return "sent"
 
 
@@ -278,7 +306,9 @@ def fire(session: Session, reminder_id: int, now: datetime,
         reminder = session.get(Reminder, reminder_id, populate_existing=True)
         case = session.get(Case, reminder.case_id)
         referral = session.get(Referral, reminder.referral_id) if reminder.referral_id else None
-        outcome = _fire_one(session, reminder, case, referral, policy, now)
+        successors: list[dict] = []
+        outcome = _fire_one(session, reminder, case, referral, policy, now, successors, {})
+        _schedule_all(session, successors)
         # The sweep that fires reminders hands every due outbox row to the broker right after.
         outbox.leave_to_sweeper(session)
         session.commit()
@@ -328,9 +358,16 @@ def fire_batch(session: Session, reminder_ids: list[int], now: datetime,
         owners = {c.owner_id for c in cases.values() if c.owner_id}
         if owners:
             list(session.scalars(select(User).where(User.id.in_(owners))))
-        for reminder in batch:
-            counts[_fire_one(session, reminder, cases.get(reminder.case_id),
-                             referrals.get(reminder.referral_id), policy, now)] += 1
+        successors: list[dict] = []
+        supervisors: dict = {}
+        # Nothing read below depends on what the batch writes: its staff notices and outbox
+        # rows go out together at commit, its successors in one statement.
+        with session.no_autoflush:
+            for reminder in batch:
+                counts[_fire_one(session, reminder, cases.get(reminder.case_id),
+                                 referrals.get(reminder.referral_id), policy, now,
+                                 successors, supervisors)] += 1
+        _schedule_all(session, successors)
         outbox.leave_to_sweeper(session)
         session.commit()
     except Exception:
@@ -369,13 +406,13 @@ def sweep(session: Session, now: datetime | None = None, *, limit: int = SWEEP_B
 
 
 def _deliver(session: Session, reminder: Reminder, case: Case, referral: Referral | None,
-             policy: Policy, now: datetime) -> None:
+             policy: Policy, now: datetime, supervisors: dict) -> None:
     if reminder.kind in PARTNER_KINDS:
         # Through the referral outbox, so the reminder inherits retries, signing and ids.
         outbox.add_deliveries(session, referral, email_enabled=policy.email_enabled, now=now,
                               reminder_id=reminder.id)
         return
-    to = _staff_recipients(session, reminder, case, policy)
+    to = _staff_recipients(session, reminder, case, policy, supervisors)
     subject, body = _staff_text(reminder, case, referral, policy)
     session.add(StaffNotice(reminder_id=reminder.id, recipients=to, subject=subject, body=body,
                             message_id=outbox.message_id("ntc"),
@@ -392,14 +429,17 @@ def _supervisor_emails(session: Session, policy: Policy) -> list[str]:
     return emails
 
 
-def _staff_recipients(session: Session, reminder: Reminder, case: Case,
-                      policy: Policy) -> list[str]:
+def _staff_recipients(session: Session, reminder: Reminder, case: Case, policy: Policy,
+                      supervisors: dict) -> list[str]:
+    """``supervisors`` keeps the supervisors' addresses for the rest of the batch."""
     if reminder.kind != K.ESCALATION:
         owner = session.get(User, case.owner_id) if case.owner_id else None
         if owner is not None and owner.active and owner.email:
             return [owner.email]
     # Escalations, and a case nobody can be reached for, go to the supervisors.
-    return _supervisor_emails(session, policy)
+    if "emails" not in supervisors:
+        supervisors["emails"] = _supervisor_emails(session, policy)
+    return list(supervisors["emails"])
 
 
 def _staff_text(reminder: Reminder, case: Case, referral: Referral | None,
@@ -421,18 +461,16 @@ def _staff_text(reminder: Reminder, case: Case, referral: Referral | None,
     return subject, body
 
 
-def _follow_up(session: Session, reminder: Reminder, policy: Policy, now: datetime) -> None:
+def _follow_up(reminder: Reminder, policy: Policy, now: datetime) -> list[dict]:
     """Unanswered: remind again, and after ``escalate_after`` reminders escalate instead."""
     if reminder.kind not in CHAINED_KINDS:
-        return
+        return []
     base = dict(case_id=reminder.case_id, referral_id=reminder.referral_id,
                 stage=reminder.stage, anchor_at=reminder.anchor_at,
                 due_at=business_due(now, policy.repeat_days))
     if reminder.seq < policy.escalate_after:
-        _schedule(session, kind=reminder.kind, seq=reminder.seq + 1, **base)
-    else:
-        _schedule(session, kind=K.ESCALATION, escalates=reminder.kind, seq=reminder.seq + 1,
-                  **base)
+        return [_planned(kind=reminder.kind, seq=reminder.seq + 1, **base)]
+    return [_planned(kind=K.ESCALATION, escalates=reminder.kind, seq=reminder.seq + 1, **base)]
 
 
 # --------------------------------------------------------------------------- reading

@@ -23,7 +23,7 @@ import time
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, or_, select, text, update
+from sqlalchemy import event, or_, select, text, union_all, update
 from sqlalchemy.orm import Session, attributes
 
 from caseapp.domain.vocab import DeliveryState
@@ -226,6 +226,49 @@ def claim(session: Session, row_id: int, now: datetime, lease_seconds: float, *,
     rows = session.scalars(statement.returning(model)).all()
     session.commit()
     return rows[0] if rows else None
+
+
+def claim_due(session: Session, row_id: int, now: datetime, lease_seconds: float,
+              limit: int) -> list[Delivery]:
+    """Take the hinted row if it is still due, and up to ``limit - 1`` other due rows with it.
+
+    The caller's transaction stays open (it prepares the rows before committing). When the
+    queue is deep, one task takes several rows and their own hints find them taken; when it is
+    not, this is the one-row claim. Without UPDATE … RETURNING only the hinted row is taken.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    returning = session.get_bind().dialect.update_returning
+    due = (Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now)
+    hinted = select(Delivery.id).where(Delivery.id == row_id, *due)
+    others = (select(Delivery.id).where(Delivery.id != row_id, *due)
+              .order_by(Delivery.next_attempt_at).limit(max(limit - 1, 0)))
+    if postgres:
+        # Rows another worker holds are skipped at once rather than waited for.
+        hinted = hinted.with_for_update(skip_locked=True)
+        others = others.with_for_update(skip_locked=True)
+    if limit > 1 and returning:
+        # Two CTEs, not two ORed IN-subqueries: PostgreSQL would test those against every
+        # pending row, so a claim would slow down as the queue it is meant to drain grows.
+        hinted, others = hinted.cte("hinted"), others.cte("others")
+        which = Delivery.id.in_(union_all(select(hinted.c.id), select(others.c.id)))
+    else:
+        which = Delivery.id.in_(hinted.scalar_subquery())
+    statement = (
+        update(Delivery).where(which, Delivery.state == DeliveryState.PENDING)
+        .values(state=DeliveryState.IN_FLIGHT, enqueued_at=None,
+                leased_until=now + timedelta(seconds=lease_seconds),
+                attempts=Delivery.attempts + 1)
+        .execution_options(synchronize_session=False, populate_existing=True))
+    if not returning:  # SQLite before 3.35
+        claimed = session.execute(statement).rowcount == 1
+        return [session.get(Delivery, row_id, populate_existing=True)] if claimed else []
+    rows = session.scalars(statement.returning(Delivery)).all()
+    if rows and postgres:
+        # A claim lost in a database crash only means the rows are checked and sent again with
+        # the same ids, which at-least-once allows; so this commit need not wait for the disk.
+        # (Set only when something was taken: a hint that finds nothing costs no more.)
+        session.execute(text("SET LOCAL synchronous_commit = off"))
+    return sorted(rows, key=lambda row: (row.id != row_id, row.id))
 
 
 def retry_delay(attempts: int, delays: tuple[int, ...], retry_after: float | None) -> float:

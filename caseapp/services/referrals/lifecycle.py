@@ -78,12 +78,13 @@ def _ack_due(partner: Partner, status: str, at: datetime) -> datetime | None:
 
 
 def move(referral: Referral, new: str, actor: Actor, *, note: str | None = None,
-         at: datetime | None = None) -> None:
+         at: datetime | None = None, chase: bool = True) -> None:
+    """``chase=False``: the caller calls ``reminders.on_referrals_change`` for its batch."""
     old = referral.status
     at = at or utcnow()
     referral.status = new
     _log(referral, old, new, actor, note=note, at=at)
     _stamp(referral, at)
-    if new != old:
+    if new != old and chase:
         # Schedules what the new status waits for and withdraws what it answered.
         reminders.on_referral_change(referral)

@@ -1,21 +1,25 @@
 """Sending a referral through the outbox: the consent gate at send time, the message, and
 what the result means for the referral (sent, failed, its owner alerted).
 
-The rows and their claiming are caseapp.services.delivery.outbox; this module decides for one
-claimed row. Claim, prepare, send and finish are separate steps, and no transaction is open
-while a channel talks to the network: on SQLite that would hold the database's one write lock
-for up to the send timeout.
+The rows and their claiming are caseapp.services.delivery.outbox; this module decides for the
+rows a worker has claimed. A task makes two transactions: the claim with the consent check and
+the message, then the attempt, disclosure and status. None is open while a channel talks to
+the network: on SQLite that would hold the database's one write lock for up to the send
+timeout. When the queue is deep a task claims several due rows at once (``process_many``),
+so the two transactions are shared by the batch; a batch that fails is redone row by row.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from caseapp.config import Config
 from caseapp.domain.vocab import OPEN_STATUSES, DeliveryChannel, DeliveryState, ReferralStatus
@@ -29,7 +33,7 @@ from caseapp.models import (
     User,
 )
 from caseapp.models.types import utcnow
-from caseapp.services.casework import alerts
+from caseapp.services.casework import alerts, reminders
 from caseapp.services.core import audit
 from caseapp.services.core.actors import SYSTEM
 from caseapp.services.delivery import messages, outbox, stop_notices
@@ -39,8 +43,12 @@ from caseapp.services.referrals import consent_gate, lifecycle
 log = logging.getLogger(__name__)
 
 SWEEP_BATCH = outbox.SWEEP_BATCH
+# Rows one task may claim when more are due: enough to share the two commits. They are sent
+# side by side, so each goes right after its consent check and a slow partner delays no other.
+BATCH = 10
+_senders: tuple[int, ThreadPoolExecutor] | None = None
 
-__all__ = ["SendResult", "finish", "prepare", "process", "sweep"]
+__all__ = ["SendResult", "finish", "prepare", "process", "process_many", "sweep"]
 
 
 @dataclass
@@ -60,29 +68,37 @@ class Outgoing:
     result: SendResult | None = None  # decided without sending (inbox, misconfiguration)
 
 
-def prepare(session: Session, delivery: Delivery, config: Config, now: datetime
-            ) -> Outgoing | None:
-    """Check the consent gate at send time and build the message; None when nothing may go."""
-    # One query for what the checks and the message need, instead of a lazy load for each.
-    referral = session.scalar(
-        select(Referral).where(Referral.id == delivery.referral_id)
+def _referrals(session: Session, ids: set[int]) -> dict[int, Referral]:
+    """One query (and a few IN loads) for what the checks and the messages of a batch need,
+    instead of a lazy load for each."""
+    found = session.scalars(
+        select(Referral).where(Referral.id.in_(ids))
         .options(joinedload(Referral.partner), joinedload(Referral.case).joinedload(Case.client),
                  joinedload(Referral.consultation).joinedload(Consultation.client),
-                 joinedload(Referral.consultation).selectinload(Consultation.topic_rows)))
+                 joinedload(Referral.consultation).selectinload(Consultation.topic_rows),
+                 selectinload(Referral.history))).unique()
+    return {r.id: r for r in found}
+
+
+def prepare(session: Session, delivery: Delivery, config: Config, now: datetime,
+            referral: Referral | None = None) -> Outgoing | None:
+    """Check the consent gate at send time and build the message; None when nothing may go.
+
+    What it decides is written to the caller's transaction, which commits before the send.
+    """
+    if referral is None:
+        referral = _referrals(session, {delivery.referral_id})[delivery.referral_id]
     if delivery.event_type == stop_notices.EVENT:
         # Nothing personal in it, so no basis is needed: it tells the partner to stop using.
         out = Outgoing(delivery.id, delivery.channel, delivery.leased_until, basis="")
         out.webhook, out.mail, out.result = stop_notices.build(delivery, referral, config)
-        session.commit()
         return out
     if referral.status == ReferralStatus.AWAITING_CONSENT:
         delivery.state, delivery.leased_until = DeliveryState.HELD, None
-        session.commit()
         return None
     if referral.status not in OPEN_STATUSES:
         delivery.state, delivery.leased_until = DeliveryState.CANCELLED, None
         delivery.last_error = f"referral is {referral.status}"
-        session.commit()
         return None
     basis = consent_gate.current_basis(session, referral, now)
     if basis is None:
@@ -94,7 +110,6 @@ def prepare(session: Session, delivery: Delivery, config: Config, now: datetime
         else:
             delivery.state = DeliveryState.CANCELLED
             delivery.last_error = "no legal basis any more"
-        session.commit()
         return None
     referral.legal_basis = basis
     client = messages.client_of(referral)
@@ -124,7 +139,6 @@ def prepare(session: Session, delivery: Delivery, config: Config, now: datetime
     else:
         out.result = SendResult(ok=False, permanent=True,
                                 error=f"unknown channel {delivery.channel!r}")
-    session.commit()
     return out
 
 
@@ -136,16 +150,53 @@ def dispatch(out: Outgoing, gateways: Gateways) -> SendResult:
     return gateways.mail.send(out.mail)
 
 
+@dataclass
+class Sent:
+    """One attempt made: what went, what came back, when and how long it took."""
+
+    out: Outgoing
+    result: SendResult
+    at: datetime
+    duration_ms: int
+
+
 def finish(session: Session, delivery_id: int, out: Outgoing, result: SendResult, *,
            started: datetime, duration_ms: int, config: Config,
            now: datetime | None = None) -> None:
+    finish_many(session, [Sent(out, result, started, duration_ms)], config, now=now)
+
+
+def finish_many(session: Session, sent: list[Sent], config: Config, *,
+                now: datetime | None = None) -> None:
+    """Record attempts, disclosures and statuses of sent rows in one transaction."""
     now = now or utcnow()
-    delivery = session.get(Delivery, delivery_id, populate_existing=True, with_for_update=True)
-    # Locked too: two channels of one referral finishing at once move its status once.
-    referral = session.get(Referral, delivery.referral_id, populate_existing=True,
-                           with_for_update=True)
-    session.add(DeliveryAttempt(delivery_id=delivery.id, at=started, succeeded=result.ok,
-                                duration_ms=duration_ms, status_code=result.status_code,
+    # Locked: two channels of one referral finishing at once move its status once. In the
+    # order of the referrals, so two batches sharing referrals do not deadlock.
+    locked = session.execute(
+        select(Delivery, Referral).join(Referral, Delivery.referral_id == Referral.id)
+        .where(Delivery.id.in_([s.out.delivery_id for s in sent]))
+        .order_by(Referral.id, Delivery.id)
+        .options(selectinload(Referral.partner), selectinload(Referral.case),
+                 selectinload(Referral.history))
+        .with_for_update().execution_options(populate_existing=True)).all()
+    rows = {delivery.id: (delivery, referral) for delivery, referral in locked}
+    moved: dict[int, Referral] = {}
+    # No flush per row: the statements of the batch go out together at commit.
+    with session.no_autoflush:
+        for one in sent:
+            delivery, referral = rows[one.out.delivery_id]
+            _record(session, delivery, referral, one, config, now, moved)
+        reminders.on_referrals_change(session, list(moved.values()), now=now)
+    session.commit()
+
+
+def _record(session: Session, delivery: Delivery, referral: Referral, sent: Sent,
+            config: Config, now: datetime, moved: dict[int, Referral]) -> None:
+    """One attempt's rows and what it means for the referral; ``moved`` collects the
+    referrals whose status changed, for their reminders."""
+    out, result = sent.out, sent.result
+    session.add(DeliveryAttempt(delivery_id=delivery.id, at=sent.at, succeeded=result.ok,
+                                duration_ms=sent.duration_ms, status_code=result.status_code,
                                 error=result.error))
     ours = delivery.state == DeliveryState.IN_FLIGHT and delivery.leased_until == out.lease
     if result.ok:
@@ -158,7 +209,8 @@ def finish(session: Session, delivery_id: int, out: Outgoing, result: SendResult
             if out.fields and referral.status in (ReferralStatus.REQUESTED,
                                                   ReferralStatus.AWAITING_CONSENT):
                 lifecycle.move(referral, ReferralStatus.SENT, SYSTEM,
-                               note=f"delivered via {delivery.channel}")
+                               note=f"delivered via {delivery.channel}", chase=False)
+                moved[referral.id] = referral
     elif ours:
         # (Not ours: the lease ran out and another worker owns the row; it decides.)
         if result.gone:
@@ -166,11 +218,11 @@ def finish(session: Session, delivery_id: int, out: Outgoing, result: SendResult
         state = outbox.after_failure(delivery, result.error, permanent=result.permanent,
                                      delays=config.retry_delays, now=now,
                                      retry_after=result.retry_after)
-        if state == DeliveryState.FAILED:
-            _channel_failed(session, referral, delivery, config)
+        if state == DeliveryState.FAILED and _channel_failed(session, referral, delivery,
+                                                             config, chase=False):
+            moved[referral.id] = referral
         elif referral.status == ReferralStatus.AWAITING_CONSENT:
             delivery.state = DeliveryState.HELD
-    session.commit()
 
 
 def _disclosed(session: Session, delivery: Delivery, referral: Referral, out: Outgoing,
@@ -200,12 +252,13 @@ def _disable_webhook(session: Session, referral: Referral, config: Config, now: 
 
 
 def _channel_failed(session: Session, referral: Referral, delivery: Delivery,
-                    config: Config) -> None:
+                    config: Config, *, chase: bool = True) -> bool:
+    """Alert whom it concerns; True if the referral itself failed (every channel has)."""
     states = {d.state for d in referral.deliveries}
     if (referral.status == ReferralStatus.REQUESTED
             and states <= {DeliveryState.FAILED, DeliveryState.CANCELLED}):
         lifecycle.move(referral, ReferralStatus.FAILED, SYSTEM,
-                       note="all delivery channels exhausted")
+                       note="all delivery channels exhausted", chase=chase)
         owner_id = referral.case.owner_id
         alerts.raise_alert(
             session, "referral_failed", config=config, referral=referral,
@@ -214,6 +267,7 @@ def _channel_failed(session: Session, referral: Referral, delivery: Delivery,
             message=(f"つなぎ No. {referral.id}（{referral.partner.name}）を届けられませんでした"
                      f"（{delivery.last_error}）。連絡方法を確認し、POST /referrals/{referral.id}"
                      "/retry で再送するか、電話等でつないでください。"))
+        return True
     elif referral.status not in (ReferralStatus.REQUESTED, ReferralStatus.AWAITING_CONSENT):
         alerts.raise_alert(
             session, "delivery_failed", config=config, role="admin", referral=referral,
@@ -221,10 +275,85 @@ def _channel_failed(session: Session, referral: Referral, delivery: Delivery,
             message=(f"つなぎ No. {referral.id} は届きましたが、{delivery.channel} での送信は"
                      f"失敗しました（{delivery.last_error}）。{referral.partner.code} の設定を"
                      "確認してください。"))
+    return False
 
 
 def process(session: Session, delivery_id: int, config: Config, gateways: Gateways) -> str:
-    """One delivery task: claim, check, send outside any transaction, record."""
+    """One row: claim, check, send outside any transaction, record."""
+    return process_many(session, delivery_id, config, gateways, limit=1).get(delivery_id,
+                                                                             "skipped")
+
+
+def process_many(session: Session, delivery_id: int, config: Config, gateways: Gateways, *,
+                 limit: int = BATCH) -> dict[int, str]:
+    """One delivery task: the hinted row and up to ``limit - 1`` other due rows.
+
+    Returns each claimed row's outcome (held, delivered, retry). Claim and consent
+    checks commit together; if anything in them fails, nothing of the batch is kept and the
+    hinted row is done on its own, as before batching, so a bug in one row costs its
+    neighbours only a later turn.
+    """
+    started = utcnow()
+    try:
+        claimed = outbox.claim_due(session, delivery_id, started,
+                                   config.delivery_lease_seconds, limit)
+        referrals = _referrals(session, {d.referral_id for d in claimed}) if claimed else {}
+        prepared = [(d.id, prepare(session, d, config, started, referrals[d.referral_id]))
+                    for d in claimed]
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.exception("preparing a batch of deliveries failed; delivery %s alone", delivery_id)
+        return {delivery_id: _process_alone(session, delivery_id, config, gateways)}
+    outcomes = {row_id: "held" for row_id, out in prepared if out is None}
+    ready = [out for _row_id, out in prepared if out is not None]
+    if len(ready) > 1:
+        sent = list(_sender().map(lambda out: _send(out, gateways), ready))
+    else:
+        sent = [_send(out, gateways) for out in ready]
+    if sent:
+        try:
+            finish_many(session, sent, config)
+        except Exception:
+            session.rollback()
+            log.warning("recording %d deliveries together failed; one by one", len(sent),
+                        exc_info=True)
+            _finish_each(session, sent, config)
+    for one in sent:
+        outcomes[one.out.delivery_id] = "delivered" if one.result.ok else "retry"
+    return outcomes
+
+
+def _sender() -> ThreadPoolExecutor:
+    """Threads for a batch's sends, made in the process that uses them (not across a fork)."""
+    global _senders
+    if _senders is None or _senders[0] != os.getpid():
+        _senders = (os.getpid(), ThreadPoolExecutor(BATCH, thread_name_prefix="delivery"))
+    return _senders[1]
+
+
+def _send(out: Outgoing, gateways: Gateways) -> Sent:
+    at, clock = utcnow(), time.monotonic()
+    try:
+        result = dispatch(out, gateways)
+    except Exception as exc:  # a bug in one channel must not leave the row leased forever
+        log.exception("delivery %s crashed", out.delivery_id)
+        result = SendResult(ok=False, error=f"{exc.__class__.__name__}: {exc}")
+    return Sent(out, result, at, int((time.monotonic() - clock) * 1000))
+
+
+def _finish_each(session: Session, sent: list[Sent], config: Config) -> None:
+    for one in sent:
+        try:
+            finish_many(session, [one], config)
+        except Exception:  # left in flight: the lease runs out and the sweeper retries it
+            session.rollback()
+            log.exception("recording delivery %s failed", one.out.delivery_id)
+
+
+def _process_alone(session: Session, delivery_id: int, config: Config,
+                   gateways: Gateways) -> str:
+    """The hinted row in separate steps, so a failing check is recorded as a failed attempt."""
     started = utcnow()
     delivery = outbox.claim(session, delivery_id, started, config.delivery_lease_seconds)
     if delivery is None:
@@ -232,6 +361,7 @@ def process(session: Session, delivery_id: int, config: Config, gateways: Gatewa
     lease = delivery.leased_until
     try:
         out = prepare(session, delivery, config, started)
+        session.commit()
     except Exception as exc:  # a bug must not leave the row leased until the lease runs out
         log.exception("preparing delivery %s failed", delivery_id)
         session.rollback()
@@ -239,15 +369,9 @@ def process(session: Session, delivery_id: int, config: Config, gateways: Gatewa
                        result=SendResult(ok=False, error=f"{exc.__class__.__name__}: {exc}"))
     if out is None:
         return "held"
-    clock = time.monotonic()
-    try:
-        result = dispatch(out, gateways)
-    except Exception as exc:  # a bug in one channel must not leave the row leased forever
-        log.exception("delivery %s crashed", delivery_id)
-        result = SendResult(ok=False, error=f"{exc.__class__.__name__}: {exc}")
-    finish(session, delivery_id, out, result, started=started, config=config,
-           duration_ms=int((time.monotonic() - clock) * 1000))
-    return "delivered" if result.ok else "retry"
+    sent = _send(out, gateways)
+    finish_many(session, [sent], config)
+    return "delivered" if sent.result.ok else "retry"
 
 
 def sweep(session: Session, config: Config, now: datetime | None = None,

@@ -270,3 +270,132 @@ def test_alert_mail_goes_once_to_the_recipients(session, config, tokens):
     assert "停止" in mail.sent[0].message.get_content()
     states = {a.kind: a.mail_state for a in session.scalars(select(StaffAlert))}
     assert states == {"webhook_disabled": "sent", "referral_failed": "none"}
+
+
+def _hook_all(session, url: str) -> None:
+    for code in session.scalars(select(Partner.code)).all():
+        hook(session, code, url)
+
+
+def _pending_ids(session) -> list[int]:
+    ids = list(session.scalars(select(Delivery.id).where(Delivery.state == "pending")
+                               .order_by(Delivery.id)))
+    session.commit()
+    return ids
+
+
+def test_a_task_takes_other_due_rows_with_its_own_and_their_hints_find_them_taken(
+        api, session, sink, real, config):
+    from caseapp.models import Consent
+
+    _hook_all(session, sink.url)
+    api.post("/api/v1/consultations", json=EXAMPLE)
+    elder = api.post("/api/v1/consultations", json=ELDER | {"consent": EXAMPLE["consent"]}).json
+    # The elder's consent runs out after the rows were written: checked at send time, in the
+    # batch as alone.
+    consent = session.scalar(select(Consent).where(Consent.client_id == elder["client_id"]))
+    consent.expires_at = utcnow() - timedelta(minutes=1)
+    session.commit()
+    ids = _pending_ids(session)
+    held = {d.id for d in session.scalars(select(Delivery).join(Delivery.referral)
+                                          .where(Delivery.referral.has(
+                                              consultation_id=elder["id"])))}
+    assert len(ids) >= 3 and held and set(ids) - held
+    hinted = max(set(ids) - held)
+    outcomes = sending.process_many(session, hinted, config, real)
+    assert set(outcomes) == set(ids)
+    assert {i for i, o in outcomes.items() if o == "held"} == held
+    assert {i for i, o in outcomes.items() if o == "delivered"} == set(ids) - held
+    # The other rows' own hints come later and find nothing to do.
+    assert all(sending.process(session, i, config, real) == "skipped" for i in ids)
+    rows = session.scalars(select(Delivery).where(Delivery.id.in_(ids))).all()
+    webhooks = [d for d in rows if d.channel == "webhook" and d.id not in held]
+    assert sorted(sink.ids()) == sorted(d.message_id for d in webhooks)
+    for row in rows:
+        disclosures = session.scalars(select(Disclosure)
+                                      .where(Disclosure.delivery_id == row.id)).all()
+        if row.id in held:
+            assert row.state == "held" and row.attempts == 1 and not row.attempt_rows
+            assert disclosures == []
+        else:
+            assert row.state == "delivered" and len(row.attempt_rows) == 1
+            assert row.referral.status == "sent"
+            assert len(disclosures) == 1 and disclosures[0].fields
+            if row.channel == "webhook":
+                body = json.loads(next(r.body for r in sink.received
+                                       if r.headers["webhook-id"] == row.message_id))
+                assert body["data"]["referral_id"] == row.referral_id
+                assert disclosures[0].basis == row.referral.legal_basis
+
+
+def test_a_batch_whose_check_fails_leaves_the_others_due_and_records_the_bad_row_alone(
+        api, session, sink, real, config, monkeypatch):
+    _hook_all(session, sink.url)
+    api.post("/api/v1/consultations", json=EXAMPLE)
+    ids = _pending_ids(session)
+    bad = ids[-1]
+    real_prepare = sending.prepare
+
+    def prepare(session, delivery, *args, **kwargs):
+        if delivery.id == bad:
+            raise RuntimeError("a bug in one row")
+        return real_prepare(session, delivery, *args, **kwargs)
+
+    monkeypatch.setattr(sending, "prepare", prepare)
+    # Hinted at a good row: the batch is undone and only that row goes, on its own.
+    assert sending.process_many(session, ids[0], config, real) == {ids[0]: "delivered"}
+    rows = {d.id: d for d in session.scalars(select(Delivery).where(Delivery.id.in_(ids)))}
+    assert all(rows[i].state == "pending" and rows[i].attempts == 0 for i in ids[1:])
+    # Hinted at the bad row: its failure is an attempt like any other, with a retry ahead.
+    assert sending.process_many(session, bad, config, real) == {bad: "retry"}
+    session.refresh(rows[bad])
+    assert rows[bad].state == "pending" and rows[bad].attempts == 1
+    assert "a bug in one row" in rows[bad].attempt_rows[0].error
+    assert len(sink.received) == 1
+
+
+def test_a_batch_whose_record_fails_is_recorded_row_by_row(api, session, sink, real, config,
+                                                           monkeypatch):
+    _hook_all(session, sink.url)
+    api.post("/api/v1/consultations", json=EXAMPLE)
+    ids = _pending_ids(session)
+    bad = ids[-1]
+    real_record = sending._record
+
+    def record(session, delivery, *args):
+        if delivery.id == bad:
+            raise RuntimeError("a bug in one row")
+        return real_record(session, delivery, *args)
+
+    monkeypatch.setattr(sending, "_record", record)
+    sending.process_many(session, ids[0], config, real)
+    rows = {d.id: d for d in session.scalars(select(Delivery).where(Delivery.id.in_(ids)))}
+    assert all(rows[i].state == "delivered" and len(rows[i].attempt_rows) == 1
+               for i in ids[:-1])
+    # The bad row stays leased: when the lease runs out the sweeper hands it out again.
+    assert rows[bad].state == "in_flight" and rows[bad].attempt_rows == []
+    assert session.scalar(select(func.count()).select_from(Disclosure)) == len(ids) - 1
+
+
+def test_a_batch_is_sent_side_by_side_so_one_slow_partner_holds_up_no_other(
+        api, session, config):
+    _hook_all(session, "https://partner.example/hook")
+    api.post("/api/v1/consultations", json=EXAMPLE)
+    api.post("/api/v1/consultations", json=ELDER | {"consent": EXAMPLE["consent"]})
+    ids = _pending_ids(session)
+    webhooks = session.scalar(select(func.count()).select_from(Delivery)
+                              .where(Delivery.channel == "webhook"))
+    assert webhooks >= 2
+    # Each send waits until every webhook of the batch is being sent: one after another, the
+    # first would wait for ever (here: until the barrier gives up).
+    barrier = threading.Barrier(webhooks, timeout=20)
+
+    class Together(RecordingWebhookGateway):
+        def post(self, request):
+            barrier.wait()
+            return super().post(request)
+
+    gw = Gateways(Together(), RecordingMailGateway())
+    outcomes = sending.process_many(session, ids[0], config, gw)
+    assert outcomes == {i: "delivered" for i in ids}
+    assert len(gw.webhook.sent) == webhooks

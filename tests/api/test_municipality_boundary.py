@@ -261,9 +261,9 @@ def test_a_nakatosa_transaction_cannot_write_a_nankoku_row(session, nankoku, nak
             sa.update(Client).where(Client.id == own).values(municipality_id=nankoku_id),
         ]
         for statement in writes:
-            with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
-                with session.begin_nested():
-                    session.execute(statement)
+            with (pytest.raises(sa.exc.ProgrammingError, match="row-level security"),
+                  session.begin_nested()):
+                session.execute(statement)
         # Nankoku's row is not there to update: nothing changes.
         changed = session.execute(sa.update(Client).where(Client.id == nankoku["client_id"])
                                   .values(name="書き換え"))

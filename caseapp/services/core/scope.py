@@ -12,6 +12,7 @@ deliveries, reminders and retention, and act as the system, not as a person.
 """
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy import String, cast, event, false, or_, select, text
 from sqlalchemy.orm import Session, scoped_session, with_loader_criteria
@@ -135,9 +136,15 @@ def _build(parents, municipalities, *, network, own) -> Scope:
     areas: set[int] = set()
     for m in municipalities:
         areas |= _below(parents, m) | set(_above(parents, m))
-    scope = Scope(tuple(municipalities), tuple(sorted(areas)), network, own)
-    return Scope(scope.municipalities, scope.areas, network, own, _criteria(scope),
-                 _criteria(scope, partners=False))
+    municipalities, areas = tuple(municipalities), tuple(sorted(areas))
+    return Scope(municipalities, areas, network, own, *_options(municipalities, areas, network))
+
+
+@lru_cache(maxsize=512)
+def _options(municipalities: tuple, areas: tuple, network: tuple | None) -> tuple:
+    """The criteria depend on the ids alone: built once per scope, not on every request."""
+    scope = Scope(municipalities, areas, network)
+    return _criteria(scope), _criteria(scope, partners=False)
 
 
 def _criteria(scope: Scope, *, partners: bool = True) -> tuple:

@@ -11,8 +11,8 @@ unscoped, the same call without it (what beat, the worker and the CLI do).
 
 Unscoped reads see all three towns' rows (three times the clients to rank, the cases to queue);
 scoped ones see one town's. The ratio is unscoped ms / scoped ms: 1.0 is no cost, below 1.0 the
-scope costs that much. Rounds alternate which mode goes first, so drift on a shared machine
-falls on both.
+scope costs that much. Drift on a shared machine falls on both: each scoped call runs beside
+its unscoped twin, in turn first and second.
 """
 
 import argparse
@@ -177,12 +177,14 @@ def _measure(towns: dict, rounds: int, per_round: int) -> dict:
     for op in OPERATIONS:  # warm the statement caches of both modes
         for mode in ("scoped", "unscoped"):
             once(op, mode, TOWNS[0])
+    # Each scoped call has its unscoped twin right beside it, first one then the other.
     for r in range(rounds):
-        modes = ("scoped", "unscoped") if r % 2 == 0 else ("unscoped", "scoped")
         for op in OPERATIONS:
-            for mode in modes:
-                for i in range(per_round):
-                    timings[(op, mode)].append(once(op, mode, TOWNS[i % len(TOWNS)]))
+            for i in range(per_round):
+                name = TOWNS[i % len(TOWNS)]
+                modes = ("scoped", "unscoped") if (r + i) % 2 == 0 else ("unscoped", "scoped")
+                for mode in modes:
+                    timings[(op, mode)].append(once(op, mode, name))
     out = {}
     for op in OPERATIONS:
         scoped = median(timings[(op, "scoped")]) * 1000
@@ -194,7 +196,7 @@ def _measure(towns: dict, rounds: int, per_round: int) -> dict:
 
 def run(quick: bool) -> dict:
     clients, intakes = (5_000, 40) if quick else (30_000, 200)
-    rounds, per_round = (4, 6) if quick else (8, 15)
+    rounds, per_round = (6, 10) if quick else (10, 20)
     from flask_migrate import upgrade
 
     from caseapp.extensions import db

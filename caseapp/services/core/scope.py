@@ -303,7 +303,11 @@ def _scope_queries(state) -> None:
 
 
 def _on_begin(session: Session, _transaction, connection) -> None:
-    _set_local(connection, current(session))
+    # A transaction starts with the setting empty, which is unscoped: there is only something
+    # to set for a scope, or in a savepoint of a transaction a scope may have set (tests).
+    scope = current(session)
+    if scope is not None or connection.in_nested_transaction():
+        _set_local(connection, scope)
 
 
 def install(session_class) -> None:

@@ -90,8 +90,18 @@ def _report(quick):
              f"rollup build {r['rollup_build_s']} s")], r
 
 
+def _scope(quick):
+    from bench import scope_bench
+
+    r = scope_bench.run(quick)
+    return [(f"scope {op}", "median ms, unscoped vs scoped", x["unscoped_ms"], x["scoped_ms"],
+             x["ratio"], "≥ 0.9", x["ratio"] >= 0.9,
+             f"{r['towns']} towns × {r['clients_per_town']:,} clients, {x['samples']} pairs")
+            for op, x in r["operations"].items()], r
+
+
 BENCHMARKS = {"intake": _intake, "routing": _routing, "delivery": _delivery, "sweep": _sweep,
-              "search": _search, "report": _report}
+              "search": _search, "report": _report, "scope": _scope}
 
 
 def main() -> int:

@@ -49,6 +49,9 @@ def _count(env, name: str, default: int, minimum: int = 0) -> int:
 class Config:
     instance_path: Path = PROJECT_ROOT / "instance"
     database_url: str = ""
+    # PostgreSQL: the schema owner's URL for migrations; the app connects as a role without
+    # ownership, so row-level security applies to it. Empty: migrations use database_url.
+    migration_database_url: str = ""
     broker_url: str = ""
     result_backend: str | None = None
     secret_key: str = ""
@@ -197,17 +200,23 @@ def engine_options(url: str) -> dict:
     return {"pool_pre_ping": True, "hide_parameters": True}
 
 
+def _psycopg(url: str) -> str:
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        # psycopg 3 is the installed driver; plain URLs from hosting platforms name psycopg2.
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
 def from_env(environ: dict | None = None) -> Config:
     env = os.environ if environ is None else environ
     instance = Path(env.get("CASEAPP_INSTANCE_PATH") or PROJECT_ROOT / "instance")
-    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'caseapp.sqlite3'}"
-    if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):
-        # psycopg 3 is the installed driver; plain URLs from hosting platforms name psycopg2.
-        database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+    database_url = _psycopg(env.get("DATABASE_URL")
+                            or f"sqlite:///{instance / 'caseapp.sqlite3'}")
     broker_url = env.get("CELERY_BROKER_URL") or "filesystem://"
     return Config(
         instance_path=instance,
         database_url=database_url,
+        migration_database_url=_psycopg(env.get("CASEAPP_MIGRATION_DATABASE_URL") or ""),
         broker_url=broker_url,
         result_backend=env.get("CELERY_RESULT_BACKEND") or None,
         secret_key=env.get("SECRET_KEY") or _instance_secret(instance),

@@ -1,6 +1,7 @@
 import logging
 from logging.config import fileConfig
 
+import sqlalchemy as sa
 from alembic import context
 from flask import current_app
 
@@ -17,6 +18,10 @@ logger = logging.getLogger('alembic.env')
 
 
 def get_engine():
+    # Migrations run as the schema's owner; the application's own role may not change it.
+    owner = current_app.config['CASEAPP'].migration_database_url
+    if owner:
+        return sa.create_engine(owner, poolclass=sa.pool.NullPool)
     return current_app.extensions['migrate'].db.engine
 
 

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 import time_machine
+from flask import current_app
 from flask.globals import app_ctx
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy.orm import scoped_session, sessionmaker
@@ -112,33 +113,71 @@ def backend(request) -> str:
 
 @pytest.fixture(scope="session")
 def database_url(backend, tmp_path_factory):
+    """The URL the application connects with: on PostgreSQL a role that owns nothing, so
+    row-level security applies to every query of the run (see ``scratch_postgres``)."""
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'caseapp.sqlite3'}"
         return
     need("PostgreSQL", port_problem(PG_ADMIN_URL, 5432))
     with scratch_postgres("caseapp_test") as url:
-        yield url
+        yield app_role_url(url)
+
+
+# The owner's URL of each application role's URL: migrations and TRUNCATE run as the owner.
+OWNERS: dict[str, str] = {}
+
+
+def app_role_url(owner_url: str) -> str:
+    """The URL of the scratch database's application role (trust authentication)."""
+    parts = sa.make_url(owner_url)
+    url = parts.set(username=f"{parts.database}_app").render_as_string(hide_password=False)
+    OWNERS[url] = owner_url
+    return url
 
 
 @contextlib.contextmanager
 def scratch_postgres(prefix: str):
-    """A new, empty PostgreSQL database for as long as the block runs; dropped after."""
+    """A new, empty PostgreSQL database for as long as the block runs; dropped after.
+
+    The URL given is the owner's (the server's superuser here). A role ``<database>_app``
+    is made beside it as the deployment's ``caseapp_app``: it owns nothing and may read and
+    write every table the owner makes, so row-level security applies to it."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    role = f"{name}_app"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         # A UTF-8 ctype is what makes trigram search work on Japanese text.
         conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
                              "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
+        conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS")
+        conn.exec_driver_sql(f"GRANT CONNECT, TEMPORARY ON DATABASE {name} TO {role}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    owner = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with owner.connect() as conn:
+        for statement in app_role_grants(role):
+            conn.exec_driver_sql(statement)
+    owner.dispose()
     try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+        yield url
     finally:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
         admin.dispose()
 
 
+def app_role_grants(role: str) -> list[str]:
+    """What docs/configuration.md grants caseapp_app, for the tables the owner makes later."""
+    return [f"GRANT USAGE ON SCHEMA public TO {role}",
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE "
+            f"ON TABLES TO {role}",
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES "
+            f"TO {role}"]
+
+
 def make_config(database_url: str, instance: Path, **changes) -> Config:
-    defaults = dict(instance_path=instance, database_url=database_url, broker_url="memory://",
+    defaults = dict(instance_path=instance, database_url=database_url,
+                    migration_database_url=OWNERS.get(database_url, ""), broker_url="memory://",
                     secret_key="test-secret", testing=True, webhook_allow_private=True,
                     retry_delays=(1, 2, 4), base_url="http://caseapp.test",
                     ratelimit_enabled=False)
@@ -163,8 +202,10 @@ def table_names() -> list[str]:
 
 
 def truncate_tables() -> None:
-    """PostgreSQL: empty every table at once, ids restarting at 1."""
-    with db.engine.begin() as conn:
+    """PostgreSQL: empty every table at once, ids restarting at 1, as the tables' owner."""
+    owner = current_app.config["CASEAPP"].migration_database_url
+    engine = sa.create_engine(owner, poolclass=sa.pool.NullPool) if owner else db.engine
+    with engine.begin() as conn:
         # A thread or process a failed test left holding a lock must not hang the run.
         conn.exec_driver_sql("SET LOCAL lock_timeout = '30s'")
         conn.exec_driver_sql(f"TRUNCATE {', '.join(table_names())} RESTART IDENTITY CASCADE")

@@ -106,3 +106,16 @@ def test_an_explicit_base_url_wins_over_the_served_address(tmp_path):
     assert from_env(env).served_at("127.0.0.1", 8811) == "http://127.0.0.1:8811"
     env["CASEAPP_BASE_URL"] = "https://caseapp.city.example.lg.jp/"
     assert from_env(env).served_at("127.0.0.1", 8811) == "https://caseapp.city.example.lg.jp"
+
+
+def test_migrations_may_name_the_schema_owner_apart_from_the_apps_role(tmp_path):
+    from caseapp.config import from_env
+
+    env = {"CASEAPP_INSTANCE_PATH": str(tmp_path),
+           "DATABASE_URL": "postgres://caseapp_app@db/caseapp",
+           "CASEAPP_MIGRATION_DATABASE_URL": "postgresql://caseapp_owner@db/caseapp"}
+    config = from_env(env)
+    assert config.database_url == "postgresql+psycopg://caseapp_app@db/caseapp"
+    assert config.migration_database_url == "postgresql+psycopg://caseapp_owner@db/caseapp"
+    del env["CASEAPP_MIGRATION_DATABASE_URL"]
+    assert from_env(env).migration_database_url == ""

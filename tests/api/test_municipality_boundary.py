@@ -13,7 +13,7 @@ from caseapp.extensions import db
 from caseapp.models import Area, Case, Client, Partner, Referral, User
 from caseapp.permissions import has_permission
 from caseapp.services.community import areas
-from caseapp.services.core import auth
+from caseapp.services.core import auth, scope
 from caseapp.services.network import seed
 from tests.helpers import EXAMPLE
 
@@ -203,19 +203,27 @@ def test_a_block_partner_sees_both_towns_referrals_to_it_and_nothing_else(
     assert {r["id"] for r in seen} == {to_prefecture.json["id"]}
 
 
-def test_postgresql_row_level_security_refuses_another_towns_rows(session, nankoku, nakatosa):
+def postgresql_only() -> None:
     if db.engine.dialect.name != "postgresql":
         pytest.skip("row-level security is PostgreSQL's")
+
+
+def test_the_app_connects_as_a_role_row_level_security_applies_to(session):
+    postgresql_only()
+    conn = session.connection()
+    superuser, bypass = conn.execute(sa.text(
+        "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")).one()
+    owned = conn.execute(sa.text(
+        "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' "
+        "AND tableowner = current_user")).scalar()
+    assert (superuser, bypass, owned) == (False, False, 0)
+
+
+def test_postgresql_row_level_security_refuses_another_towns_rows(session, nankoku, nakatosa):
+    postgresql_only()
     nankoku_id = areas.municipality(session, "nankoku").id
     nakatosa_id = areas.municipality(session, "nakatosa").id
     conn = session.connection()
-    # Superusers bypass row-level security: ask as an ordinary role, as the app should run.
-    conn.execute(sa.text("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = "
-                         "'caseapp_rls_probe') THEN CREATE ROLE caseapp_rls_probe NOLOGIN; "
-                         "END IF; END $$"))
-    conn.execute(sa.text("GRANT SELECT ON clients, cases, consultations, referrals, events, "
-                         "rule_sets, households TO caseapp_rls_probe"))
-    conn.execute(sa.text("SET LOCAL ROLE caseapp_rls_probe"))
 
     def counts(town: int) -> dict:
         conn.execute(sa.text("SELECT set_config('caseapp.municipality', :m, true)"),
@@ -224,14 +232,46 @@ def test_postgresql_row_level_security_refuses_another_towns_rows(session, nanko
                 for t in ("clients", "cases", "consultations", "referrals", "events",
                           "households")}
 
+    assert all(n >= 1 for n in counts(nankoku_id).values())
+    assert counts(nakatosa_id) == dict.fromkeys(counts(nakatosa_id), 0)
+    found = conn.execute(sa.text("SELECT name FROM clients WHERE id = :id"),
+                         {"id": nankoku["client_id"]}).all()
+    assert found == []
+    for unscoped in ("*", ""):
+        conn.execute(sa.text("SELECT set_config('caseapp.municipality', :m, true)"),
+                     {"m": unscoped})
+        assert conn.execute(sa.text("SELECT count(*) FROM clients")).scalar() >= 1
+
+
+def test_a_nakatosa_transaction_cannot_write_a_nankoku_row(session, nankoku, nakatosa):
+    """WITH CHECK: a write that names another town fails, even past the ORM's scope."""
+    postgresql_only()
+    nankoku_id = areas.municipality(session, "nankoku").id
+    nakatosa_id = areas.municipality(session, "nakatosa").id
+    scope.enter(session, scope.for_municipality(session, nakatosa_id))
     try:
-        assert all(n >= 1 for n in counts(nankoku_id).values())
-        assert counts(nakatosa_id) == dict.fromkeys(counts(nakatosa_id), 0)
-        found = conn.execute(sa.text("SELECT name FROM clients WHERE id = :id"),
-                             {"id": nankoku["client_id"]}).all()
-        assert found == []
+        own = session.execute(sa.insert(Client).values(
+            name="浜田 花子", search_key="浜田花子", municipality_id=nakatosa_id,
+            created_at=sa.func.now(), updated_at=sa.func.now()).returning(Client.id)).scalar()
+        writes = [
+            sa.insert(Client).values(name="山田 次郎", search_key="山田次郎",
+                                     municipality_id=nankoku_id, created_at=sa.func.now(),
+                                     updated_at=sa.func.now()),
+            # Moving its own row into Nankoku is writing a Nankoku row too.
+            sa.update(Client).where(Client.id == own).values(municipality_id=nankoku_id),
+        ]
+        for statement in writes:
+            with (pytest.raises(sa.exc.ProgrammingError, match="row-level security"),
+                  session.begin_nested()):
+                session.execute(statement)
+        # Nankoku's row is not there to update: nothing changes.
+        changed = session.execute(sa.update(Client).where(Client.id == nankoku["client_id"])
+                                  .values(name="書き換え"))
+        assert changed.rowcount == 0
     finally:
-        conn.execute(sa.text("RESET ROLE"))
+        scope.leave(session)
+    session.commit()
+    assert session.get(Client, nankoku["client_id"]).name == "山田 太郎"
 
 
 def test_new_rows_take_the_actors_municipality(api, nakatosa, session):

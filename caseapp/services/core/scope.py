@@ -146,64 +146,71 @@ def _built(tree, municipalities, network, own) -> Scope:
     areas: set[int] = set()
     for m in municipalities:
         areas |= _below(parents, m) | set(_above(parents, m))
-    scope = Scope(tuple(municipalities), tuple(sorted(areas)), network, own)
-    return Scope(scope.municipalities, scope.areas, network, own, _criteria(scope),
+    municipalities, areas = tuple(municipalities), tuple(sorted(areas))
+    scope = Scope(municipalities, areas, network)
+    return Scope(municipalities, areas, network, own, _criteria(scope),
                  _criteria(scope, partners=False))
 
 
+def _ids(model, m):
+    return select(model.id).where(model.municipality_id.in_(m))
+
+
+def _audit_rule(m):
+    # The municipality's own staff, and anyone's access to its people, cases and referrals
+    # (partner reads, the system's work), so a person's audit answer is whole.
+    return or_(AuditEntry.actor_id.in_(_ids(User, m)),
+               *((AuditEntry.resource_type == kind)
+                 & AuditEntry.resource_id.in_(select(cast(model.id, String(50)))
+                                              .where(model.municipality_id.in_(m)))
+                 for kind, model in (("referral", Referral), ("client", Client),
+                                     ("case", Case))))
+
+
 def _criteria(scope: Scope, *, partners: bool = True) -> tuple:
+    """Lambdas, not expressions: SQLAlchemy keys its statement cache on the lambda's code and
+    takes the ids as bound values, where an expression's every node is walked per statement."""
     m = list(scope.municipalities)
-    local = [a for a in scope.areas]
-    clients = select(Client.id).where(Client.municipality_id.in_(m))
-    cases = select(Case.id).where(Case.municipality_id.in_(m))
-    consultations = select(Consultation.id).where(Consultation.municipality_id.in_(m))
-    referrals = select(Referral.id).where(Referral.municipality_id.in_(m))
-    staff = select(User.id).where(User.municipality_id.in_(m))
-    rules = [(model, model.municipality_id.in_(m)) for model in OWNED]
+    local = list(scope.areas)
+    network = list(scope.network or ())
+    rules = [(model, lambda cls: cls.municipality_id.in_(m)) for model in OWNED]
     rules += [
-        (User, or_(User.municipality_id.in_(m), User.municipality_id.is_(None))),
-        (ClientBigram, ClientBigram.client_id.in_(clients)),
-        (Consent, Consent.client_id.in_(clients)),
-        (HouseholdMember, HouseholdMember.client_id.in_(clients)),
-        (UseStop, UseStop.client_id.in_(clients)),
-        (WatchEntry, WatchEntry.client_id.in_(clients)),
-        (WatchDisclosure, WatchDisclosure.client_id.in_(clients)),
-        (SupportMeeting, SupportMeeting.case_id.in_(cases)),
-        (Emergency, Emergency.case_id.in_(cases)),
-        (Reminder, Reminder.case_id.in_(cases)),
-        (ConsultationTopic, ConsultationTopic.consultation_id.in_(consultations)),
-        (RoutingDecision, RoutingDecision.consultation_id.in_(consultations)),
-        (ConsultationTeam, ConsultationTeam.consultation_id.in_(consultations)),
-        (ReferralEvent, ReferralEvent.referral_id.in_(referrals)),
-        (Delivery, Delivery.referral_id.in_(referrals)),
-        (AckCode, AckCode.referral_id.in_(referrals)),
-        (AckLinkUse, AckLinkUse.referral_id.in_(referrals)),
-        (Disclosure, Disclosure.referral_id.in_(referrals)),
-        (SafetyReview, SafetyReview.referral_id.in_(referrals)),
+        (User, lambda cls: or_(cls.municipality_id.in_(m), cls.municipality_id.is_(None))),
+        (ClientBigram, lambda cls: cls.client_id.in_(_ids(Client, m))),
+        (Consent, lambda cls: cls.client_id.in_(_ids(Client, m))),
+        (HouseholdMember, lambda cls: cls.client_id.in_(_ids(Client, m))),
+        (UseStop, lambda cls: cls.client_id.in_(_ids(Client, m))),
+        (WatchEntry, lambda cls: cls.client_id.in_(_ids(Client, m))),
+        (WatchDisclosure, lambda cls: cls.client_id.in_(_ids(Client, m))),
+        (SupportMeeting, lambda cls: cls.case_id.in_(_ids(Case, m))),
+        (Emergency, lambda cls: cls.case_id.in_(_ids(Case, m))),
+        (Reminder, lambda cls: cls.case_id.in_(_ids(Case, m))),
+        (ConsultationTopic, lambda cls: cls.consultation_id.in_(_ids(Consultation, m))),
+        (RoutingDecision, lambda cls: cls.consultation_id.in_(_ids(Consultation, m))),
+        (ConsultationTeam, lambda cls: cls.consultation_id.in_(_ids(Consultation, m))),
+        (ReferralEvent, lambda cls: cls.referral_id.in_(_ids(Referral, m))),
+        (Delivery, lambda cls: cls.referral_id.in_(_ids(Referral, m))),
+        (AckCode, lambda cls: cls.referral_id.in_(_ids(Referral, m))),
+        (AckLinkUse, lambda cls: cls.referral_id.in_(_ids(Referral, m))),
+        (Disclosure, lambda cls: cls.referral_id.in_(_ids(Referral, m))),
+        (SafetyReview, lambda cls: cls.referral_id.in_(_ids(Referral, m))),
         # A role-wide alert tied to no referral (a partner endpoint gone) names no person.
-        (StaffAlert, or_(StaffAlert.referral_id.in_(referrals), StaffAlert.user_id.in_(staff),
-                         StaffAlert.referral_id.is_(None) & StaffAlert.user_id.is_(None))),
-        # The municipality's own staff, and anyone's access to its people, cases and referrals
-        # (partner reads, the system's work), so a person's audit answer is whole.
-        (AuditEntry, or_(AuditEntry.actor_id.in_(staff),
-                         *((AuditEntry.resource_type == kind)
-                           & AuditEntry.resource_id.in_(
-                               select(cast(model.id, String(50)))
-                               .where(model.municipality_id.in_(m)))
-                           for kind, model in (("referral", Referral), ("client", Client),
-                                               ("case", Case))))),
-        (CaseTransfer, or_(CaseTransfer.from_municipality_id.in_(m),
-                           CaseTransfer.to_municipality_id.in_(m))),
+        (StaffAlert, lambda cls: or_(cls.referral_id.in_(_ids(Referral, m)),
+                                     cls.user_id.in_(_ids(User, m)),
+                                     cls.referral_id.is_(None) & cls.user_id.is_(None))),
+        (AuditEntry, lambda cls: _audit_rule(m)),
+        (CaseTransfer, lambda cls: or_(cls.from_municipality_id.in_(m),
+                                       cls.to_municipality_id.in_(m))),
         # The report rollup's rows of the municipality (the all-municipalities row is not).
-        (ReportMonthRollup, ReportMonthRollup.municipality_id.in_(m)),
-        (Area, Area.id.in_(local)),
-        (Member, Member.area_id.in_(local)),
-        (Meeting, Meeting.area_id.in_(local)),
-        (PlanItem, PlanItem.area_id.in_(local)),
-        (CommunityTask, CommunityTask.area_id.in_(local)),
+        (ReportMonthRollup, lambda cls: cls.municipality_id.in_(m)),
+        (Area, lambda cls: cls.id.in_(local)),
+        (Member, lambda cls: cls.area_id.in_(local)),
+        (Meeting, lambda cls: cls.area_id.in_(local)),
+        (PlanItem, lambda cls: cls.area_id.in_(local)),
+        (CommunityTask, lambda cls: cls.area_id.in_(local)),
     ]
     if scope.network is not None and partners:
-        rules.append((Partner, Partner.area_id.in_(list(scope.network))))
+        rules.append((Partner, lambda cls: cls.area_id.in_(network)))
     # Not carried into lazy loads: those get the relationship set (``related``) instead.
     return tuple(with_loader_criteria(model, expr, propagate_to_loaders=model is not Partner)
                  for model, expr in rules)
@@ -303,7 +310,11 @@ def _scope_queries(state) -> None:
 
 
 def _on_begin(session: Session, _transaction, connection) -> None:
-    _set_local(connection, current(session))
+    # A transaction starts with the setting empty, which is unscoped: there is only something
+    # to set for a scope, or in a savepoint of a transaction a scope may have set (tests).
+    scope = current(session)
+    if scope is not None or connection.in_nested_transaction():
+        _set_local(connection, scope)
 
 
 def install(session_class) -> None:

@@ -199,8 +199,10 @@ def _pg_dump(config: Config, target: Path) -> None:
     tool = _tool(config, "pg_dump")
     _check_versions(config, tool, url, env)
     _private(target)
-    _run([tool, "--format=custom", "--no-owner", "--no-privileges", "--file", str(target),
-          "--dbname", url], env)
+    # Row-level security on: a role that cannot bypass it (the app's, a non-superuser owner)
+    # otherwise makes pg_dump refuse; unscoped, the policies let every row through.
+    _run([tool, "--format=custom", "--no-owner", "--no-privileges", "--enable-row-security",
+          "--file", str(target), "--dbname", url], env)
     # Read the table of contents back: a dump that cannot be listed cannot be restored.
     _run([_tool(config, "pg_restore"), "--list", str(target)], env)
 

@@ -1,6 +1,8 @@
 """The audit log: chained, append-only, and a tampered row is named."""
 
 import pytest
+import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -37,17 +39,26 @@ def test_intake_through_the_api_keeps_the_chain_valid(api, session):
 
 
 def _tamper(session, entry_id: int) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        # An attacker with the table owner's rights can switch the trigger off; the chain
-        # still shows what was changed.
-        session.execute(text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only"))
-    session.execute(text("UPDATE audit_entries SET resource_id = '999' WHERE id = :id"),
-                    {"id": entry_id})
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("ALTER TABLE audit_entries ENABLE TRIGGER audit_entries_append_only"))
-    session.commit()
+    change = text("UPDATE audit_entries SET resource_id = '999' WHERE id = :id")
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(change, {"id": entry_id})
+        session.commit()
+        return
+    # The application's role may not switch the trigger off: it owns nothing.
+    with pytest.raises(DBAPIError, match="owner"):
+        session.execute(text("ALTER TABLE audit_entries DISABLE TRIGGER "
+                             "audit_entries_append_only"))
+    session.rollback()
+    # An attacker with the table owner's rights can; the chain still shows what was changed.
+    owner = sa.create_engine(current_app.config["CASEAPP"].migration_database_url,
+                             poolclass=sa.pool.NullPool)
+    with owner.begin() as conn:
+        conn.execute(text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only"))
+        conn.execute(change, {"id": entry_id})
+        conn.execute(text("ALTER TABLE audit_entries ENABLE TRIGGER audit_entries_append_only"))
 
 
+@pytest.mark.real_commits  # the owner tampers on a connection of its own
 def test_tampering_with_one_row_is_detected_at_that_row(session):
     for n in range(5):
         audit.record(session, STAFF, "read", "client", n)
@@ -58,6 +69,7 @@ def test_tampering_with_one_row_is_detected_at_that_row(session):
     assert audit.verify(session) == (2, third)
 
 
+@pytest.mark.real_commits
 def test_verify_cli_names_the_first_broken_row(app, session):
     for n in range(3):
         audit.record(session, STAFF, "read", "client", n)

@@ -22,7 +22,8 @@ def test_a_generated_password_is_shown_once_and_works(seeded, admin):
     assert written.shown_password and len(written.shown_password) >= 12
     assert signin.sign_in(seeded, "ito", written.shown_password).role == "supervisor"
     entry = seeded.scalar(select(AuditEntry).where(AuditEntry.action == "create_user"))
-    assert entry.detail == {"role": "supervisor", "partner": None, "one_time_password": True}
+    assert entry.detail == {"role": "supervisor", "partner": None, "area": None,
+                            "one_time_password": True}
 
 
 def test_a_partner_user_needs_a_partner_and_staff_have_none(seeded, admin):

@@ -234,7 +234,11 @@ def allow(session: Session, municipalities) -> None:
 
 
 def leave(session: Session) -> None:
-    _real(session).info.pop("scope", None)
+    """Unscoped from now on, the rest of the open transaction included (row-level security
+    reads the setting, not the session's info)."""
+    session = _real(session)
+    if session.info.pop("scope", None) is not None and session.in_transaction():
+        _set_local(session.connection(), None)
 
 
 def _real(session):

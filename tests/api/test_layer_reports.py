@@ -4,28 +4,17 @@ figures per 地区 and 小地域, and the prefecture's counts with small cells w
 import pytest
 
 from caseapp.services.community import areas
-from caseapp.services.core import auth
 from caseapp.services.core.actors import SYSTEM
-from caseapp.services.network import seed
+from tests.api.towns import nakatosa_staff, send
 from tests.helpers import EXAMPLE
 
 MONTH = {"from": "2026-11", "to": "2026-11"}
 AT = "2026-11-20T10:00:00+09:00"
 
 
-def send(api, token, method, path, body=None, query=None):
-    return api.client.open(path, method=method, json=body if method != "GET" else None,
-                           query_string=query, headers={"Authorization": f"Bearer {token}"})
-
-
 @pytest.fixture
 def nakatosa(seeded):
-    seed.seed_network(seeded, "nakatosa")
-    town = areas.municipality(seeded, "nakatosa").id
-    made = {}
-    for role in ("counter", "supervisor", "admin"):
-        _user, made[role] = auth.create_user(seeded, f"nakatosa-{role}", role,
-                                             municipality_id=town)
+    made = nakatosa_staff(seeded)
     # A 小地域 with a key of its own: the longest key wins over its 地区's.
     areas.import_csv(seeded, SYSTEM, "level,code,name,parent,address_keys\n"
                      "small_area,394017-S303,大野見 第3区,394017-D3,大野見吉野\n")

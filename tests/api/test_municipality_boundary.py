@@ -15,22 +15,11 @@ from caseapp.permissions import has_permission
 from caseapp.services.community import areas
 from caseapp.services.core import auth, scope
 from caseapp.services.network import seed
+from tests.api.test_openapi_access import operations
+from tests.api.towns import nakatosa_staff, send
 from tests.helpers import EXAMPLE
 
 NAMES = ("山田", "ヤマダ")
-
-
-def operations(app):
-    spec = app.test_client().get("/api/v1/openapi.json").json
-    adapter = app.url_map.bind("localhost")
-    for path, methods in spec["paths"].items():
-        for method in methods:
-            if method.upper() not in {"GET", "POST", "PUT", "PATCH", "DELETE"}:
-                continue
-            endpoint, _args = adapter.match(re.sub(r"\{(\w+)\}", "1", path),
-                                            method=method.upper())
-            permission = getattr(app.view_functions[endpoint], "required_permission", None)
-            yield method.upper(), path, permission
 
 
 @pytest.fixture
@@ -63,22 +52,12 @@ def nankoku(api, tokens):
 @pytest.fixture
 def nakatosa(seeded):
     """Nakatosa on the same platform: its areas, network, rule set and staff."""
-    seed.seed_network(seeded, "nakatosa")
-    town = areas.municipality(seeded, "nakatosa").id
-    made = {}
-    for role in ("counter", "supervisor", "admin"):
-        _user, made[role] = auth.create_user(seeded, f"nakatosa-{role}", role,
-                                             municipality_id=town)
-    return made
+    return nakatosa_staff(seeded)
 
 
 def fill(path: str, values: dict) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: str(values.get(m.group(1), 1)), path)
 
-
-def send(api, token, method, path, body=None, query=None):
-    return api.client.open(path, method=method, json=body if method != "GET" else None,
-                           query_string=query, headers={"Authorization": f"Bearer {token}"})
 
 
 def snapshot(session, world) -> tuple:

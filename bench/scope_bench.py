@@ -25,18 +25,11 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench.common import median, pg_database
+from bench.intake_bench import BODY
 from bench.search_bench import generate, queries
 
 TOWNS = ("nankoku", "nakatosa", "hidaka")
 OPERATIONS = ("intake", "search", "case read", "queue")
-BODY = {
-    "client": {"name": "山田 太郎", "name_kana": "ヤマダ タロウ", "birth_date": "1952-04-01"},
-    "channel": "window", "topics": ["debt", "income_living"],
-    "summary": "年金だけでは返済が追いつかない", "urgency": "normal",
-    "facts": {"age": 74, "household_size": 1, "monthly_income": 90000,
-              "debts": [{"creditor": "A社", "principal": 800000}]},
-    "consent": {"scope": "network", "method": "written", "given_at": "2026-11-27T10:00:00+09:00"},
-}
 
 
 def _grant_app_role(owner_url: str) -> str:

@@ -166,6 +166,17 @@ def scratch_postgres(prefix: str):
         admin.dispose()
 
 
+@contextlib.contextmanager
+def empty_database(kind: str, tmp_path, prefix: str):
+    """An empty database of the kind ("sqlite" or "postgresql") for a migration test."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'm.sqlite3'}"
+        return
+    need("PostgreSQL", port_problem(PG_ADMIN_URL, 5432))
+    with scratch_postgres(prefix) as url:
+        yield url
+
+
 def app_role_grants(role: str) -> list[str]:
     """What docs/configuration.md grants caseapp_app, for the tables the owner makes later."""
     return [f"GRANT USAGE ON SCHEMA public TO {role}",

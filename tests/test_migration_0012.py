@@ -8,16 +8,12 @@ from flask_migrate import downgrade, upgrade
 
 from caseapp import create_app
 from caseapp.extensions import db
-from tests.conftest import PG_ADMIN_URL, make_config, need, port_problem, scratch_postgres
+from tests.conftest import empty_database, make_config
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def fresh_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'm.sqlite3'}"
-        return
-    need("PostgreSQL", port_problem(PG_ADMIN_URL, 5432))
-    with scratch_postgres("caseapp_m12") as url:
+    with empty_database(request.param, tmp_path, "caseapp_m12") as url:
         yield url
 
 

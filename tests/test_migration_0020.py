@@ -7,7 +7,7 @@ from flask_migrate import downgrade, upgrade
 
 from caseapp import create_app
 from caseapp.extensions import db
-from tests.conftest import PG_ADMIN_URL, make_config, need, port_problem, scratch_postgres
+from tests.conftest import empty_database, make_config
 
 ROLLUP = ("INSERT INTO report_month_rollups (municipality_id, month, dirty_seq, built_seq, "
           "referral_dirty_seq, referral_built_seq) VALUES (NULL, '2026-10', 1, 1, 1, 1)")
@@ -15,11 +15,7 @@ ROLLUP = ("INSERT INTO report_month_rollups (municipality_id, month, dirty_seq, 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def fresh_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'm.sqlite3'}"
-        return
-    need("PostgreSQL", port_problem(PG_ADMIN_URL, 5432))
-    with scratch_postgres("caseapp_m20") as url:
+    with empty_database(request.param, tmp_path, "caseapp_m20") as url:
         yield url
 
 

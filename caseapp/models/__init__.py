@@ -7,6 +7,7 @@ from caseapp.models.clients import Client, ClientBigram
 from caseapp.models.community import (
     Area,
     AreaAddressKey,
+    AreaTreeVersion,
     CommunityTask,
     Meeting,
     MeetingReview,
@@ -50,6 +51,7 @@ __all__ = [
     "ApiToken",
     "Area",
     "AreaAddressKey",
+    "AreaTreeVersion",
     "AuditEntry",
     "Case",
     "CaseTransfer",

@@ -6,10 +6,11 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.extensions import db
+from caseapp.models.belonging import Municipal
 from caseapp.models.types import UTCDateTime, utcnow
 
 
-class Case(db.Model):
+class Case(Municipal, db.Model):
     """支援ケース: a person's consultations under one owner with one next step."""
 
     __tablename__ = "cases"

@@ -4,10 +4,11 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.extensions import db
+from caseapp.models.belonging import Municipal, OfClient
 from caseapp.models.types import UTCDateTime, utcnow
 
 
-class Client(db.Model):
+class Client(Municipal, db.Model):
     __tablename__ = "clients"
     __table_args__ = (
         # GIN trigram indexes (PostgreSQL) serve substring search ('%ヤマダ%', '%1234567%')
@@ -50,7 +51,7 @@ class Client(db.Model):
     membership = relationship("HouseholdMember", back_populates="client", uselist=False)
 
 
-class ClientBigram(db.Model):
+class ClientBigram(OfClient, db.Model):
     """Search index: each 1- and 2-character piece of a client's name and reading keys.
 
     pg_trgm cannot serve a two-character kanji query (山田 has no trigram), so a query's

@@ -2,10 +2,11 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.extensions import db
+from caseapp.models.belonging import InArea, OfClient
 from caseapp.models.types import JSONType, UTCDateTime, utcnow
 
 
@@ -39,6 +40,21 @@ class Area(db.Model):
                                 order_by="AreaAddressKey.key")
 
 
+class AreaTreeVersion(db.Model):
+    """One row whose value changes (triggers on ``areas``) whenever the tree's shape does.
+
+    A process keeps the tree it read and compares this value, read in the same round trip as
+    the transaction's scope, instead of reading the whole tree per request. The value is
+    random, not a counter: a rolled-back change or emptied tables cannot bring back a value
+    some process has cached another tree under.
+    """
+
+    __tablename__ = "area_tree_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 class AreaAddressKey(db.Model):
     """An address key (町名・大字・字) that falls in a 地区 or 小地域."""
 
@@ -50,7 +66,7 @@ class AreaAddressKey(db.Model):
     key: Mapped[str] = mapped_column(String(100), index=True)
 
 
-class Member(db.Model):
+class Member(InArea, db.Model):
     """A community member (民生委員, 福祉委員, …): not staff; one 小地域, for a term.
 
     Signs in as a ``users`` row of role ``member``, so tokens and sessions work as for staff.
@@ -71,7 +87,7 @@ class Member(db.Model):
     user = relationship("User")
 
 
-class WatchEntry(db.Model):
+class WatchEntry(OfClient, db.Model):
     """A person on an area's watch list (見守り), with the basis that lets neighbours know."""
 
     __tablename__ = "watch_entries"
@@ -116,7 +132,7 @@ class WatchVisit(db.Model):
     entry = relationship(WatchEntry, back_populates="visits")
 
 
-class Meeting(db.Model):
+class Meeting(InArea, db.Model):
     """A 小地域ケア会議 or one of Hidaka's two 小地域ネットワーク会議 of a day."""
 
     __tablename__ = "community_meetings"
@@ -156,7 +172,7 @@ class MeetingReview(db.Model):
     consultation = relationship("Consultation")
 
 
-class PlanItem(db.Model):
+class PlanItem(InArea, db.Model):
     """One line of an area's 地域福祉活動計画 実施計画."""
 
     __tablename__ = "plan_items"
@@ -189,7 +205,7 @@ class PlanEvaluation(db.Model):
     meeting = relationship(Meeting, viewonly=True)
 
 
-class CommunityTask(db.Model):
+class CommunityTask(InArea, db.Model):
     """A next action in the coordinator's queue; ``dedup_key`` makes each arise once."""
 
     __tablename__ = "community_tasks"
@@ -212,7 +228,7 @@ class CommunityTask(db.Model):
     area = relationship(Area)
 
 
-class WatchDisclosure(db.Model):
+class WatchDisclosure(OfClient, db.Model):
     """A watched person's details put before a meeting (the printed sheet): to whom, on what."""
 
     __tablename__ = "watch_disclosures"

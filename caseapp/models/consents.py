@@ -6,10 +6,11 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.extensions import db
+from caseapp.models.belonging import OfCase, OfClient
 from caseapp.models.types import JSONType, UTCDateTime, utcnow
 
 
-class Consent(db.Model):
+class Consent(OfClient, db.Model):
     """情報共有の同意: what may be shared with whom, and since when."""
 
     __tablename__ = "consents"
@@ -42,7 +43,7 @@ class Consent(db.Model):
         return self.in_force(at) and self.names(partner_code)
 
 
-class SupportMeeting(db.Model):
+class SupportMeeting(OfCase, db.Model):
     """支援会議: a supervisor-recorded legal basis for sharing among the meeting's members.
 
     生活困窮者自立支援法 §9 and 社会福祉法 §106-6 let the members of a constituted support meeting

@@ -4,10 +4,11 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.extensions import db
+from caseapp.models.belonging import Municipal, OfCase, OfConsultation
 from caseapp.models.types import JSONType, UTCDateTime, utcnow
 
 
-class Consultation(db.Model):
+class Consultation(Municipal, db.Model):
     __tablename__ = "consultations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,7 +48,7 @@ class Consultation(db.Model):
         return [row.topic for row in self.topic_rows]
 
 
-class ConsultationTopic(db.Model):
+class ConsultationTopic(OfConsultation, db.Model):
     """Topics as rows, so reports can count them with GROUP BY."""
 
     __tablename__ = "consultation_topics"
@@ -59,7 +60,7 @@ class ConsultationTopic(db.Model):
     position: Mapped[int] = mapped_column(default=0)
 
 
-class RoutingDecision(db.Model):
+class RoutingDecision(OfConsultation, db.Model):
     __tablename__ = "routing_decisions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,7 +79,7 @@ class RoutingDecision(db.Model):
     consultation = relationship(Consultation, back_populates="decisions")
 
 
-class Emergency(db.Model):
+class Emergency(OfCase, db.Model):
     """緊急対応: a consultation whose routing found danger to life or body (the protocol).
 
     ``dangers`` names each emergency rule that fired with the words it found; kept apart from

@@ -4,10 +4,11 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.extensions import db
+from caseapp.models.belonging import OfReferral
 from caseapp.models.types import JSONType, UTCDateTime, utcnow
 
 
-class Disclosure(db.Model):
+class Disclosure(OfReferral, db.Model):
     """第三者提供の記録 (個人情報保護法 §29): who gave what to whom, on which basis.
 
     Written in the same transaction that marks a delivery delivered, so no send is recorded

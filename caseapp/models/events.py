@@ -7,12 +7,13 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from caseapp.domain.vocab import TeamOutcome, values
 from caseapp.extensions import db
+from caseapp.models.belonging import Municipal, OfConsultation
 from caseapp.models.types import JSONType, UTCDateTime, utcnow
 
 TEAM_OUTCOMES = values(TeamOutcome)
 
 
-class Event(db.Model):
+class Event(Municipal, db.Model):
     """相談会, e.g. the night session 夜間相談会."""
 
     __tablename__ = "events"
@@ -31,7 +32,7 @@ class Event(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ConsultationTeam(db.Model):
+class ConsultationTeam(OfConsultation, db.Model):
     """One team record per consultation; re-posting replaces it (the audit log keeps the old)."""
 
     __tablename__ = "consultation_teams"

@@ -4,6 +4,7 @@ from sqlalchemy import ForeignKey, String, Text, orm
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.extensions import db
+from caseapp.models.belonging import Municipal, OfClient
 from caseapp.models.types import UTCDateTime, utcnow
 
 #: Relationship to the household, as stable codes with the labels staff see (続柄).
@@ -20,7 +21,7 @@ RELATIONSHIPS: dict[str, str] = {
 }
 
 
-class Household(db.Model):
+class Household(Municipal, db.Model):
     """世帯: clients living together, so one worry can be seen as the household's."""
 
     __tablename__ = "households"
@@ -40,7 +41,7 @@ class Household(db.Model):
     cases = relationship("Case", order_by="Case.id", viewonly=True)
 
 
-class HouseholdMember(db.Model):
+class HouseholdMember(OfClient, db.Model):
     """A client's place in a household; a person lives in one household at a time."""
 
     __tablename__ = "household_members"

@@ -5,6 +5,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.domain import vocab
 from caseapp.extensions import db
+from caseapp.models.belonging import Municipal, OfReferral
 from caseapp.models.types import UTCDateTime, utcnow
 
 OPEN_STATUSES = tuple(s.value for s in vocab.OPEN_STATUSES)
@@ -13,7 +14,7 @@ STATUSES = vocab.values(vocab.ReferralStatus)
 MILESTONES = ("requested", "sent", "received", "accepted", "rejected", "completed")
 
 
-class Referral(db.Model):
+class Referral(Municipal, db.Model):
     """つなぎ: one case handed to one partner, followed until the partner reports back."""
 
     __tablename__ = "referrals"
@@ -64,7 +65,7 @@ class Referral(db.Model):
                                   back_populates="referral")
 
 
-class ReferralEvent(db.Model):
+class ReferralEvent(OfReferral, db.Model):
     __tablename__ = "referral_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,7 +78,7 @@ class ReferralEvent(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Delivery(db.Model):
+class Delivery(OfReferral, db.Model):
     """The outbox: one row per referral and channel, the record of truth for sending.
 
     A reminder to the partner (``referral.reminder``) is one more row per channel, tied to its
@@ -133,7 +134,7 @@ class DeliveryAttempt(db.Model):
     succeeded: Mapped[bool] = mapped_column(default=False)
 
 
-class AckLinkUse(db.Model):
+class AckLinkUse(OfReferral, db.Model):
     """A no-login acknowledgement link that has been used; the unique nonce makes it single-use."""
 
     __tablename__ = "ack_link_uses"
@@ -146,7 +147,7 @@ class AckLinkUse(db.Model):
     user_agent: Mapped[str | None] = mapped_column(String(300))
 
 
-class AckCode(db.Model):
+class AckCode(OfReferral, db.Model):
     """The short code printed on one 紹介状, typed at ``/ack`` instead of opening the QR link.
 
     It shares its nonce with the signed link printed beside it, so the letter acknowledges
@@ -166,7 +167,7 @@ class AckCode(db.Model):
     referral = relationship(Referral)
 
 
-class SafetyReview(db.Model):
+class SafetyReview(OfReferral, db.Model):
     """A referral sent on life_safety (個人情報保護法 §27(1)(ii)) and a supervisor's review of it.
 
     Written when staff invoke the exception, with their reason; a supervisor records afterwards

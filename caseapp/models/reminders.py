@@ -5,13 +5,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.domain.vocab import ReminderKind, ReminderStatus, values
 from caseapp.extensions import db
+from caseapp.models.belonging import OfCase
 from caseapp.models.types import JSONType, UTCDateTime, utcnow
 
 REMINDER_KINDS = values(ReminderKind)
 REMINDER_STATUSES = values(ReminderStatus)
 
 
-class Reminder(db.Model):
+class Reminder(OfCase, db.Model):
     """督促・フォローアップ: one scheduled reminder; the schedule lives here, not in Celery.
 
     ``status`` is ``due`` (waiting for ``due_at``), ``sent`` or ``withdrawn``. The sweep moves

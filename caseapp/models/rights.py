@@ -6,10 +6,11 @@ from sqlalchemy import ForeignKey, Text
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from caseapp.extensions import db
+from caseapp.models.belonging import OfClient
 from caseapp.models.types import UTCDateTime, utcnow
 
 
-class UseStop(db.Model):
+class UseStop(OfClient, db.Model):
     """利用停止 (§35): one stop of the use of a person's data, and its lifting.
 
     A row without ``lifted_at`` is a stop in force. Kept as rows on the client's id (rather

@@ -4,10 +4,11 @@ from sqlalchemy import ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caseapp.extensions import db
+from caseapp.models.belonging import Municipal
 from caseapp.models.types import JSONType, UTCDateTime, utcnow
 
 
-class RuleSetVersion(db.Model):
+class RuleSetVersion(Municipal, db.Model):
     """Every adopted rule set is kept, so a stored decision can always be explained."""
 
     __tablename__ = "rule_sets"

@@ -11,6 +11,7 @@ Beat and worker tasks and the CLI run unscoped on purpose: they sweep every muni
 deliveries, reminders and retention, and act as the system, not as a person.
 """
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 
@@ -19,47 +20,29 @@ from sqlalchemy.orm import Session, scoped_session, with_loader_criteria
 
 from caseapp.domain.community import AreaLevel
 from caseapp.models import (
-    AckCode,
-    AckLinkUse,
     Area,
+    AreaTreeVersion,
     AuditEntry,
     Case,
     CaseTransfer,
     Client,
-    ClientBigram,
-    CommunityTask,
-    Consent,
     Consultation,
-    ConsultationTeam,
-    ConsultationTopic,
-    Delivery,
-    Disclosure,
-    Emergency,
-    Event,
-    Household,
-    HouseholdMember,
-    Meeting,
-    Member,
     Partner,
-    PlanItem,
     Referral,
-    ReferralEvent,
-    Reminder,
     ReportMonthRollup,
-    RoutingDecision,
-    RuleSetVersion,
-    SafetyReview,
     StaffAlert,
-    SupportMeeting,
     User,
-    UseStop,
-    WatchDisclosure,
-    WatchEntry,
+)
+from caseapp.models.belonging import (
+    InArea,
+    Municipal,
+    OfCase,
+    OfClient,
+    OfConsultation,
+    OfReferral,
 )
 from caseapp.services.core.actors import Actor
 
-# Tables that carry their own municipality; the rest follow the row they hang from.
-OWNED = (Client, Case, Consultation, Event, RuleSetVersion, Referral, Household)
 UNSCOPED = "caseapp_unscoped"  # execution option: a global read (hash chain, uniqueness)
 
 
@@ -78,16 +61,41 @@ class Scope:
     # For loads through a relationship of a visible row: a referral's partner stays readable
     # after its case moved to a town whose network does not hold that partner.
     related: tuple = field(default=(), compare=False)
+    # The area tree's version it was made from, and how to make it again from a newer tree.
+    version: int | None = field(default=None, compare=False)
+    recipe: tuple = field(default=(), compare=False)
 
     @property
     def setting(self) -> str:
         return ",".join(str(m) for m in self.municipalities) or "0"
 
 
-def _tree(session: Session) -> tuple[dict[int, int | None], dict[int, str]]:
-    rows = session.execute(select(Area.id, Area.parent_id, Area.level)
-                           .execution_options(**{UNSCOPED: True})).all()
-    return {r.id: r.parent_id for r in rows}, {r.id: r.level for r in rows}
+# The area tree as this process last read it. Areas change rarely (a municipality's import);
+# a trigger then changes ``area_tree_version``, which every scoped transaction reads with its
+# setting, in one round trip.
+class _Tree:
+    """Hashed by identity: the scopes made from it are cached per tree read."""
+
+    __slots__ = ("levels", "parents", "version")
+
+    def __init__(self, version, parents: dict[int, int | None], levels: dict[int, str]):
+        self.version, self.parents, self.levels = version, parents, levels
+
+
+_tree: _Tree | None = None
+_VERSION = select(AreaTreeVersion.version).where(AreaTreeVersion.id == 1)
+
+
+def _read_tree(connection) -> _Tree:
+    global _tree
+    version = connection.execute(_VERSION).scalar()
+    rows = connection.execute(select(Area.id, Area.parent_id, Area.level)).all()
+    _tree = _Tree(version, {r.id: r.parent_id for r in rows}, {r.id: r.level for r in rows})
+    return _tree
+
+
+def _known_tree(session: Session) -> _Tree:
+    return _tree or _read_tree(_real(session).connection())
 
 
 def _below(parents: dict[int, int | None], root: int) -> set[int]:
@@ -110,50 +118,55 @@ def _above(parents: dict[int, int | None], ident: int | None) -> list[int]:
 
 def for_actor(session: Session, actor: Actor, municipality_id: int | None) -> Scope:
     """The scope of a signed-in actor; a staff user without a municipality sees nothing."""
-    parents, levels = _tree(session)
     if actor.role == "partner":
         partner = session.execute(select(Partner.area_id).where(Partner.id == actor.partner_id)
                                   .execution_options(**{UNSCOPED: True})).scalar()
-        served = _below(parents, partner) if partner is not None else set()
-        municipalities = tuple(sorted(a for a in served if levels[a] == AreaLevel.MUNICIPALITY))
-        return _build(parents, municipalities, network=None, own=None)
+        return _scope(session, ("served", partner))
     if actor.role == "prefecture" and municipality_id is not None:
-        # Its area is the prefecture (or a block): every municipality below, for counting only.
-        below = _below(parents, municipality_id)
-        towns = tuple(sorted(a for a in below if levels[a] == AreaLevel.MUNICIPALITY))
-        return _build(parents, towns, network=None, own=None)
+        return _scope(session, ("below", municipality_id))
     if municipality_id is None:
-        return _build(parents, (), network=(), own=None)
-    return _build(parents, (municipality_id,), network=tuple(_above(parents, municipality_id)),
-                  own=municipality_id)
+        return _scope(session, ("none", None))
+    return _scope(session, ("town", municipality_id))
 
 
 def for_municipality(session: Session, municipality_id: int) -> Scope:
-    parents, _levels = _tree(session)
-    return _build(parents, (municipality_id,), network=tuple(_above(parents, municipality_id)),
-                  own=municipality_id)
+    return _scope(session, ("town", municipality_id))
 
 
-def _build(parents, municipalities, *, network, own) -> Scope:
-    return _built(tuple(sorted(parents.items())), tuple(municipalities), network, own)
+def _scope(session: Session, recipe: tuple) -> Scope:
+    # From the tree this process holds; entering the scope checks it is still the database's.
+    return _made(_known_tree(session), recipe)
 
 
 # Building the criteria cost more CPU than a request's queries: they are built once per area
 # tree and scope, and shared (SQL expressions are immutable).
 @functools.lru_cache(maxsize=256)
-def _built(tree, municipalities, network, own) -> Scope:
-    parents = dict(tree)
+def _made(tree: _Tree, recipe: tuple) -> Scope:
+    version, parents, levels = tree.version, tree.parents, tree.levels
+    kind, area = recipe
+    if kind in ("served", "below"):
+        # A partner sees the municipalities its layer serves; a prefecture user those below its
+        # area, for counting only.
+        below = _below(parents, area) if area is not None else set()
+        municipalities = tuple(sorted(a for a in below if levels.get(a) == AreaLevel.MUNICIPALITY))
+        network, own = None, None
+    elif kind == "none":
+        municipalities, network, own = (), (), None
+    else:
+        municipalities, network, own = (area,), tuple(_above(parents, area)), area
     areas: set[int] = set()
     for m in municipalities:
         areas |= _below(parents, m) | set(_above(parents, m))
-    municipalities, areas = tuple(municipalities), tuple(sorted(areas))
-    scope = Scope(municipalities, areas, network)
-    return Scope(municipalities, areas, network, own, _criteria(scope),
-                 _criteria(scope, partners=False))
+    scope = Scope(municipalities, tuple(sorted(areas)), network, own, version=version,
+                  recipe=recipe)
+    return dataclasses.replace(scope, options=_criteria(scope),
+                               related=_criteria(scope, partners=False))
 
 
 def _ids(model, m):
-    return select(model.id).where(model.municipality_id.in_(m))
+    # The table, not the entity: the ORM would give this sub-query the same rule again.
+    table = model.__table__
+    return select(table.c.id).where(table.c.municipality_id.in_(m))
 
 
 def _audit_rule(m):
@@ -161,39 +174,27 @@ def _audit_rule(m):
     # (partner reads, the system's work), so a person's audit answer is whole.
     return or_(AuditEntry.actor_id.in_(_ids(User, m)),
                *((AuditEntry.resource_type == kind)
-                 & AuditEntry.resource_id.in_(select(cast(model.id, String(50)))
-                                              .where(model.municipality_id.in_(m)))
+                 & AuditEntry.resource_id.in_(select(cast(model.__table__.c.id, String(50)))
+                                              .where(model.__table__.c.municipality_id.in_(m)))
                  for kind, model in (("referral", Referral), ("client", Client),
                                      ("case", Case))))
 
 
 def _criteria(scope: Scope, *, partners: bool = True) -> tuple:
     """Lambdas, not expressions: SQLAlchemy keys its statement cache on the lambda's code and
-    takes the ids as bound values, where an expression's every node is walked per statement."""
+    takes the ids as bound values, where an expression's every node is walked per statement.
+    One rule per kind of belonging (``caseapp.models.belonging``), not per table: each option
+    costs every statement its share of the cache key and parameters."""
     m = list(scope.municipalities)
     local = list(scope.areas)
     network = list(scope.network or ())
-    rules = [(model, lambda cls: cls.municipality_id.in_(m)) for model in OWNED]
-    rules += [
+    rules = [
+        (Municipal, lambda cls: cls.municipality_id.in_(m)),
         (User, lambda cls: or_(cls.municipality_id.in_(m), cls.municipality_id.is_(None))),
-        (ClientBigram, lambda cls: cls.client_id.in_(_ids(Client, m))),
-        (Consent, lambda cls: cls.client_id.in_(_ids(Client, m))),
-        (HouseholdMember, lambda cls: cls.client_id.in_(_ids(Client, m))),
-        (UseStop, lambda cls: cls.client_id.in_(_ids(Client, m))),
-        (WatchEntry, lambda cls: cls.client_id.in_(_ids(Client, m))),
-        (WatchDisclosure, lambda cls: cls.client_id.in_(_ids(Client, m))),
-        (SupportMeeting, lambda cls: cls.case_id.in_(_ids(Case, m))),
-        (Emergency, lambda cls: cls.case_id.in_(_ids(Case, m))),
-        (Reminder, lambda cls: cls.case_id.in_(_ids(Case, m))),
-        (ConsultationTopic, lambda cls: cls.consultation_id.in_(_ids(Consultation, m))),
-        (RoutingDecision, lambda cls: cls.consultation_id.in_(_ids(Consultation, m))),
-        (ConsultationTeam, lambda cls: cls.consultation_id.in_(_ids(Consultation, m))),
-        (ReferralEvent, lambda cls: cls.referral_id.in_(_ids(Referral, m))),
-        (Delivery, lambda cls: cls.referral_id.in_(_ids(Referral, m))),
-        (AckCode, lambda cls: cls.referral_id.in_(_ids(Referral, m))),
-        (AckLinkUse, lambda cls: cls.referral_id.in_(_ids(Referral, m))),
-        (Disclosure, lambda cls: cls.referral_id.in_(_ids(Referral, m))),
-        (SafetyReview, lambda cls: cls.referral_id.in_(_ids(Referral, m))),
+        (OfClient, lambda cls: cls.client_id.in_(_ids(Client, m))),
+        (OfCase, lambda cls: cls.case_id.in_(_ids(Case, m))),
+        (OfConsultation, lambda cls: cls.consultation_id.in_(_ids(Consultation, m))),
+        (OfReferral, lambda cls: cls.referral_id.in_(_ids(Referral, m))),
         # A role-wide alert tied to no referral (a partner endpoint gone) names no person.
         (StaffAlert, lambda cls: or_(cls.referral_id.in_(_ids(Referral, m)),
                                      cls.user_id.in_(_ids(User, m)),
@@ -204,15 +205,16 @@ def _criteria(scope: Scope, *, partners: bool = True) -> tuple:
         # The report rollup's rows of the municipality (the all-municipalities row is not).
         (ReportMonthRollup, lambda cls: cls.municipality_id.in_(m)),
         (Area, lambda cls: cls.id.in_(local)),
-        (Member, lambda cls: cls.area_id.in_(local)),
-        (Meeting, lambda cls: cls.area_id.in_(local)),
-        (PlanItem, lambda cls: cls.area_id.in_(local)),
-        (CommunityTask, lambda cls: cls.area_id.in_(local)),
+        (InArea, lambda cls: cls.area_id.in_(local)),
     ]
     if scope.network is not None and partners:
         rules.append((Partner, lambda cls: cls.area_id.in_(network)))
-    # Not carried into lazy loads: those get the relationship set (``related``) instead.
-    return tuple(with_loader_criteria(model, expr, propagate_to_loaders=model is not Partner)
+    # Aliases too: a marker's rule reaches its tables only that way, and an aliased table in
+    # a subquery is as much the other town's as the plain one. Not carried into lazy loads:
+    # every relationship load gets the relationship set (``related``) from ``_scope_queries``,
+    # and carried ones would only repeat it.
+    return tuple(with_loader_criteria(model, expr, include_aliases=True,
+                                      propagate_to_loaders=False)
                  for model, expr in rules)
 
 
@@ -222,7 +224,11 @@ def enter(session: Session, scope: Scope) -> None:
     session.info["scope"] = scope
     session.expire_all()
     if session.in_transaction():
-        _set_local(session.connection(), scope)
+        _apply(session, session.connection(), scope)
+    else:
+        # Begun now, not at the first query (which begins it after taking the scope's
+        # criteria): the new transaction's check may remake the scope from a newer tree.
+        session.connection()
 
 
 def allow(session: Session, municipalities) -> None:
@@ -256,6 +262,26 @@ def _set_local(connection, scope: Scope | None) -> None:
                        {"value": scope.setting if scope else "*"})
 
 
+_SET_AND_CHECK = text("SELECT set_config('caseapp.municipality', :value, true), "
+                      "(SELECT version FROM area_tree_version WHERE id = 1)")
+
+
+def _apply(session: Session, connection, scope: Scope) -> None:
+    """Set the transaction's scope and, in the same round trip, check that the area tree it
+    was made from is still the database's; if not, make it again from the tree as it is."""
+    if connection.dialect.name == "postgresql":
+        version = connection.execute(_SET_AND_CHECK, {"value": scope.setting}).one()[1]
+    else:
+        version = connection.execute(_VERSION).scalar()
+    if version == scope.version or not scope.recipe:
+        return
+    tree = _tree if _tree is not None and _tree.version == version else _read_tree(connection)
+    fresh = _made(tree, scope.recipe)
+    session.info["scope"] = fresh
+    if fresh.setting != scope.setting:
+        _set_local(connection, fresh)
+
+
 def default_municipality(session: Session) -> int | None:
     """The municipality of work done outside a scope: the only one there is (None if several)."""
     ids = session.execute(select(Area.id).where(Area.level == AreaLevel.MUNICIPALITY).limit(2)
@@ -265,7 +291,7 @@ def default_municipality(session: Session) -> int | None:
 
 def _stamp(session: Session, _context, _instances) -> None:
     fresh = [obj for obj in session.new
-             if isinstance(obj, (*OWNED, User, Partner))]
+             if isinstance(obj, (Municipal, User, Partner))]
     if not fresh:
         return
     scope = current(session)
@@ -306,9 +332,13 @@ def _from_parent(session: Session, obj) -> int | None:
 
 
 def _scope_queries(state) -> None:
-    scope = current(state.session)
+    session = state.session
+    scope = current(session)
     if scope is None or not state.is_select or state.execution_options.get(UNSCOPED):
         return
+    if not session.in_transaction():
+        session.connection()  # begins: the new transaction's check may remake the scope
+        scope = current(session)
     options = scope.related if state.is_relationship_load else scope.options
     state.statement = state.statement.options(*options)
 
@@ -317,8 +347,10 @@ def _on_begin(session: Session, _transaction, connection) -> None:
     # A transaction starts with the setting empty, which is unscoped: there is only something
     # to set for a scope, or in a savepoint of a transaction a scope may have set (tests).
     scope = current(session)
-    if scope is not None or connection.in_nested_transaction():
-        _set_local(connection, scope)
+    if scope is not None:
+        _apply(session, connection, scope)
+    elif connection.in_nested_transaction():
+        _set_local(connection, None)
 
 
 def install(session_class) -> None:

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlalchemy import case as when
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from caseapp.domain.vocab import NEEDS_REROUTING, CaseStatus, ReferralStatus
 from caseapp.models import Case, Client, Household, Referral, User
@@ -44,8 +44,14 @@ def home_first(session: Session, area) -> list:
     return [] if area is None else [when((in_home_area(session, area), 0), else_=1)]
 
 
+# What a case's answer shows, loaded in the read's own transaction: no second one (and no
+# second round of the scope's setting) for lazy loads while the answer is written.
+SHOWN = (selectinload(Case.emergencies), selectinload(Case.consultations),
+         selectinload(Case.referrals).joinedload(Referral.partner), selectinload(Case.transfers))
+
+
 def get(session: Session, actor: Actor, case_id: int) -> Case:
-    case = get_or_404(session, Case, case_id)
+    case = get_or_404(session, Case, case_id, options=SHOWN)
     audit.record(session, actor, "read", "case", case.id)
     session.commit()
     return case

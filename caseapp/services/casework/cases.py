@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlalchemy import case as when
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, aliased, joinedload, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from caseapp.domain.vocab import NEEDS_REROUTING, CaseStatus, ReferralStatus
 from caseapp.models import Case, Client, Household, Referral, User

@@ -11,11 +11,10 @@ Beat and worker tasks and the CLI run unscoped on purpose: they sweep every muni
 deliveries, reminders and retention, and act as the system, not as a person.
 """
 
-import dataclasses
 import functools
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, cast, event, or_, select, text
+from sqlalchemy import String, bindparam, cast, event, or_, select, text
 from sqlalchemy.orm import Session, scoped_session, with_loader_criteria
 
 from caseapp.domain.community import AreaLevel
@@ -64,6 +63,8 @@ class Scope:
     # The area tree's version it was made from, and how to make it again from a newer tree.
     version: int | None = field(default=None, compare=False)
     recipe: tuple = field(default=(), compare=False)
+    # The ids the rules of ``options`` and ``related`` take, by parameter name.
+    params: dict = field(default_factory=dict, compare=False)
 
     @property
     def setting(self) -> str:
@@ -157,65 +158,88 @@ def _made(tree: _Tree, recipe: tuple) -> Scope:
     areas: set[int] = set()
     for m in municipalities:
         areas |= _below(parents, m) | set(_above(parents, m))
-    scope = Scope(municipalities, tuple(sorted(areas)), network, own, version=version,
-                  recipe=recipe)
-    return dataclasses.replace(scope, options=_criteria(scope),
-                               related=_criteria(scope, partners=False))
+    areas = tuple(sorted(areas))
+    params = {TOWNS: list(municipalities), AREAS: list(areas), NETWORK: list(network or ())}
+    return Scope(municipalities, areas, network, own,
+                 WITH_NETWORK if network is not None else RELATED, RELATED, version, recipe,
+                 params)
 
 
-def _ids(model, m):
+# The scope's ids reach the rules as parameters of these names, given with each statement
+# (``_scope_queries``): the rules themselves are the same for every scope.
+TOWNS, AREAS, NETWORK = "caseapp_scope_towns", "caseapp_scope_areas", "caseapp_scope_network"
+
+
+def _towns():
+    return bindparam(TOWNS, expanding=True)
+
+
+def _areas():
+    return bindparam(AREAS, expanding=True)
+
+
+def _network():
+    return bindparam(NETWORK, expanding=True)
+
+
+def _ids(model):
     # The table, not the entity: the ORM would give this sub-query the same rule again.
     table = model.__table__
-    return select(table.c.id).where(table.c.municipality_id.in_(m))
+    return select(table.c.id).where(table.c.municipality_id.in_(_towns()))
 
 
-def _audit_rule(m):
+def _audit_rule():
     # The municipality's own staff, and anyone's access to its people, cases and referrals
     # (partner reads, the system's work), so a person's audit answer is whole.
-    return or_(AuditEntry.actor_id.in_(_ids(User, m)),
+    return or_(AuditEntry.actor_id.in_(_ids(User)),
                *((AuditEntry.resource_type == kind)
                  & AuditEntry.resource_id.in_(select(cast(model.__table__.c.id, String(50)))
-                                              .where(model.__table__.c.municipality_id.in_(m)))
+                                              .where(model.__table__.c.municipality_id
+                                                     .in_(_towns())))
                  for kind, model in (("referral", Referral), ("client", Client),
                                      ("case", Case))))
 
 
-def _criteria(scope: Scope, *, partners: bool = True) -> tuple:
-    """Lambdas, not expressions: SQLAlchemy keys its statement cache on the lambda's code and
-    takes the ids as bound values, where an expression's every node is walked per statement.
-    One rule per kind of belonging (``caseapp.models.belonging``), not per table: each option
-    costs every statement its share of the cache key and parameters."""
-    m = list(scope.municipalities)
-    local = list(scope.areas)
-    network = list(scope.network or ())
+def _criteria(*, partners: bool) -> tuple:
+    """Lambdas, not expressions: SQLAlchemy keys its statement cache on the lambda's code, where
+    an expression's every node is walked per statement. One rule per kind of belonging
+    (``caseapp.models.belonging``), not per table, and the ids as named parameters, not values
+    the rules close over: each option and each tracked value cost every statement its share of
+    the cache key and of the parameters' processing."""
     rules = [
-        (Municipal, lambda cls: cls.municipality_id.in_(m)),
-        (User, lambda cls: or_(cls.municipality_id.in_(m), cls.municipality_id.is_(None))),
-        (OfClient, lambda cls: cls.client_id.in_(_ids(Client, m))),
-        (OfCase, lambda cls: cls.case_id.in_(_ids(Case, m))),
-        (OfConsultation, lambda cls: cls.consultation_id.in_(_ids(Consultation, m))),
-        (OfReferral, lambda cls: cls.referral_id.in_(_ids(Referral, m))),
+        (Municipal, lambda cls: cls.municipality_id.in_(_towns())),
+        (User, lambda cls: or_(cls.municipality_id.in_(_towns()), cls.municipality_id.is_(None))),
+        (OfClient, lambda cls: cls.client_id.in_(_ids(Client))),
+        (OfCase, lambda cls: cls.case_id.in_(_ids(Case))),
+        (OfConsultation, lambda cls: cls.consultation_id.in_(_ids(Consultation))),
+        (OfReferral, lambda cls: cls.referral_id.in_(_ids(Referral))),
         # A role-wide alert tied to no referral (a partner endpoint gone) names no person.
-        (StaffAlert, lambda cls: or_(cls.referral_id.in_(_ids(Referral, m)),
-                                     cls.user_id.in_(_ids(User, m)),
+        (StaffAlert, lambda cls: or_(cls.referral_id.in_(_ids(Referral)),
+                                     cls.user_id.in_(_ids(User)),
                                      cls.referral_id.is_(None) & cls.user_id.is_(None))),
-        (AuditEntry, lambda cls: _audit_rule(m)),
-        (CaseTransfer, lambda cls: or_(cls.from_municipality_id.in_(m),
-                                       cls.to_municipality_id.in_(m))),
+        (AuditEntry, lambda cls: _audit_rule()),
+        (CaseTransfer, lambda cls: or_(cls.from_municipality_id.in_(_towns()),
+                                       cls.to_municipality_id.in_(_towns()))),
         # The report rollup's rows of the municipality (the all-municipalities row is not).
-        (ReportMonthRollup, lambda cls: cls.municipality_id.in_(m)),
-        (Area, lambda cls: cls.id.in_(local)),
-        (InArea, lambda cls: cls.area_id.in_(local)),
+        (ReportMonthRollup, lambda cls: cls.municipality_id.in_(_towns())),
+        (Area, lambda cls: cls.id.in_(_areas())),
+        (InArea, lambda cls: cls.area_id.in_(_areas())),
     ]
-    if scope.network is not None and partners:
-        rules.append((Partner, lambda cls: cls.area_id.in_(network)))
+    if partners:
+        rules.append((Partner, lambda cls: cls.area_id.in_(_network())))
     # Aliases too: a marker's rule reaches its tables only that way, and an aliased table in
     # a subquery is as much the other town's as the plain one. Not carried into lazy loads:
-    # every relationship load gets the relationship set (``related``) from ``_scope_queries``,
-    # and carried ones would only repeat it.
+    # every relationship load gets the relationship set (``RELATED``) from ``_scope_queries``
+    # with the parameters, and carried ones could outlive the scope that gives them.
     return tuple(with_loader_criteria(model, expr, include_aliases=True,
                                       propagate_to_loaders=False)
                  for model, expr in rules)
+
+
+# A staff user's statements; a partner's, a prefecture user's and relationship loads see every
+# partner (a referral's partner stays readable after its case moved to another town's network).
+WITH_NETWORK = _criteria(partners=True)
+RELATED = _criteria(partners=False)
 
 
 def enter(session: Session, scope: Scope) -> None:
@@ -262,15 +286,18 @@ def _set_local(connection, scope: Scope | None) -> None:
                        {"value": scope.setting if scope else "*"})
 
 
-_SET_AND_CHECK = text("SELECT set_config('caseapp.municipality', :value, true), "
-                      "(SELECT version FROM area_tree_version WHERE id = 1)")
+# Sent through the driver itself: this runs once per scoped transaction, and SQLAlchemy's
+# statement handling would cost it twice the CPU of the round trip.
+_SET_AND_CHECK = ("SELECT set_config('caseapp.municipality', %s, true), "
+                  "(SELECT version FROM area_tree_version WHERE id = 1)")
 
 
 def _apply(session: Session, connection, scope: Scope) -> None:
     """Set the transaction's scope and, in the same round trip, check that the area tree it
     was made from is still the database's; if not, make it again from the tree as it is."""
     if connection.dialect.name == "postgresql":
-        version = connection.execute(_SET_AND_CHECK, {"value": scope.setting}).one()[1]
+        version = connection.connection.driver_connection.execute(
+            _SET_AND_CHECK, (scope.setting,)).fetchone()[1]
     else:
         version = connection.execute(_VERSION).scalar()
     if version == scope.version or not scope.recipe:
@@ -341,6 +368,8 @@ def _scope_queries(state) -> None:
         scope = current(session)
     options = scope.related if state.is_relationship_load else scope.options
     state.statement = state.statement.options(*options)
+    state.parameters = {**state.parameters, **scope.params} if state.parameters \
+        else scope.params
 
 
 def _on_begin(session: Session, _transaction, connection) -> None:

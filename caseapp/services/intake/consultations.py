@@ -4,8 +4,9 @@ The rows an intake writes — a new client and its search grams, the consent, a 
 consultation, its topics and routing decisions, the referrals with their first history rows
 and outbox rows — are inserted with one Core INSERT per table (``_insert``) instead of the
 unit of work, and the answer's objects are made from the values written and the returned
-ids rather than loaded. Those statements bypass the scope's criteria and stamping: every owned row gets its municipality here, the case's (the client's, or
-the actor's own for a new client). The audit entries are chained at commit as for any use case.
+ids rather than loaded. Those statements bypass the scope's criteria and stamping: every
+owned row gets its municipality here, the case's (the client's, or the actor's own for a new
+client). The audit entries are chained at commit as for any use case.
 """
 
 import functools
@@ -98,14 +99,15 @@ def _record(session: Session, actor: Actor, data: dict, now: datetime,
     facts = data.get("facts") or {}
     urgency = data.get("urgency") or Urgency.NORMAL
 
-    version, ruleset = routing.active(session)
+    found = routing.directory(session)
+    version, ruleset = found.ruleset_version, found.ruleset
     subject = routing.subject_for(
         {**data, "topics": topics}, client.birth_date if client else None,
         received_at.astimezone(TOKYO).date(),
         routing.area_facts(session, client.area_id if client else None))
     decisions, dangers = ruleset.assess(subject)
     planned, urgency = _refer(session, actor, client, case, topics, facts, urgency, decisions,
-                              now)
+                              found.partners, now)
     emergency = dangers or urgency == Urgency.EMERGENCY
     waiting = any(p.values["status"] == ReferralStatus.AWAITING_CONSENT for p in planned)
     # What the case does next; a new case is written with it.
@@ -216,6 +218,19 @@ def _insert(session: Session, model, rows: list[dict], *, objects: bool = True) 
         made.append(obj)
     session.add_all(made)
     return made
+
+
+def _attached(session: Session, model, values: dict):
+    """The session's object of this row: the one it holds, or one made from ``values``
+    (a row read elsewhere, e.g. cached) without SQL."""
+    held = session.identity_map.get(session.identity_key(model, values["id"]))
+    if held is not None:
+        return held
+    obj = _Table.of(model).manager.new_instance()
+    obj.__dict__.update(values)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
 
 
 @dataclass(frozen=True)
@@ -334,11 +349,12 @@ def _event(session: Session, event_id: int | None, channel: str) -> Event | None
 
 
 def _refer(session: Session, actor: Actor, client: Client | None, case: Case | None,
-           topics: list[str], facts: dict, urgency: str, decisions,
+           topics: list[str], facts: dict, urgency: str, decisions, directory: dict[str, dict],
            now: datetime) -> tuple[list[_Referral], str]:
     """The referrals the decisions make, and the consultation's urgency (a rule may raise it)."""
     codes = {d.partner for d in decisions} | {FALLBACK_PARTNER}
-    partners = {p.code: p for p in session.scalars(select(Partner).where(Partner.code.in_(codes)))}
+    partners = {code: _attached(session, Partner, directory[code])
+                for code in codes if code in directory}
     sensitive = consent_gate.is_sensitive(topics, facts)
     meetings = consent_gate.meetings_for(session, case)
     planned: list[_Referral] = []

@@ -41,6 +41,7 @@ from caseapp.services.casework import cases, emergencies, reminders
 from caseapp.services.clients import records
 from caseapp.services.core import audit, places, scope
 from caseapp.services.core.actors import Actor
+from caseapp.services.core.attach import attached
 from caseapp.services.core.errors import Invalid
 from caseapp.services.core.lookup import get_or_404
 from caseapp.services.core.pagination import paginate
@@ -220,19 +221,6 @@ def _insert(session: Session, model, rows: list[dict], *, objects: bool = True) 
     return made
 
 
-def _attached(session: Session, model, values: dict):
-    """The session's object of this row: the one it holds, or one made from ``values``
-    (a row read elsewhere, e.g. cached) without SQL."""
-    held = session.identity_map.get(session.identity_key(model, values["id"]))
-    if held is not None:
-        return held
-    obj = _Table.of(model).manager.new_instance()
-    obj.__dict__.update(values)
-    make_transient_to_detached(obj)
-    session.add(obj)
-    return obj
-
-
 @dataclass(frozen=True)
 class _Table:
     """What ``_insert`` needs of a model, worked out once."""
@@ -353,7 +341,7 @@ def _refer(session: Session, actor: Actor, client: Client | None, case: Case | N
            now: datetime) -> tuple[list[_Referral], str]:
     """The referrals the decisions make, and the consultation's urgency (a rule may raise it)."""
     codes = {d.partner for d in decisions} | {FALLBACK_PARTNER}
-    partners = {code: _attached(session, Partner, directory[code])
+    partners = {code: attached(session, Partner, directory[code])
                 for code in codes if code in directory}
     sensitive = consent_gate.is_sensitive(topics, facts)
     meetings = consent_gate.meetings_for(session, case)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from sqlalchemy import case as when
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -256,6 +256,20 @@ class _Table:
         return full
 
 
+# A name's twenty-odd grams as one array parameter: as rows of a multi-VALUES INSERT the
+# statement's text changed with its length and was converted afresh each time.
+_GRAMS = text("INSERT INTO client_bigrams (client_id, bigram) "
+              "SELECT :client_id, unnest(CAST(:grams AS varchar[]))")
+
+
+def _grams(session: Session, client_id: int, grams: list[str]) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_GRAMS, {"client_id": client_id, "grams": grams})
+    else:
+        _insert(session, ClientBigram, [dict(client_id=client_id, bigram=g) for g in grams],
+                objects=False)
+
+
 def _append(session: Session, parent, name: str, child, *, fresh: bool) -> None:
     """Add a row written by ``_insert`` to a collection of ``parent``."""
     if fresh:
@@ -294,10 +308,8 @@ def _client(session: Session, actor: Actor, data: dict) -> tuple[Client | None, 
         [client] = _insert(session, Client, [dict(
             fields, **keys, municipality_id=home, created_by_id=actor.user_id,
             area_id=places.resolve(session, home, fields.get("address")))])
-        _insert(session, ClientBigram, [
-            dict(client_id=client.id, bigram=g)
-            for g in sorted(records.index_grams(keys["search_key"], keys["kana_key"]))],
-            objects=False)
+        _grams(session, client.id, sorted(records.index_grams(keys["search_key"],
+                                                                keys["kana_key"])))
         for name in ("consents", "use_stops", "cases"):
             set_committed_value(client, name, [])
         audit.record(session, actor, "create", "client", client.id)

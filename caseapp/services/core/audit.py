@@ -54,14 +54,18 @@ def digest(entry: AuditEntry, prev_hash: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+# Core on the table: a global read (unscoped), and no ORM statement to build for it.
+_LAST_HASH = (select(AuditEntry.__table__.c.hash).order_by(AuditEntry.__table__.c.id.desc())
+              .limit(1).execution_options(caseapp_unscoped=True))
+
+
 def _seal(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
-    previous = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
-                              .execution_options(caseapp_unscoped=True))
+    previous = session.scalar(_LAST_HASH)
     previous = previous or GENESIS
     rows = []
     for entry in pending:

@@ -1,7 +1,7 @@
 import hashlib
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from caseapp.models import ApiToken, Partner, User
@@ -79,16 +79,19 @@ def revoke_user(session: Session, name: str) -> int:
     return result.rowcount
 
 
+# Every API request starts here: one Core statement, built once, and the user attached from
+# the same row.
+_TOKENS, _PEOPLE = ApiToken.__table__, User.__table__
+_TOKEN = (select(_TOKENS.c.id.label("token_id"), _TOKENS.c.last_used_at, *_PEOPLE.columns)
+          .join_from(_TOKENS, _PEOPLE, _TOKENS.c.user_id == _PEOPLE.c.id)
+          .where(_TOKENS.c.token_hash == bindparam("digest"), _TOKENS.c.revoked_at.is_(None))
+          .execution_options(**{scope.UNSCOPED: True}))
+
+
 def authenticate(session: Session, token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
-    # Every API request starts here: Core, and the user attached from the same row.
-    tokens, people = ApiToken.__table__, User.__table__
-    row = session.execute(
-        select(tokens.c.id.label("token_id"), tokens.c.last_used_at, *people.columns)
-        .join_from(tokens, people, tokens.c.user_id == people.c.id)
-        .where(tokens.c.token_hash == _digest(token), tokens.c.revoked_at.is_(None))
-    ).first()
+    row = session.execute(_TOKEN, {"digest": _digest(token)}).first()
     if row is None or not row.active or row.role not in ROLES:
         return None
     now = utcnow()
@@ -96,7 +99,7 @@ def authenticate(session: Session, token: str) -> User | None:
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
         session.execute(update(ApiToken).where(ApiToken.id == row.token_id)
                         .values(last_used_at=now))
-    return attached(session, User, {c.key: row._mapping[c] for c in people.columns})
+    return attached(session, User, {c.key: row._mapping[c] for c in _PEOPLE.columns})
 
 
 def record_denied(session: Session, actor: Actor, endpoint: str | None, detail: dict) -> None:

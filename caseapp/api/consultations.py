@@ -16,8 +16,13 @@ blp = Blueprint("consultations", __name__, url_prefix="/api/v1/consultations",
                 description="相談の受付 (intake), routed and referred in one transaction")
 
 
+# An instance, not the class: given a class, webargs builds the schema (and its nested
+# ones) again for every request.
+_CONSULTATION_IN = ConsultationIn()
+
+
 @blp.route("", methods=["POST"])
-@blp.arguments(ConsultationIn)
+@blp.arguments(_CONSULTATION_IN)
 @blp.response(201, IntakeOut)
 @requires(Permission.CONSULTATIONS_WRITE)
 def create(data):

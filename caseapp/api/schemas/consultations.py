@@ -66,6 +66,10 @@ class RoutingOut(Schema):
     decisions = fields.List(fields.Nested(DecisionOut))
 
 
+# One instance for every answer: a schema's construction copies its fields.
+_ROUTING = RoutingOut()
+
+
 class ConsultationOut(Schema):
     emergency = fields.Nested(EmergencyOut, allow_none=True, metadata={
         "description": "set when the consultation showed danger to life or body; null else"})
@@ -83,7 +87,7 @@ class ConsultationOut(Schema):
     summary = fields.String()
     urgency = fields.String()
     facts = fields.Dict()
-    routing = fields.Function(lambda c: RoutingOut().dump(
+    routing = fields.Function(lambda c: _ROUTING.dump(
         {"ruleset_version": c.ruleset_version, "decisions": c.decisions}))
     referrals = fields.List(fields.Nested(ReferralBrief))
     team = fields.Nested(TeamBrief, allow_none=True)

@@ -179,6 +179,8 @@ DIFFERENT_BIRTH_DATE = -2
 DUPLICATE_THRESHOLD = 4
 _IDENTITY = {"same_name", "same_reading", "same_phone"}
 _CANDIDATES = 200
+_MATCHED = (Client.id, Client.name, Client.name_kana, Client.birth_date, Client.search_key,
+            Client.kana_key, Client.phone, Client.address)
 
 
 def possible_duplicates(session: Session, client: Client, limit: int = 5) -> list[dict]:
@@ -188,9 +190,10 @@ def possible_duplicates(session: Session, client: Client, limit: int = 5) -> lis
         conditions.append(Client.kana_key == client.kana_key)
     if client.phone:
         conditions.append(Client.phone == client.phone)
-    candidates = session.scalars(
-        select(Client).where(Client.id != client.id, Client.merged_into_id.is_(None),
-                             or_(*conditions))
+    # The columns ``match`` reads, not whole clients: up to 200 namesakes are compared.
+    candidates = session.execute(
+        select(*_MATCHED).where(Client.id != client.id, Client.merged_into_id.is_(None),
+                                or_(*conditions))
         .order_by(Client.id.desc()).limit(_CANDIDATES))
     found = []
     for other in candidates:

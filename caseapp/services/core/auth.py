@@ -1,14 +1,15 @@
 import hashlib
 import secrets
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
 
 from caseapp.models import ApiToken, Partner, User
 from caseapp.models.types import utcnow
 from caseapp.permissions import ROLES, STAFF_ROLES
 from caseapp.services.core import audit, scope, signin, users
 from caseapp.services.core.actors import Actor
+from caseapp.services.core.attach import attached
 from caseapp.services.core.errors import Invalid, NotFound
 
 TOKEN_PREFIX = "cat_"
@@ -78,20 +79,27 @@ def revoke_user(session: Session, name: str) -> int:
     return result.rowcount
 
 
+# Every API request starts here: one Core statement, built once, and the user attached from
+# the same row.
+_TOKENS, _PEOPLE = ApiToken.__table__, User.__table__
+_TOKEN = (select(_TOKENS.c.id.label("token_id"), _TOKENS.c.last_used_at, *_PEOPLE.columns)
+          .join_from(_TOKENS, _PEOPLE, _TOKENS.c.user_id == _PEOPLE.c.id)
+          .where(_TOKENS.c.token_hash == bindparam("digest"), _TOKENS.c.revoked_at.is_(None))
+          .execution_options(**{scope.UNSCOPED: True}))
+
+
 def authenticate(session: Session, token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = session.scalar(
-        select(ApiToken).options(joinedload(ApiToken.user))
-        .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
-    )
-    if row is None or not row.user.active or row.user.role not in ROLES:
+    row = session.execute(_TOKEN, {"digest": _digest(token)}).first()
+    if row is None or not row.active or row.role not in ROLES:
         return None
     now = utcnow()
     # Written at most once a minute per token, so reads do not all become writes.
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-        session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
-    return row.user
+        session.execute(update(ApiToken).where(ApiToken.id == row.token_id)
+                        .values(last_used_at=now))
+    return attached(session, User, {c.key: row._mapping[c] for c in _PEOPLE.columns})
 
 
 def record_denied(session: Session, actor: Actor, endpoint: str | None, detail: dict) -> None:

@@ -1,9 +1,11 @@
 """The active rule set, compiled once per version and shared by every request."""
 
+import functools
 import threading
+from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, Text, bindparam, cast, func, literal_column, select, true
 from sqlalchemy.orm import Session
 
 from caseapp import rules
@@ -25,7 +27,11 @@ def active(session: Session) -> tuple[int | None, rules.CompiledRuleSet]:
     row = session.execute(select(RuleSetVersion.id, RuleSetVersion.version,
                                  RuleSetVersion.created_at)
                           .order_by(RuleSetVersion.version.desc()).limit(1)).first()
-    if row is None:
+    return _active(session, row)
+
+
+def _active(session: Session, row) -> tuple[int | None, rules.CompiledRuleSet]:
+    if row is None or row.id is None:
         # An empty database still routes: the shipped set, unversioned, keeps 断らない true.
         return None, _shipped()
     key = (row.version, row.created_at)
@@ -38,6 +44,77 @@ def active(session: Session) -> tuple[int | None, rules.CompiledRuleSet]:
         with _lock:
             _compiled[key] = compiled
     return row.version, compiled
+
+
+@dataclass(frozen=True)
+class Directory:
+    """What routing a consultation needs: the active rule set and the partners in view."""
+
+    ruleset_version: int | None
+    ruleset: rules.CompiledRuleSet
+    partners: dict[str, dict]  # by code: the partner's column values
+
+
+# Per process, by the partner layers in view; a stamp of the table says when to read it again.
+_directories: dict[tuple | None, tuple[tuple, dict[str, dict]]] = {}
+
+
+def directory(session: Session) -> Directory:
+    """The active rule set and the partner directory, with one statement when this process
+    has both already: the rule set's latest version and a stamp of the partners table.
+
+    The stamp is the partner count and, on PostgreSQL, the sum of the rows' ``xmin``, which
+    every committed insert, update or delete changes, whoever wrote it; SQLite's writers are
+    serial, so there the latest ``updated_at`` says the same. Core, so the scope's criteria
+    are applied here: the rule sets of the scope's municipalities, the partners of its layers
+    (row-level security agrees on PostgreSQL).
+    """
+    visible = scope.current(session)
+    network = visible.network if visible is not None else None
+    towns = visible.municipalities if visible is not None else None
+    params = {}
+    if network is not None:
+        params["network"] = list(network)
+    if towns is not None:
+        params["towns"] = list(towns)
+    statement = _check(session.get_bind().dialect.name, network is not None, towns is not None)
+    row = session.execute(statement, params).one()
+    version, compiled = _active(session, row)
+    stamp = (row.partner_count, row.partner_stamp)
+    with _lock:
+        cached = _directories.get(network)
+    if cached is None or cached[0] != stamp:
+        table = Partner.__table__
+        load = select(table).execution_options(**{scope.UNSCOPED: True})
+        if network is not None:
+            load = load.where(table.c.area_id.in_(network))
+        partners = {r.code: dict(r._mapping) for r in session.execute(load)}
+        # Read after the stamp: at worst newer than it, which only means one more read.
+        cached = (stamp, partners)
+        with _lock:
+            _directories[network] = cached
+    return Directory(version, compiled, cached[1])
+
+
+@functools.cache
+def _check(dialect: str, by_network: bool, by_town: bool):
+    partners, rule_sets = Partner.__table__, RuleSetVersion.__table__
+    if dialect == "postgresql":
+        stamp = func.sum(cast(cast(literal_column("xmin"), Text), BigInteger))
+    else:
+        stamp = func.max(partners.c.updated_at)
+    stats = select(func.count().label("partner_count"), stamp.label("partner_stamp"))
+    if by_network:
+        stats = stats.where(partners.c.area_id.in_(bindparam("network", expanding=True)))
+    stats = stats.select_from(partners).subquery()
+    latest = select(rule_sets.c.id, rule_sets.c.version, rule_sets.c.created_at)
+    if by_town:
+        latest = latest.where(rule_sets.c.municipality_id.in_(bindparam("towns", expanding=True)))
+    latest = latest.order_by(rule_sets.c.version.desc()).limit(1).subquery()
+    return (select(stats.c.partner_count, stats.c.partner_stamp, latest.c.id, latest.c.version,
+                   latest.c.created_at)
+            .select_from(stats.outerjoin(latest, true()))
+            .execution_options(**{scope.UNSCOPED: True}))
 
 
 def _shipped() -> rules.CompiledRuleSet:

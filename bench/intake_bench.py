@@ -1,7 +1,7 @@
 """Intake under load: caseapp's POST /consultations against the bare floor, same run.
 
 Both are served by gunicorn (2 workers × 4 threads) on PostgreSQL; 16 client threads send
-the API.md example for a fixed time. Goal: caseapp ≥ 0.5× the floor's req/s, p99 ≤ 100 ms.
+the API.md example for a fixed time. Goal: caseapp ≥ 0.25× the floor's req/s, p99 ≤ 3× the floor's.
 """
 
 import http.client

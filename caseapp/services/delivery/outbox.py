@@ -24,7 +24,7 @@ import time
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import bindparam, event, or_, select, text, union_all, update
+from sqlalchemy import Engine, bindparam, event, or_, select, text, union_all, update
 from sqlalchemy.orm import Session, attributes
 
 from caseapp.domain.vocab import DeliveryState
@@ -227,6 +227,27 @@ def claim(session: Session, row_id: int, now: datetime, lease_seconds: float, *,
     rows = session.scalars(statement.returning(model)).all()
     session.commit()
     return rows[0] if rows else None
+
+
+def is_due(session: Session, row_id: int, now: datetime) -> bool:
+    """Whether the row is due now, read with one statement outside any transaction.
+
+    Most hints of a deep queue find their row already taken by another task's batch; this
+    answers them with one round trip instead of BEGIN, a claim that matches nothing and
+    ROLLBACK. Only a hint whose row is due goes on to claim (and it still claims only what
+    is due then). A session bound to a caller's connection reads in that transaction, and
+    SQLite (no round trips to save; a second connection would wait on the session's lock)
+    in the session.
+    """
+    table = Delivery.__table__
+    statement = select(table.c.id).where(table.c.id == row_id,
+                                         table.c.state == DeliveryState.PENDING,
+                                         table.c.next_attempt_at <= now)
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
+        return session.scalar(statement) is not None
+    with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return connection.scalar(statement) is not None
 
 
 def claim_due(session: Session, row_id: int, now: datetime, lease_seconds: float,

@@ -229,20 +229,19 @@ def claim(session: Session, row_id: int, now: datetime, lease_seconds: float, *,
     return rows[0] if rows else None
 
 
-def is_due(session: Session, row_id: int, now: datetime) -> bool:
-    """Whether the row is due now, read with one statement outside any transaction.
+def any_due(session: Session, now: datetime) -> bool:
+    """Whether any row is due now, read with one statement outside any transaction.
 
-    Most hints of a deep queue find their row already taken by another task's batch; this
-    answers them with one round trip instead of BEGIN, a claim that matches nothing and
-    ROLLBACK. Only a hint whose row is due goes on to claim (and it still claims only what
-    is due then). A session bound to a caller's connection reads in that transaction, and
-    SQLite (no round trips to save; a second connection would wait on the session's lock)
-    in the session.
+    At the end of a deep queue most hints find every row already taken by other tasks'
+    batches; this answers them with one round trip instead of BEGIN, a claim that matches
+    nothing and ROLLBACK. While anything is due a hint claims as before (its own row if
+    due, and other due rows), so a deep queue still drains ten rows per task. A session
+    bound to a caller's connection reads in that transaction, and SQLite (no round trips
+    to save; a second connection would wait on the session's lock) in the session.
     """
     table = Delivery.__table__
-    statement = select(table.c.id).where(table.c.id == row_id,
-                                         table.c.state == DeliveryState.PENDING,
-                                         table.c.next_attempt_at <= now)
+    statement = (select(table.c.id).where(table.c.state == DeliveryState.PENDING,
+                                          table.c.next_attempt_at <= now).limit(1))
     bind = session.get_bind()
     if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
         return session.scalar(statement) is not None

@@ -369,9 +369,7 @@ def process_many(session: Session, delivery_id: int, config: Config, gateways: G
     """
     started = utcnow()
     try:
-        if not outbox.is_due(session, delivery_id, started):
-            # Taken by another task's batch, or not due yet: every due row has a hint of
-            # its own (or the sweeper's), so the others are left to theirs.
+        if not outbox.any_due(session, started):
             session.rollback()
             return {}
         claimed = outbox.claim_due(session, delivery_id, started,

@@ -11,6 +11,7 @@ so the two transactions are shared by the batch; a batch that fails is redone ro
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -75,16 +76,21 @@ def _referrals(session: Session, ids: set[int]) -> dict[int, Referral]:
     """One query (and a few IN loads) for what the checks and the messages of a batch need,
     instead of a lazy load for each. Not the history: a webhook does not carry it, and the
     batch writes the new history rows without loading the old."""
+    found = session.scalars(_batch_referrals(), {"ids": list(ids)}).unique()
+    return {r.id: r for r in found}
+
+
+@functools.cache
+def _batch_referrals():
+    """Built once per process: its loader options cost more to build and key than to run."""
     client_rows = (selectinload(Client.consents), selectinload(Client.use_stops))
-    found = session.scalars(
-        select(Referral).where(Referral.id.in_(ids))
+    return (
+        select(Referral).where(Referral.id.in_(bindparam("ids", expanding=True)))
         .options(joinedload(Referral.partner),
                  joinedload(Referral.case).joinedload(Case.client).options(*client_rows),
                  joinedload(Referral.consultation).joinedload(Consultation.client)
                  .options(*client_rows),
-                 joinedload(Referral.consultation).selectinload(Consultation.topic_rows))
-    ).unique()
-    return {r.id: r for r in found}
+                 joinedload(Referral.consultation).selectinload(Consultation.topic_rows)))
 
 
 def _creators(session: Session, referrals) -> dict[int, str]:
@@ -196,16 +202,8 @@ def finish_many(session: Session, sent: list[Sent], config: Config, *,
     now = now or utcnow()
     # Locked: two channels of one referral finishing at once move its status once. In the
     # order of the referrals, so two batches sharing referrals do not deadlock.
-    locked = session.execute(
-        select(Delivery, Referral).join(Referral, Delivery.referral_id == Referral.id)
-        .where(Delivery.id.in_([s.out.delivery_id for s in sent]))
-        .order_by(Referral.id, Delivery.id)
-        # Partner and case read in the same statement, not locked (as before, when they
-        # were loaded apart): only the rows this transaction changes are.
-        .options(joinedload(Referral.partner, innerjoin=True),
-                 joinedload(Referral.case, innerjoin=True))
-        .with_for_update(of=[Delivery, Referral])
-        .execution_options(populate_existing=True)).all()
+    locked = session.execute(_locked_batch(),
+                             {"ids": [s.out.delivery_id for s in sent]}).all()
     rows = {delivery.id: (delivery, referral) for delivery, referral in locked}
     moved: dict[int, Referral] = {}
     written = _Written()
@@ -217,6 +215,20 @@ def finish_many(session: Session, sent: list[Sent], config: Config, *,
         written.write(session, now)
         reminders.on_referrals_change(session, list(moved.values()), now=now)
     session.commit()
+
+
+@functools.cache
+def _locked_batch():
+    return (
+        select(Delivery, Referral).join(Referral, Delivery.referral_id == Referral.id)
+        .where(Delivery.id.in_(bindparam("ids", expanding=True)))
+        .order_by(Referral.id, Delivery.id)
+        # Partner and case read in the same statement, not locked (as before, when they
+        # were loaded apart): only the rows this transaction changes are.
+        .options(joinedload(Referral.partner, innerjoin=True),
+                 joinedload(Referral.case, innerjoin=True))
+        .with_for_update(of=[Delivery, Referral])
+        .execution_options(populate_existing=True))
 
 
 @dataclass

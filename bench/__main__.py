@@ -53,7 +53,8 @@ def _delivery(quick):
     r = delivery_bench.run(quick, postgres=True)
     return [("delivery", f"deliveries/s ({r['broker']})", r["bare_celery_post_per_s"],
              r["caseapp_per_s"], r["ratio"], "≥ 0.5", r["ratio"] >= 0.5,
-             f"{r['deliveries']} deliveries, {r['database']}")], r
+             f"{r['deliveries']} deliveries, {r['database']}; worker CPU/delivery "
+             f"{r['caseapp_worker_cpu_ms']} ms (floor {r['bare_worker_cpu_ms']} ms)")], r
 
 
 def _sweep(quick):

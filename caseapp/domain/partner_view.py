@@ -60,9 +60,13 @@ def _by(event, roles: dict[int, str]) -> str:
     return "partner" if role == "partner" else "counter"
 
 
-def build(referral, *, detail: bool, now: datetime,
-          roles: dict[int, str] | None = None) -> tuple[dict, list[str]]:
-    """The partner's view and the personal items it discloses (read off the view itself)."""
+def build(referral, *, detail: bool, now: datetime, roles: dict[int, str] | None = None,
+          history: bool = True) -> tuple[dict, list[str]]:
+    """The partner's view and the personal items it discloses (read off the view itself).
+
+    ``history=False`` leaves the detail view's history out (a webhook does not carry it; it
+    discloses nothing personal), so the referral's history need not be loaded.
+    """
     client = referral.case.client
     if client is not None and client.anonymised_at is not None:
         client = None  # past retention: nothing of the person is left to show or withhold
@@ -115,8 +119,9 @@ def build(referral, *, detail: bool, now: datetime,
         # the partner's own words; a staff cancellation reason is an internal note and stays home
         "rejection_reason": (referral.status_reason
                              if referral.status == ReferralStatus.REJECTED else None),
-        "history": [_event(e, roles) for e in referral.history],
     })
+    if history:
+        view["history"] = [_event(e, roles) for e in referral.history]
     return view, disclosed(view)
 
 

@@ -39,7 +39,7 @@ def partner_data(referral: Referral, config: Config, now: datetime | None = None
     The partner's own detail view (partner_view, the one per-basis definition of what a
     partner may see) plus where to read it: a webhook never carries more than the inbox shows.
     """
-    view, items = partner_view.build(referral, detail=True, now=now or utcnow())
+    view, items = partner_view.build(referral, detail=True, now=now or utcnow(), history=False)
     data = {"referral_id": referral.id, "partner": referral.partner.code,
             **{key: view[key] for key in partner_view.WEBHOOK_FIELDS},
             "inbox_url": inbox_url(referral, config),
@@ -59,7 +59,7 @@ def _as_json(value):
 
 def inbox(referral: Referral, now: datetime) -> list[str]:
     """An inbox-only partner is given the detail view it reads: the items that view shows."""
-    _view, items = partner_view.build(referral, detail=True, now=now)
+    _view, items = partner_view.build(referral, detail=True, now=now, history=False)
     return items
 
 

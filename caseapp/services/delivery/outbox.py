@@ -16,6 +16,7 @@ One mechanism for every table of outgoing messages (referral deliveries, staff n
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import secrets
@@ -23,7 +24,7 @@ import time
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, or_, select, text, union_all, update
+from sqlalchemy import Engine, bindparam, event, or_, select, text, union_all, update
 from sqlalchemy.orm import Session, attributes
 
 from caseapp.domain.vocab import DeliveryState
@@ -228,6 +229,26 @@ def claim(session: Session, row_id: int, now: datetime, lease_seconds: float, *,
     return rows[0] if rows else None
 
 
+def any_due(session: Session, now: datetime) -> bool:
+    """Whether any row is due now, read with one statement outside any transaction.
+
+    At the end of a deep queue most hints find every row already taken by other tasks'
+    batches; this answers them with one round trip instead of BEGIN, a claim that matches
+    nothing and ROLLBACK. While anything is due a hint claims as before (its own row if
+    due, and other due rows), so a deep queue still drains ten rows per task. A session
+    bound to a caller's connection reads in that transaction, and SQLite (no round trips
+    to save; a second connection would wait on the session's lock) in the session.
+    """
+    table = Delivery.__table__
+    statement = (select(table.c.id).where(table.c.state == DeliveryState.PENDING,
+                                          table.c.next_attempt_at <= now).limit(1))
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
+        return session.scalar(statement) is not None
+    with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return connection.scalar(statement) is not None
+
+
 def claim_due(session: Session, row_id: int, now: datetime, lease_seconds: float,
               limit: int) -> list[Delivery]:
     """Take the hinted row if it is still due, and up to ``limit - 1`` other due rows with it.
@@ -235,40 +256,56 @@ def claim_due(session: Session, row_id: int, now: datetime, lease_seconds: float
     The caller's transaction stays open (it prepares the rows before committing). When the
     queue is deep, one task takes several rows and their own hints find them taken; when it is
     not, this is the one-row claim. Without UPDATE … RETURNING only the hinted row is taken.
+    A hint whose row is taken costs one UPDATE that matches nothing: the statement is built
+    once per process and runs as Core; only taken rows are loaded as objects.
     """
-    postgres = session.get_bind().dialect.name == "postgresql"
-    returning = session.get_bind().dialect.update_returning
-    due = (Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now)
-    hinted = select(Delivery.id).where(Delivery.id == row_id, *due)
-    others = (select(Delivery.id).where(Delivery.id != row_id, *due)
-              .order_by(Delivery.next_attempt_at).limit(max(limit - 1, 0)))
-    if postgres:
-        # Rows another worker holds are skipped at once rather than waited for.
-        hinted = hinted.with_for_update(skip_locked=True)
-        others = others.with_for_update(skip_locked=True)
-    if limit > 1 and returning:
-        # Two CTEs, not two ORed IN-subqueries: PostgreSQL would test those against every
-        # pending row, so a claim would slow down as the queue it is meant to drain grows.
-        hinted, others = hinted.cte("hinted"), others.cte("others")
-        which = Delivery.id.in_(union_all(select(hinted.c.id), select(others.c.id)))
-    else:
-        which = Delivery.id.in_(hinted.scalar_subquery())
-    statement = (
-        update(Delivery).where(which, Delivery.state == DeliveryState.PENDING)
-        .values(state=DeliveryState.IN_FLIGHT, enqueued_at=None,
-                leased_until=now + timedelta(seconds=lease_seconds),
-                attempts=Delivery.attempts + 1)
-        .execution_options(synchronize_session=False, populate_existing=True))
+    bind = session.get_bind()
+    postgres = bind.dialect.name == "postgresql"
+    returning = bind.dialect.update_returning
+    batch = limit > 1 and returning
+    params = {"row_id": row_id, "now": now, "others": max(limit - 1, 0),
+              "leased_until": now + timedelta(seconds=lease_seconds)}
+    statement = _claim_statement(postgres, batch, returning)
     if not returning:  # SQLite before 3.35
-        claimed = session.execute(statement).rowcount == 1
+        claimed = session.execute(statement, params).rowcount == 1
         return [session.get(Delivery, row_id, populate_existing=True)] if claimed else []
-    rows = session.scalars(statement.returning(Delivery)).all()
-    if rows and postgres:
+    ids = list(session.scalars(statement, params))
+    if not ids:
+        return []
+    if postgres:
         # A claim lost in a database crash only means the rows are checked and sent again with
         # the same ids, which at-least-once allows; so this commit need not wait for the disk.
         # (Set only when something was taken: a hint that finds nothing costs no more.)
         session.execute(text("SET LOCAL synchronous_commit = off"))
+    rows = session.scalars(select(Delivery).where(Delivery.id.in_(ids))
+                           .execution_options(populate_existing=True)).all()
     return sorted(rows, key=lambda row: (row.id != row_id, row.id))
+
+
+@functools.cache
+def _claim_statement(postgres: bool, batch: bool, returning: bool):
+    """The claim UPDATE for one kind of database, with its values as parameters."""
+    table = Delivery.__table__
+    due = (table.c.state == DeliveryState.PENDING, table.c.next_attempt_at <= bindparam("now"))
+    hinted = select(table.c.id).where(table.c.id == bindparam("row_id"), *due)
+    others = (select(table.c.id).where(table.c.id != bindparam("row_id"), *due)
+              .order_by(table.c.next_attempt_at).limit(bindparam("others")))
+    if postgres:
+        # Rows another worker holds are skipped at once rather than waited for.
+        hinted = hinted.with_for_update(skip_locked=True)
+        others = others.with_for_update(skip_locked=True)
+    if batch:
+        # Two CTEs, not two ORed IN-subqueries: PostgreSQL would test those against every
+        # pending row, so a claim would slow down as the queue it is meant to drain grows.
+        hinted, others = hinted.cte("hinted"), others.cte("others")
+        which = table.c.id.in_(union_all(select(hinted.c.id), select(others.c.id)))
+    else:
+        which = table.c.id.in_(hinted.scalar_subquery())
+    statement = (
+        update(table).where(which, table.c.state == DeliveryState.PENDING)
+        .values(state=DeliveryState.IN_FLIGHT, enqueued_at=None,
+                leased_until=bindparam("leased_until"), attempts=table.c.attempts + 1))
+    return statement.returning(table.c.id) if returning else statement
 
 
 def retry_delay(attempts: int, delays: tuple[int, ...], retry_after: float | None) -> float:

@@ -55,20 +55,17 @@ def add_deliveries(session: Session, referral: Referral, now: datetime | None = 
                           now=now or utcnow())
 
 
-def _log(referral: Referral, old: str | None, new: str, actor: Actor, *, note=None,
-         at: datetime | None = None) -> None:
-    at = at or utcnow()
-    referral.history.append(ReferralEvent(from_status=old, to_status=new, actor_id=actor.user_id,
-                                          actor_label=actor.label, note=note, at=at))
+def step(referral: Referral, new: str, actor: Actor, *, note: str | None,
+         at: datetime) -> tuple[dict, dict]:
+    """What ``move`` (without its reminders) changes, for a caller that writes the rows
+    itself (the worker's batch): the referral's new column values and its history row."""
+    changes = {"status": new, "status_at": at,
+               "ack_due_at": _ack_due(referral.partner, new, at)}
     if new in MILESTONES and getattr(referral, f"{new}_at") is None:
-        setattr(referral, f"{new}_at", at)
-
-
-def _stamp(referral: Referral, at: datetime | None) -> None:
-    """Record when the status began and, while the partner owes an answer, when it is due."""
-    at = at or utcnow()
-    referral.status_at = at
-    referral.ack_due_at = _ack_due(referral.partner, referral.status, at)
+        changes[f"{new}_at"] = at
+    event = dict(referral_id=referral.id, from_status=referral.status, to_status=new,
+                 actor_id=actor.user_id, actor_label=actor.label, note=note, at=at)
+    return changes, event
 
 
 def _ack_due(partner: Partner, status: str, at: datetime) -> datetime | None:
@@ -81,10 +78,11 @@ def move(referral: Referral, new: str, actor: Actor, *, note: str | None = None,
          at: datetime | None = None, chase: bool = True) -> None:
     """``chase=False``: the caller calls ``reminders.on_referrals_change`` for its batch."""
     old = referral.status
-    at = at or utcnow()
-    referral.status = new
-    _log(referral, old, new, actor, note=note, at=at)
-    _stamp(referral, at)
+    changes, event = step(referral, new, actor, note=note, at=at or utcnow())
+    del event["referral_id"]  # set from the relationship (the referral may be new)
+    for name, value in changes.items():
+        setattr(referral, name, value)
+    referral.history.append(ReferralEvent(**event))
     if new != old and chase:
         # Schedules what the new status waits for and withdraws what it answered.
         reminders.on_referral_change(referral)

@@ -11,6 +11,7 @@ so the two transactions are shared by the batch; a batch that fails is redone ro
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -18,18 +19,21 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from caseapp.config import Config
 from caseapp.domain.vocab import OPEN_STATUSES, DeliveryChannel, DeliveryState, ReferralStatus
 from caseapp.models import (
     Case,
+    Client,
     Consultation,
     Delivery,
     DeliveryAttempt,
     Disclosure,
     Referral,
+    ReferralEvent,
     User,
 )
 from caseapp.models.types import utcnow
@@ -70,24 +74,44 @@ class Outgoing:
 
 def _referrals(session: Session, ids: set[int]) -> dict[int, Referral]:
     """One query (and a few IN loads) for what the checks and the messages of a batch need,
-    instead of a lazy load for each."""
-    found = session.scalars(
-        select(Referral).where(Referral.id.in_(ids))
-        .options(joinedload(Referral.partner), joinedload(Referral.case).joinedload(Case.client),
-                 joinedload(Referral.consultation).joinedload(Consultation.client),
-                 joinedload(Referral.consultation).selectinload(Consultation.topic_rows),
-                 selectinload(Referral.history))).unique()
+    instead of a lazy load for each. Not the history: a webhook does not carry it, and the
+    batch writes the new history rows without loading the old."""
+    found = session.scalars(_batch_referrals(), {"ids": list(ids)}).unique()
     return {r.id: r for r in found}
 
 
+@functools.cache
+def _batch_referrals():
+    """Built once per process: its loader options cost more to build and key than to run."""
+    client_rows = (selectinload(Client.consents), selectinload(Client.use_stops))
+    return (
+        select(Referral).where(Referral.id.in_(bindparam("ids", expanding=True)))
+        .options(joinedload(Referral.partner),
+                 joinedload(Referral.case).joinedload(Case.client).options(*client_rows),
+                 joinedload(Referral.consultation).joinedload(Consultation.client)
+                 .options(*client_rows),
+                 joinedload(Referral.consultation).selectinload(Consultation.topic_rows)))
+
+
+def _creators(session: Session, referrals) -> dict[int, str]:
+    """The names of the staff who made these referrals (who disclosed), in one query."""
+    ids = {r.created_by_id for r in referrals if r.created_by_id is not None}
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
+
+
 def prepare(session: Session, delivery: Delivery, config: Config, now: datetime,
-            referral: Referral | None = None) -> Outgoing | None:
+            referral: Referral | None = None, creators: dict[int, str] | None = None
+            ) -> Outgoing | None:
     """Check the consent gate at send time and build the message; None when nothing may go.
 
     What it decides is written to the caller's transaction, which commits before the send.
     """
     if referral is None:
         referral = _referrals(session, {delivery.referral_id})[delivery.referral_id]
+    if creators is None:
+        creators = _creators(session, [referral])
     if delivery.event_type == stop_notices.EVENT:
         # Nothing personal in it, so no basis is needed: it tells the partner to stop using.
         out = Outgoing(delivery.id, delivery.channel, delivery.leased_until, basis="")
@@ -117,8 +141,7 @@ def prepare(session: Session, delivery: Delivery, config: Config, now: datetime,
                    client_id=client.id if client else None)
     if referral.created_by_id is not None:
         out.actor_id = referral.created_by_id
-        out.actor_label = session.scalar(select(User.name).where(
-            User.id == referral.created_by_id)) or SYSTEM.label
+        out.actor_label = creators.get(referral.created_by_id) or SYSTEM.label
     partner = referral.partner
     if delivery.channel == DeliveryChannel.INBOX:
         # The partner inbox reads straight from the database: being stored is being delivered,
@@ -168,48 +191,111 @@ def finish(session: Session, delivery_id: int, out: Outgoing, result: SendResult
 
 def finish_many(session: Session, sent: list[Sent], config: Config, *,
                 now: datetime | None = None) -> None:
-    """Record attempts, disclosures and statuses of sent rows in one transaction."""
+    """Record attempts, disclosures and statuses of sent rows in one transaction.
+
+    What every batch writes (attempts, delivered rows, disclosures, referrals moved to
+    ``sent`` and their history rows) goes out as one Core statement per table; the loaded
+    objects are given the same values without being marked changed, so what follows in the
+    transaction reads them as written. The rare rest (a failure, a webhook gone, a referral
+    whose every channel failed) goes through the objects.
+    """
     now = now or utcnow()
     # Locked: two channels of one referral finishing at once move its status once. In the
     # order of the referrals, so two batches sharing referrals do not deadlock.
-    locked = session.execute(
-        select(Delivery, Referral).join(Referral, Delivery.referral_id == Referral.id)
-        .where(Delivery.id.in_([s.out.delivery_id for s in sent]))
-        .order_by(Referral.id, Delivery.id)
-        .options(selectinload(Referral.partner), selectinload(Referral.case),
-                 selectinload(Referral.history))
-        .with_for_update().execution_options(populate_existing=True)).all()
+    locked = session.execute(_locked_batch(),
+                             {"ids": [s.out.delivery_id for s in sent]}).all()
     rows = {delivery.id: (delivery, referral) for delivery, referral in locked}
     moved: dict[int, Referral] = {}
-    # No flush per row: the statements of the batch go out together at commit.
+    written = _Written()
+    # No flush per row: the statements of the batch go out together.
     with session.no_autoflush:
         for one in sent:
             delivery, referral = rows[one.out.delivery_id]
-            _record(session, delivery, referral, one, config, now, moved)
+            _record(session, delivery, referral, one, config, now, moved, written)
+        written.write(session, now)
         reminders.on_referrals_change(session, list(moved.values()), now=now)
     session.commit()
 
 
+@functools.cache
+def _locked_batch():
+    return (
+        select(Delivery, Referral).join(Referral, Delivery.referral_id == Referral.id)
+        .where(Delivery.id.in_(bindparam("ids", expanding=True)))
+        .order_by(Referral.id, Delivery.id)
+        # Partner and case read in the same statement, not locked (as before, when they
+        # were loaded apart): only the rows this transaction changes are.
+        .options(joinedload(Referral.partner, innerjoin=True),
+                 joinedload(Referral.case, innerjoin=True))
+        .with_for_update(of=[Delivery, Referral])
+        .execution_options(populate_existing=True))
+
+
+@dataclass
+class _Written:
+    """The rows a batch writes with one statement per table."""
+
+    attempts: list[dict] = field(default_factory=list)
+    delivered: list[int] = field(default_factory=list)
+    disclosures: list[dict] = field(default_factory=list)
+    moves: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+
+    def write(self, session: Session, now: datetime) -> None:
+        if self.delivered:
+            session.execute(
+                update(Delivery.__table__).where(Delivery.__table__.c.id.in_(self.delivered))
+                .values(state=DeliveryState.DELIVERED, delivered_at=now, last_error=None,
+                        leased_until=None))
+        for table, rows in ((DeliveryAttempt.__table__, self.attempts),
+                            (Disclosure.__table__, self.disclosures),
+                            (ReferralEvent.__table__, self.events)):
+            if rows:
+                session.execute(insert(table), rows)
+        # One UPDATE per set of columns moved (the milestones differ between referrals).
+        shapes: dict[tuple, list[dict]] = {}
+        for row in self.moves:
+            shapes.setdefault(tuple(sorted(row)), []).append(row)
+        table = Referral.__table__
+        for columns, moves in shapes.items():
+            names = [c for c in columns if c != "id"]
+            session.execute(
+                update(table).where(table.c.id == bindparam("b_id"))
+                .values({c: bindparam(f"b_{c}") for c in names}),
+                [{f"b_{k}": v for k, v in row.items()} for row in moves])
+
+
+def _as_written(obj, **values) -> None:
+    """Give a loaded object values a Core statement writes, without marking it changed."""
+    for name, value in values.items():
+        set_committed_value(obj, name, value)
+
+
 def _record(session: Session, delivery: Delivery, referral: Referral, sent: Sent,
-            config: Config, now: datetime, moved: dict[int, Referral]) -> None:
+            config: Config, now: datetime, moved: dict[int, Referral],
+            written: _Written) -> None:
     """One attempt's rows and what it means for the referral; ``moved`` collects the
     referrals whose status changed, for their reminders."""
     out, result = sent.out, sent.result
-    session.add(DeliveryAttempt(delivery_id=delivery.id, at=sent.at, succeeded=result.ok,
-                                duration_ms=sent.duration_ms, status_code=result.status_code,
-                                error=result.error))
+    written.attempts.append(dict(delivery_id=delivery.id, at=sent.at, succeeded=result.ok,
+                                 duration_ms=sent.duration_ms, status_code=result.status_code,
+                                 error=result.error))
     ours = delivery.state == DeliveryState.IN_FLIGHT and delivery.leased_until == out.lease
     if result.ok:
         if delivery.state != DeliveryState.DELIVERED:
-            delivery.state, delivery.delivered_at = DeliveryState.DELIVERED, now
-            delivery.last_error = delivery.leased_until = None
+            _as_written(delivery, state=DeliveryState.DELIVERED, delivered_at=now,
+                        last_error=None, leased_until=None)
+            written.delivered.append(delivery.id)
             # A notice that carries nothing personal discloses nothing and moves nothing on.
             if out.fields:
-                _disclosed(session, delivery, referral, out, now)
+                _disclosed(session, delivery, referral, out, now, written)
             if out.fields and referral.status in (ReferralStatus.REQUESTED,
                                                   ReferralStatus.AWAITING_CONSENT):
-                lifecycle.move(referral, ReferralStatus.SENT, SYSTEM,
-                               note=f"delivered via {delivery.channel}", chase=False)
+                changes, event = lifecycle.step(referral, ReferralStatus.SENT, SYSTEM,
+                                                note=f"delivered via {delivery.channel}", at=now)
+                _as_written(referral, **changes)
+                written.moves.append({"id": referral.id, **changes, "updated_at": now})
+                written.events.append(event)
                 moved[referral.id] = referral
     elif ours:
         # (Not ours: the lease ran out and another worker owns the row; it decides.)
@@ -226,9 +312,9 @@ def _record(session: Session, delivery: Delivery, referral: Referral, sent: Sent
 
 
 def _disclosed(session: Session, delivery: Delivery, referral: Referral, out: Outgoing,
-               now: datetime) -> None:
+               now: datetime, written: _Written) -> None:
     """§29: who gave which items to whom, on what basis; same transaction as the delivery."""
-    session.add(Disclosure(
+    written.disclosures.append(dict(
         at=now, referral_id=referral.id, delivery_id=delivery.id, client_id=out.client_id,
         partner_id=referral.partner_id, channel=delivery.channel, actor_id=out.actor_id,
         actor_label=out.actor_label, fields=out.fields, basis=out.basis))
@@ -295,11 +381,19 @@ def process_many(session: Session, delivery_id: int, config: Config, gateways: G
     """
     started = utcnow()
     try:
+        if not outbox.any_due(session, started):
+            session.rollback()
+            return {}
         claimed = outbox.claim_due(session, delivery_id, started,
                                    config.delivery_lease_seconds, limit)
-        referrals = _referrals(session, {d.referral_id for d in claimed}) if claimed else {}
-        prepared = [(d.id, prepare(session, d, config, started, referrals[d.referral_id]))
-                    for d in claimed]
+        if not claimed:
+            # The hint found its row taken (or not due): nothing was written.
+            session.rollback()
+            return {}
+        referrals = _referrals(session, {d.referral_id for d in claimed})
+        creators = _creators(session, referrals.values())
+        prepared = [(d.id, prepare(session, d, config, started, referrals[d.referral_id],
+                                   creators)) for d in claimed]
         session.commit()
     except Exception:
         session.rollback()

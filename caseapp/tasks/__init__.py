@@ -52,6 +52,9 @@ def celery_settings(config: Config) -> dict:
         folder = config.broker_folder()
         for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
+        # The same folders and URL, through the transport that writes messages whole.
+        settings["broker_url"] = None
+        settings["broker_transport"] = "caseapp.tasks.broker:Transport"
         transport = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),

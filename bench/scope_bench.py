@@ -29,7 +29,10 @@ from bench.intake_bench import BODY
 from bench.search_bench import generate, queries
 
 TOWNS = ("nankoku", "nakatosa", "hidaka")
-OPERATIONS = ("intake", "search", "case read", "queue")
+OPERATIONS = ("intake", "search", "case read", "queue", "case read (API)", "lost cases (API)")
+# Requests through the app (test client, bearer token): what a user waits for. Their unscoped
+# twin is the same request with the boundary switched off (``_unscoped_requests``).
+REQUESTS = {"case read (API)", "lost cases (API)"}
 
 
 def _grant_app_role(owner_url: str) -> str:
@@ -86,8 +89,8 @@ def _load(clients_per_town: int, intakes_per_town: int) -> dict:
     for n, name in enumerate(TOWNS):
         seed.seed_network(session, name)
         town = areas.municipality(session, name).id
-        user, _token = auth.create_user(session, f"bench-{name}", "counter",
-                                        municipality_id=town)
+        user, token = auth.create_user(session, f"bench-{name}", "counter",
+                                       municipality_id=town)
         chunk = rows[n * clients_per_town:(n + 1) * clients_per_town]
         for start in range(0, len(chunk), 5000):
             part = [{**r, "municipality_id": town} for r in chunk[start:start + 5000]]
@@ -97,7 +100,7 @@ def _load(clients_per_town: int, intakes_per_town: int) -> dict:
                              for g in index_grams(r["search_key"], r["kana_key"])])
         session.commit()
         next_id += len(chunk)
-        towns[name] = {"municipality_id": town, "user_id": user.id,
+        towns[name] = {"municipality_id": town, "user_id": user.id, "token": token,
                        "queries": [q for _kind, q in queries(chunk, 3, seed=n)]}
     # Clients were given ids by hand: the sequence continues after them.
     session.execute(sa.text("SELECT setval('clients_id_seq', :n)"), {"n": next_id})
@@ -118,7 +121,7 @@ def _load(clients_per_town: int, intakes_per_town: int) -> dict:
     return towns
 
 
-def _operations(towns: dict, rng: random.Random) -> dict:
+def _operations(towns: dict, rng: random.Random, client) -> dict:
     from caseapp.api.schemas.consultations import ConsultationIn
     from caseapp.extensions import db
     from caseapp.services.casework import cases, queue
@@ -139,16 +142,41 @@ def _operations(towns: dict, rng: random.Random) -> dict:
         queue.for_actor(db.session, actor)
         db.session.commit()
 
-    return {"intake": intake, "search": search, "case read": case_read, "queue": queue_}
+    def get(path):
+        def request(actor, info):
+            response = client.get(path(info), headers={"Authorization": f"Bearer {info['token']}"})
+            assert response.status_code == 200, response.status_code
+        return request
+
+    return {"intake": intake, "search": search, "case read": case_read, "queue": queue_,
+            "case read (API)": get(lambda info: f"/api/v1/cases/{rng.choice(info['case_ids'])}"),
+            "lost cases (API)": get(lambda info: "/api/v1/cases?lost=true")}
+
+
+class _unscoped_requests:
+    """The app's requests with the boundary switched off: the actor's scope is never entered."""
+
+    def __enter__(self):
+        from caseapp.services.core import scope
+
+        self.saved = scope.for_actor, scope.enter
+        scope.for_actor, scope.enter = (lambda *_args: None), (lambda *_args: None)
+
+    def __exit__(self, *_exc):
+        from caseapp.services.core import scope
+
+        scope.for_actor, scope.enter = self.saved
 
 
 def _measure(towns: dict, rounds: int, per_round: int) -> dict:
+    from flask import current_app
+
     from caseapp.extensions import db
     from caseapp.services.core import scope
     from caseapp.services.core.actors import Actor
 
     rng = random.Random(5)
-    ops = _operations(towns, rng)
+    ops = _operations(towns, rng, current_app.test_client())
     actors = {name: Actor(user_id=info["user_id"], name=f"bench-{name}", role="counter",
                           municipality_id=info["municipality_id"])
               for name, info in towns.items()}
@@ -156,6 +184,16 @@ def _measure(towns: dict, rounds: int, per_round: int) -> dict:
 
     def once(op: str, mode: str, name: str) -> float:
         actor, info = actors[name], towns[name]
+        if op in REQUESTS:  # the app enters and leaves the scope itself
+            start = time.perf_counter()
+            if mode == "scoped":
+                ops[op](actor, info)
+            else:
+                with _unscoped_requests():
+                    ops[op](actor, info)
+            elapsed = time.perf_counter() - start
+            db.session.remove()  # the test client shares the bench's application context
+            return elapsed
         start = time.perf_counter()
         if mode == "scoped":
             scope.enter(db.session, scope.for_actor(db.session, actor, actor.municipality_id))
@@ -222,9 +260,9 @@ def main() -> None:
     r = run(args.quick)
     print(f"{r['towns']} municipalities, {r['clients_per_town']:,} clients and "
           f"{r['intakes_per_town']} intakes each (loaded in {r['load_s']} s)")
-    print(f"{'operation':<12}{'scoped ms':>11}{'unscoped ms':>13}{'ratio':>8}")
+    print(f"{'operation':<18}{'scoped ms':>11}{'unscoped ms':>13}{'ratio':>8}")
     for op, x in r["operations"].items():
-        print(f"{op:<12}{x['scoped_ms']:>11}{x['unscoped_ms']:>13}{x['ratio']:>8}")
+        print(f"{op:<18}{x['scoped_ms']:>11}{x['unscoped_ms']:>13}{x['ratio']:>8}")
     print(json.dumps(r, ensure_ascii=False))
 
 

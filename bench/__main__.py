@@ -20,7 +20,7 @@ def _intake(quick):
 
     r = intake_bench.run(quick)
     return [("intake", "req/s (16 clients)", r["floor"]["rps"], r["caseapp"]["rps"], r["ratio"],
-             "≥ 0.25, p99 ≤ 3× floor",
+             "≥ 0.25, p99 ≤ 3×floor",
              r["ratio"] >= 0.25 and r["caseapp"]["p99_ms"] <= 3 * r["floor"]["p99_ms"],
              f"p50 {r['caseapp']['p50_ms']} ms, p99 {r['caseapp']['p99_ms']} ms "
              f"(floor p99 {r['floor']['p99_ms']} ms); server CPU/request "

@@ -5,7 +5,8 @@ import threading
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import BigInteger, Text, bindparam, cast, func, literal_column, select, true
+from sqlalchemy import Text, bindparam, cast, func, literal_column, select, true
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from caseapp import rules
@@ -63,8 +64,8 @@ def directory(session: Session) -> Directory:
     """The active rule set and the partner directory, with one statement when this process
     has both already: the rule set's latest version and a stamp of the partners table.
 
-    The stamp is the partner count and, on PostgreSQL, the sum of the rows' ``xmin``, which
-    every committed insert, update or delete changes, whoever wrote it; SQLite's writers are
+    The stamp is the partner count and, on PostgreSQL, a hash of the rows' ids and ``xmin``s,
+    which every committed insert, update or delete changes, whoever wrote it; SQLite's writers are
     serial, so there the latest ``updated_at`` says the same. Core, so the scope's criteria
     are applied here: the rule sets of the scope's municipalities, the partners of its layers
     (row-level security agrees on PostgreSQL).
@@ -100,7 +101,11 @@ def directory(session: Session) -> Directory:
 def _check(dialect: str, by_network: bool, by_town: bool):
     partners, rule_sets = Partner.__table__, RuleSetVersion.__table__
     if dialect == "postgresql":
-        stamp = func.sum(cast(cast(literal_column("xmin"), Text), BigInteger))
+        # Each row's id with its xmin, hashed in id order: a sum of xmins could come out the same
+        # after two rows changed.
+        stamp = func.md5(func.string_agg(
+            cast(partners.c.id, Text).concat(":").concat(cast(literal_column("xmin"), Text)),
+            aggregate_order_by(literal_column("','"), partners.c.id)))
     else:
         stamp = func.max(partners.c.updated_at)
     stats = select(func.count().label("partner_count"), stamp.label("partner_stamp"))

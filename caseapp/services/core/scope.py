@@ -139,8 +139,8 @@ def _scope(session: Session, recipe: tuple) -> Scope:
     return _made(_known_tree(session), recipe)
 
 
-# Building the criteria cost more CPU than a request's queries: they are built once per area
-# tree and scope, and shared (SQL expressions are immutable).
+# A scope's areas and parameters, worked out once per area tree and recipe; the rules
+# themselves are module constants (``WITH_NETWORK``, ``RELATED``).
 @functools.lru_cache(maxsize=256)
 def _made(tree: _Tree, recipe: tuple) -> Scope:
     version, parents, levels = tree.version, tree.parents, tree.levels

@@ -33,8 +33,12 @@ class Sink:
 
             def do_POST(self):
                 length = int(self.headers.get("content-length") or 0)
-                got = Received(self.path, {k.lower(): v for k, v in self.headers.items()},
-                               self.rfile.read(length))
+                body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender died mid-request: a real receiver never saw a whole message.
+                    self.close_connection = True
+                    return
+                got = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 with sink._lock:
                     sink.received.append(got)
                     n = len(sink.received) - 1

@@ -13,12 +13,12 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(name="caseapp.deliver", ignore_result=True)
-def deliver(delivery_id: int) -> str:
-    """Send the hinted outbox row if it is still due, with other due rows when the queue is
-    deep; a duplicate message finds its row claimed. Returns the hinted row's outcome."""
+def deliver(delivery_id: int, *also: int) -> str:
+    """Send the hinted outbox rows that are still due, with other due rows when the queue is
+    deep; a duplicate message finds its rows claimed. Returns the first row's outcome."""
     config = current_app.config["CASEAPP"]
     try:
-        outcomes = sending.process_many(db.session, delivery_id, config,
+        outcomes = sending.process_many(db.session, [delivery_id, *also], config,
                                         gateways.for_app(current_app))
     finally:
         db.session.remove()

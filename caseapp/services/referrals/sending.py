@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 SWEEP_BATCH = outbox.SWEEP_BATCH
 # Rows one task may claim when more are due: enough to share the two commits. They are sent
 # side by side, so each goes right after its consent check and a slow partner delays no other.
-BATCH = 10
+BATCH = outbox.BATCH
 _senders: tuple[int, ThreadPoolExecutor] | None = None
 
 __all__ = ["SendResult", "finish", "prepare", "process", "process_many", "sweep"]
@@ -370,21 +370,22 @@ def process(session: Session, delivery_id: int, config: Config, gateways: Gatewa
                                                                              "skipped")
 
 
-def process_many(session: Session, delivery_id: int, config: Config, gateways: Gateways, *,
-                 limit: int = BATCH) -> dict[int, str]:
-    """One delivery task: the hinted row and up to ``limit - 1`` other due rows.
+def process_many(session: Session, hinted: int | list[int], config: Config,
+                 gateways: Gateways, *, limit: int = BATCH) -> dict[int, str]:
+    """One delivery task: the hinted rows and other due rows with them, ``limit`` in all.
 
     Returns each claimed row's outcome (held, delivered, retry). Claim and consent
     checks commit together; if anything in them fails, nothing of the batch is kept and the
-    hinted row is done on its own, as before batching, so a bug in one row costs its
+    hinted rows are done one by one, as before batching, so a bug in one row costs its
     neighbours only a later turn.
     """
     started = utcnow()
+    row_ids = [hinted] if isinstance(hinted, int) else list(hinted)
     try:
         if not outbox.any_due(session, started):
             session.rollback()
             return {}
-        claimed = outbox.claim_due(session, delivery_id, started,
+        claimed = outbox.claim_due(session, row_ids, started,
                                    config.delivery_lease_seconds, limit)
         if not claimed:
             # The hint found its row taken (or not due): nothing was written.
@@ -397,8 +398,8 @@ def process_many(session: Session, delivery_id: int, config: Config, gateways: G
         session.commit()
     except Exception:
         session.rollback()
-        log.exception("preparing a batch of deliveries failed; delivery %s alone", delivery_id)
-        return {delivery_id: _process_alone(session, delivery_id, config, gateways)}
+        log.exception("preparing a batch of deliveries failed; the hinted %s one by one", row_ids)
+        return {row_id: _process_alone(session, row_id, config, gateways) for row_id in row_ids}
     outcomes = {row_id: "held" for row_id, out in prepared if out is None}
     ready = [out for _row_id, out in prepared if out is not None]
     if len(ready) > 1:

@@ -215,6 +215,58 @@ def test_enqueue_failure_does_not_fail_intake_and_stops_early(app, api, session,
                           .where(Delivery.state == "pending")) >= 2
 
 
+def test_an_intake_hands_its_rows_over_in_one_message_and_a_sweep_in_tens(
+        app, api, session, config, monkeypatch):
+    messages = []
+    monkeypatch.setattr(outbox, "_broker_down_until", 0.0)
+    monkeypatch.setattr(app.extensions["celery"], "send_task",
+                        lambda task, args, **_kw: messages.append((task, args)))
+    api.post("/api/v1/consultations", json=EXAMPLE)
+    api.post("/api/v1/consultations", json=ELDER | {"consent": EXAMPLE["consent"]})
+    ids = _pending_ids(session)
+    assert len(ids) >= 3
+    # One message per committed intake, carrying every row it wrote.
+    assert [task for task, _args in messages] == [outbox.DELIVER_TASK] * 2
+    assert sorted(i for _task, args in messages for i in args) == ids
+    messages.clear()
+
+    sent = outbox.hint(outbox.DELIVER_TASK, list(range(1, 26)), per_message=outbox.BATCH)
+    assert sent == list(range(1, 26))
+    assert [args for _task, args in messages] == [tuple(range(1, 11)), tuple(range(11, 21)),
+                                                  tuple(range(21, 26))]
+
+    # The broker fails on the second message: the first message's ids were taken, no more.
+    messages.clear()
+
+    def second_fails(task, args, **_kw):
+        if messages:
+            raise ConnectionError("broker down")
+        messages.append((task, args))
+
+    monkeypatch.setattr(app.extensions["celery"], "send_task", second_fails)
+    assert outbox.hint(outbox.DELIVER_TASK, list(range(1, 26)),
+                       per_message=outbox.BATCH) == list(range(1, 11))
+
+
+def test_a_task_hinted_several_rows_takes_them_before_any_other_due_row(
+        api, session, sink, real, config):
+    _hook_all(session, sink.url)
+    api.post("/api/v1/consultations", json=EXAMPLE)
+    api.post("/api/v1/consultations", json=ELDER | {"consent": EXAMPLE["consent"]})
+    ids = _pending_ids(session)
+    assert len(ids) >= 4
+    hinted = ids[-2:]  # the newest: the oldest would be taken first as "other due rows"
+    outcomes = sending.process_many(session, hinted, config, real, limit=2)
+    assert set(outcomes) == set(hinted)
+    states = dict(session.execute(select(Delivery.id, Delivery.state)
+                                  .where(Delivery.id.in_(ids))).all())
+    assert all(states[i] != "pending" for i in hinted)
+    assert all(states[i] == "pending" for i in ids[:-2])
+    # With room left, the batch fills up with the oldest due rows.
+    outcomes = sending.process_many(session, [ids[-3]], config, real, limit=2)
+    assert set(outcomes) == {ids[-3], ids[0]}
+
+
 def test_email_carries_a_notice_and_a_link_never_the_clients_details(app, api, session, config,
                                                                     monkeypatch):
     smtp = config.with_(smtp_host="127.0.0.1", smtp_port=2525)

@@ -207,10 +207,11 @@ def _insert(session: Session, model, rows: list[dict], *, objects: bool = True) 
         return []
     table = _Table.of(model)
     rows = [table.complete(row) for row in rows]
+    written = table.written(rows)
     if not objects:
-        session.execute(table.insert, rows)
+        session.execute(table.insert, written)
         return []
-    ids = session.execute(table.returning, rows).scalars().all()
+    ids = session.execute(table.returning, written).scalars().all()
     made = []
     for row, ident in zip(rows, ids, strict=True):
         obj = table.manager.new_instance()
@@ -228,6 +229,8 @@ class _Table:
     manager: object
     defaults: tuple  # (column, value or callable, callable?) for every column but the key
     utc: frozenset  # UTCDateTime columns: loaded back as UTC, so kept as UTC
+    # Columns whose NULL is what leaving them out writes (no server default).
+    omissible: frozenset
     insert: object
     returning: object
 
@@ -242,9 +245,19 @@ class _Table:
         return cls(manager=model._sa_class_manager, defaults=defaults,
                    utc=frozenset(c.key for c in table.columns
                                  if isinstance(c.type, UTCDateTime)),
+                   omissible=frozenset(c.key for c in table.columns
+                                       if not c.primary_key and c.server_default is None),
                    insert=insert(table),
                    returning=insert(table).returning(table.c.id, sort_by_parameter_order=True)
                    if "id" in table.c else None)
+
+    def written(self, rows: list[dict]) -> list[dict]:
+        """The rows without the columns that are NULL in every one of them: the statement stays
+        short, and one of a few rows keeps under psycopg's 50 parameters for a cached parse."""
+        empty = {key for key in self.omissible if all(row[key] is None for row in rows)}
+        if not empty:
+            return rows
+        return [{key: value for key, value in row.items() if key not in empty} for row in rows]
 
     def complete(self, row: dict) -> dict:
         full = {key: (value(None) if call else value) for key, value, call in self.defaults

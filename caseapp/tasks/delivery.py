@@ -22,7 +22,8 @@ def deliver(delivery_id: int, *also: int) -> str:
                                         gateways.for_app(current_app))
     finally:
         db.session.remove()
-    outcomes.setdefault(delivery_id, "skipped")
+    for row_id in (delivery_id, *also):
+        outcomes.setdefault(row_id, "skipped")
     for row_id, outcome in outcomes.items():
         log.info("delivery", extra={"delivery_id": row_id, "outcome": outcome})
         metrics.record_delivery(outcome)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 import standardwebhooks
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from caseapp.extensions import db
 from caseapp.models import Delivery, DeliveryAttempt, Disclosure, Partner, StaffAlert
@@ -265,6 +265,24 @@ def test_a_task_hinted_several_rows_takes_them_before_any_other_due_row(
     # With room left, the batch fills up with the oldest due rows.
     outcomes = sending.process_many(session, [ids[-3]], config, real, limit=2)
     assert set(outcomes) == {ids[-3], ids[0]}
+
+
+def test_a_message_whose_rows_are_all_taken_counts_each_as_skipped(app, api, session):
+    from prometheus_client import REGISTRY
+
+    api.post("/api/v1/consultations", json=EXAMPLE)
+    ids = _pending_ids(session)
+    assert len(ids) >= 2
+    session.execute(update(Delivery).where(Delivery.id.in_(ids)).values(state="in_flight"))
+    session.commit()
+
+    def skipped():
+        return REGISTRY.get_sample_value("caseapp_delivery_attempts_total",
+                                         {"outcome": "skipped"}) or 0.0
+
+    before = skipped()
+    assert app.extensions["celery"].tasks[outbox.DELIVER_TASK](*ids) == "skipped"
+    assert skipped() - before == len(ids)
 
 
 def test_email_carries_a_notice_and_a_link_never_the_clients_details(app, api, session, config,

@@ -20,8 +20,7 @@ from caseapp.services.core.actors import Actor
 GENESIS = "0" * 64
 _PENDING = "caseapp.audit.pending"
 _CHAIN_LOCK = 7_310_001  # any constant: the key of the advisory lock that orders the chain
-_COLUMNS = ("at", "actor_id", "actor_label", "actor_role", "action", "resource_type",
-            "resource_id", "purpose", "outcome", "source_ip", "detail", "note", "prev_hash", "hash")
+_COLUMNS = tuple(c.key for c in AuditEntry.__table__.columns if c.key != "id")
 
 
 def record(session: Session, actor: Actor, action: str, resource_type: str,

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import case as when
 from sqlalchemy import insert, select, text
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from caseapp.domain.vocab import CaseStatus, ReferralStatus, Urgency
@@ -212,21 +212,14 @@ def _insert(session: Session, model, rows: list[dict], *, objects: bool = True) 
         session.execute(table.insert, written)
         return []
     ids = session.execute(table.returning, written).scalars().all()
-    made = []
-    for row, ident in zip(rows, ids, strict=True):
-        obj = table.manager.new_instance()
-        obj.__dict__.update(row, id=ident)
-        make_transient_to_detached(obj)
-        made.append(obj)
-    session.add_all(made)
-    return made
+    return [attached(session, model, {**row, "id": ident})
+            for row, ident in zip(rows, ids, strict=True)]
 
 
 @dataclass(frozen=True)
 class _Table:
     """What ``_insert`` needs of a model, worked out once."""
 
-    manager: object
     defaults: tuple  # (column, value or callable, callable?) for every column but the key
     utc: frozenset  # UTCDateTime columns: loaded back as UTC, so kept as UTC
     # Columns whose NULL is what leaving them out writes (no server default).
@@ -242,7 +235,7 @@ class _Table:
             (c.key, None if c.default is None else c.default.arg,
              c.default is not None and c.default.is_callable)
             for c in table.columns if not c.primary_key)
-        return cls(manager=model._sa_class_manager, defaults=defaults,
+        return cls(defaults=defaults,
                    utc=frozenset(c.key for c in table.columns
                                  if isinstance(c.type, UTCDateTime)),
                    omissible=frozenset(c.key for c in table.columns
